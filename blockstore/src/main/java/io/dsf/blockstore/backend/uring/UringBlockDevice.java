@@ -33,7 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code IORING_FSYNC_DATASYNC}).
  *
  * <ul>
- *   <li>Block devices are sized by {@code BLKGETSIZE64}; their logical block size is
+ *   <li>Block devices are opened exclusively ({@code O_EXCL}: refused while mounted or already
+ *       open as a device) and sized by {@code BLKGETSIZE64}; their logical block size is
  *       {@code BLKSSZGET}. Trim is {@code BLKDISCARD} (run synchronously on the queue's thread;
  *       discarded blocks are not guaranteed to read back as zeros).</li>
  *   <li>Regular files are sized by their length; {@code size=} creates the file or extends it
@@ -89,6 +90,8 @@ public final class UringBlockDevice extends AbstractBlockDevice {
         boolean iopoll = u.flag("iopoll");
         int idle = parseIdle(u);
 
+        if (sizeOpt != null && Files.exists(Path.of(path)) && !Files.isRegularFile(Path.of(path)))
+            throw new IllegalArgumentException("size= applies to files, not to " + path + ": " + uri);
         int fd = openDirect(uri, path, sizeOpt != null);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = stat.allocate(a);
@@ -174,7 +177,9 @@ public final class UringBlockDevice extends AbstractBlockDevice {
     private static int openDirect(String uri, String path, boolean create) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocateFrom(path);
-            int flags = Libc.O_RDWR | Libc.O_DIRECT | Libc.O_CLOEXEC | (create ? Libc.O_CREAT : 0);
+            // O_EXCL without O_CREAT: exclusive use of a block device (refused while mounted or opened by
+            // another O_EXCL user, such as a second dsf device on it); no effect on regular files
+            int flags = Libc.O_RDWR | Libc.O_DIRECT | Libc.O_CLOEXEC | (create ? Libc.O_CREAT : Libc.O_EXCL);
             int fd = Libc.open(p, flags, 0644);
             if (fd >= 0) return fd;
             int e = Errno.last();
@@ -193,7 +198,8 @@ public final class UringBlockDevice extends AbstractBlockDevice {
                         + (create ? "" : " (add ?size=SIZE to create a file)"));
                 case Libc.EACCES, Libc.EPERM -> new DeviceException(IoError.OTHER, uri, "permission denied opening " + path + " read-write");
                 case Libc.EISDIR -> new DeviceException(IoError.OTHER, uri, path + " is a directory");
-                case Libc.EBUSY -> new DeviceException(IoError.OTHER, uri, path + " is busy (mounted or opened exclusively)");
+                case Libc.EBUSY -> new DeviceException(IoError.OTHER, uri, path + " is busy: mounted, or already open as a device "
+                        + "(block devices are opened exclusively)");
                 default -> fail(uri, "open(" + path + ", O_RDWR|O_DIRECT)", e);
             };
         }

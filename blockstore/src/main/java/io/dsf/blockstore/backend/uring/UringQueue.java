@@ -453,6 +453,13 @@ final class UringQueue implements DeviceQueue {
                 for (int s = 0; s < depth; s++) if (!free[s]) complete(s, IoError.CLOSED.code());
                 inRing = 0;
             }
+            if (inRing == 0) {
+                // drop the ring's references now: ring teardown in the kernel is asynchronous, and a registered
+                // file still referenced by it would keep an exclusively opened block device busy after close
+                if (fileFlags != 0) ring.unregisterFiles();
+                if (regCount > 0) ring.unregisterBuffers();
+                regCount = 0;
+            }
         } finally {
             closed = true;
             ring.close();

@@ -3,6 +3,8 @@ package io.dsf.blockstore.backend.uring;
 import io.dsf.blockstore.conformance.DeviceConformanceSuite;
 import io.dsf.blockstore.spi.BlockDevice;
 import io.dsf.blockstore.spi.BlockDevices;
+import io.dsf.blockstore.spi.DeviceException;
+import io.dsf.blockstore.spi.IoError;
 import io.dsf.blockstore.spi.Geometry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -78,15 +80,19 @@ class UringLoopDeviceConformanceTest extends DeviceConformanceSuite {
         assertFalse(g.trimReadsZero(), "discard gives no zeroing guarantee on a block device");
         assertThrows(IllegalArgumentException.class, () -> BlockDevices.open("uring:" + loop + "?size=1m"),
                 "size= is for files only");
+        DeviceException busy = assertThrows(DeviceException.class, () -> BlockDevices.open("uring:" + loop),
+                "a block device is opened exclusively");
+        assertTrue(busy.getMessage().contains("busy"), busy.getMessage());
     }
 
     @Test
     void iopollOnADeviceWithoutPollQueuesIsRefusedAtOpen() {
+        dev.close(); // block devices are exclusive: release it first
         long t0 = System.nanoTime();
         try (BlockDevice d = BlockDevices.open("uring:" + loop + "?iopoll")) {
             System.out.println("this loop device accepts IOPOLL: " + d.geometry());
-        } catch (io.dsf.blockstore.spi.DeviceException e) {
-            assertEquals(io.dsf.blockstore.spi.IoError.UNSUPPORTED, e.error());
+        } catch (DeviceException e) {
+            assertEquals(IoError.UNSUPPORTED, e.error());
             assertTrue(e.getMessage().contains("IOPOLL") && e.getMessage().contains("drop ?iopoll"), e.getMessage());
             System.out.println("IOPOLL refused in " + (System.nanoTime() - t0) / 1_000_000 + " ms: " + e.getMessage());
         }
