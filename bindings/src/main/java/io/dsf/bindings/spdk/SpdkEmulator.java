@@ -43,7 +43,9 @@ public final class SpdkEmulator {
         requireEmulator();
         int rc;
         try (Arena a = Arena.ofConfined()) {
-            rc = (int) Handles.CONFIGURE.invokeExact(a.allocateFrom(key), value == null ? MemorySegment.NULL : a.allocateFrom(value));
+            MemorySegment k = a.allocateFrom(key);
+            MemorySegment v = value == null ? MemorySegment.NULL : a.allocateFrom(value);
+            rc = (int) Handles.CONFIGURE.invokeExact(k, v);
         } catch (Throwable t) {
             throw new AssertionError("should not reach here", t);
         }
