@@ -57,6 +57,7 @@ final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
     private boolean closing;     // aborts now mean CLOSED
     private boolean closed;
     private boolean lost;        // the qpair failed: no more submissions
+    private boolean closeDeferred; // close() called from a handler during process_completions
     private RuntimeException handlerFailure;
 
     SpdkQueue(SpdkBlockDevice device, SpdkController controller, MemorySegment ns, int depth, CompletionHandler handler) {
@@ -226,6 +227,7 @@ final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
     }
 
     private int processNative(int max) {
+        if (polling) return 0; // poll() from inside a completion handler: the outer call delivers
         delivered = 0;
         polling = true;
         int rc;
@@ -235,12 +237,21 @@ final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
             polling = false;
         }
         if (rc < 0) qpairFailed(rc);
+        int n = delivered;
+        if (closeDeferred) { // close() was called by a handler inside process_completions
+            closeDeferred = false;
+            try {
+                doClose();
+            } catch (RuntimeException e) {
+                handlerFailure = first(handlerFailure, e);
+            }
+        }
         RuntimeException f = handlerFailure;
         if (f != null) {
             handlerFailure = null;
             throw f;
         }
-        return delivered;
+        return n;
     }
 
     /** The qpair failed (-ENXIO: controller disconnected): requests still in flight fail with DEVICE_LOST. */
@@ -300,6 +311,14 @@ final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
     public void close() {
         if (closed) return;
         closed = true;
+        if (polling) { // called by a completion handler: SPDK cannot free a qpair from its own callback
+            closeDeferred = true;
+            return;
+        }
+        doClose();
+    }
+
+    private void doClose() {
         boolean onOwner = Thread.currentThread() == owner;
         RuntimeException failure = null;
         try {

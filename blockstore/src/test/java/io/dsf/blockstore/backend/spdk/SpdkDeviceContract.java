@@ -272,4 +272,25 @@ abstract class SpdkDeviceContract {
             assertEquals(0, q.inFlight());
         }
     }
+
+    @Test
+    void aHandlerMayCloseItsQueueAndPollReentrantly() throws Exception {
+        MemorySegment dma = dev().allocateDma(8 * 4096);
+        Recorder r = new Recorder(8);
+        DeviceQueue[] self = new DeviceQueue[1];
+        self[0] = dev().openQueue(8, (tag, st) -> {
+            r.onComplete(tag, st);
+            self[0].poll(8); // re-entrant poll delivers nothing twice
+            if (tag == 0) self[0].close();
+        });
+        DeviceQueue q = self[0];
+        for (int i = 0; i < 8; i++) assertEquals(0, q.read(i * 4096L, dma.asSlice(i * 4096L, 4096), 4096, i));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (r.count < 8 && System.nanoTime() < deadline) q.poll(8);
+        assertEquals(8, r.count, "every request completed exactly once");
+        for (int st : r.status) assertTrue(st == 0 || st == IoError.CLOSED.code(), IoError.describe(st));
+        assertEquals(IoError.CLOSED.code(), q.read(0, dma, 4096, 0));
+        dev().close();
+        device = null; // released: the queue's close went through
+    }
 }
