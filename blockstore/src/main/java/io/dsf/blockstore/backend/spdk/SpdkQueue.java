@@ -1,6 +1,7 @@
 package io.dsf.blockstore.backend.spdk;
 
 import io.dsf.bindings.spdk.SpdkCpl;
+import io.dsf.bindings.spdk.SpdkErrno;
 import io.dsf.bindings.spdk.gen.spdk_nvme_dsm_range;
 import io.dsf.bindings.spdk.gen.spdk_nvme_h;
 import io.dsf.blockstore.io.CompletionRing;
@@ -8,6 +9,7 @@ import io.dsf.blockstore.io.RequestChecks;
 import io.dsf.blockstore.spi.BlockDevice;
 import io.dsf.blockstore.spi.CompletionHandler;
 import io.dsf.blockstore.spi.DeviceException;
+import io.dsf.blockstore.spi.DeviceQueue;
 import io.dsf.blockstore.spi.Geometry;
 import io.dsf.blockstore.spi.IoError;
 
@@ -25,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * requests the backend finishes itself (flush without a volatile cache, trim when unsupported, requests
  * lost with the controller) wait in a {@link CompletionRing}. Owned by one thread; not thread safe.
  */
-final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
+final class SpdkQueue implements DeviceQueue {
     private static final System.Logger LOG = System.getLogger(SpdkQueue.class.getName());
     private static final long DRAIN_NANOS = Long.getLong("dsf.spdk.closeDrainMs", 2_000) * 1_000_000L;
     private static final long AWAIT_PARK_NANOS = 20_000;
@@ -259,7 +261,7 @@ final class SpdkQueue implements io.dsf.blockstore.spi.DeviceQueue {
         if (!lost) LOG.log(System.Logger.Level.ERROR, "{0}: spdk_nvme_qpair_process_completions returned {1}; queue lost",
                 device.uri(), rc);
         lost = true;
-        if (rc == -io.dsf.bindings.spdk.SpdkErrno.ENXIO) controller.markFailed("I/O qpair disconnected");
+        if (rc == -SpdkErrno.ENXIO) controller.markFailed("I/O qpair disconnected");
         int status = closing ? IoError.CLOSED.code() : IoError.DEVICE_LOST.code();
         for (int slot = 0; slot < depth; slot++) {
             if (!busy[slot]) continue;
