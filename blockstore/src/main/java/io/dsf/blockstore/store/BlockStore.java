@@ -309,6 +309,7 @@ public final class BlockStore implements AutoCloseable {
                 if (size < o.size) o.size = size;
                 journal.lock.lock();
                 try {
+                    journal.barrierLocked(); // checksums logged before this resize stay before it
                     for (int i = keep; i < old.length; i++) {
                         int v = (int) StoreObject.UNITS.getAcquire(old, i);
                         if (v == 0) continue;

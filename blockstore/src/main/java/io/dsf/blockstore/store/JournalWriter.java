@@ -75,7 +75,6 @@ final class JournalWriter implements Runnable {
     private final byte[] page = new byte[Layout.PAGE];
     private byte[] ctlSpare = new byte[1 << 16];
     private int[] freedLocal = new int[256];
-    private long[] tails = new long[8];
     private final List<byte[]> packed = new ArrayList<>();
     private final ArrayList<byte[]> pagePool = new ArrayList<>();
     private int packOff, packCount;
@@ -272,17 +271,41 @@ final class JournalWriter implements Runnable {
 
     // --------------------------------------------------------------- commit
 
+    /**
+     * Moves every record waiting in the channels' rings into the control buffer, in ring order,
+     * so that a record appended next follows them in the journal. Caller holds {@link #lock}.
+     * An operation that invalidates checksums without freeing their unit (a shrink inside a unit)
+     * calls this first; otherwise a checksum logged before it could be replayed after it.
+     */
+    void barrierLocked() {
+        for (StoreChannel ch : store.channelArray()) {
+            RecordRing r = ch.ring;
+            long pos = r.headPlain(), end = r.tailAcquire();
+            while (pos < end) {
+                int o = r.offset(pos);
+                int len = JournalRecord.length(r.buf, o);
+                if (JournalRecord.type(r.buf, o) != JournalRecord.PAD) {
+                    int at = reserveCtl(len);
+                    System.arraycopy(r.buf, o, ctl, at, len);
+                }
+                pos += len;
+            }
+            r.release(end);
+        }
+    }
+
     /** One group commit: drain, write sealed pages, flush, publish. */
     private void pass() {
         long ticket = syncRequested.get();
         drainRequested = false;
         StoreChannel[] chans = store.channelArray();
-        if (tails.length < chans.length) tails = new long[chans.length * 2];
-        for (int i = 0; i < chans.length; i++) tails[i] = chans[i].ring.tailAcquire();
         byte[] c;
         int cLen, fN;
         lock.lock();
         try {
+            // the control buffer, then the rings: an allocation is appended (under this lock) before
+            // any checksum for its unit reaches a ring, so it is in this buffer or an earlier commit
+            barrierLocked();
             c = ctl;
             cLen = ctlLen;
             ctl = ctlSpare;
@@ -300,17 +323,6 @@ final class JournalWriter implements Runnable {
         packed.clear();
         packPage = null;
         for (int off = 0; off < cLen; off += JournalRecord.length(c, off)) add(c, off);
-        for (int i = 0; i < chans.length; i++) {
-            RecordRing r = chans[i].ring;
-            long pos = r.headPlain(), end = tails[i];
-            while (pos < end) {
-                int o = r.offset(pos);
-                int len = JournalRecord.length(r.buf, o);
-                if (JournalRecord.type(r.buf, o) != JournalRecord.PAD) add(r.buf, o);
-                pos += len;
-            }
-            r.release(end);
-        }
         for (int i = 0; i < fN; i++) image.markUnitPages(freedLocal[i], false, dirty);
         if (packPage != null) closePage();
         if (!packed.isEmpty()) {
