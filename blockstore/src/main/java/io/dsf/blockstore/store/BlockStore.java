@@ -2,6 +2,7 @@ package io.dsf.blockstore.store;
 
 import io.dsf.blockstore.spi.BlockDevice;
 import io.dsf.blockstore.spi.Geometry;
+import io.dsf.blockstore.store.format.Crc;
 import io.dsf.blockstore.store.format.JournalRecord;
 import io.dsf.blockstore.store.format.Layout;
 import io.dsf.blockstore.store.format.MetaPage;
@@ -41,6 +42,11 @@ public final class BlockStore implements AutoCloseable {
     final UnitAllocator allocator;
     final boolean memoryOnly;
     private final UUID uuid;
+    /** Per unit: in-place overwrites submitted and not yet logged in a channel ring (see {@link JournalWriter}). */
+    final java.util.concurrent.atomic.AtomicIntegerArray overwrites;
+    /** Per unit: when an overwrite last started (a hint for disarming; racy by design). */
+    final long[] lastOverwrite;
+    private int lostAtOpen;
 
     private final Object lock = new Object();                 // the store lock: objects
     private final HashMap<Long, StoreObject> byId = new HashMap<>();
@@ -62,6 +68,8 @@ public final class BlockStore implements AutoCloseable {
         this.bySlot = new StoreObject[layout.maxObjects];
         this.freeSlots = new int[layout.maxObjects];
         this.allocator = new UnitAllocator(layout.unitCount, 16);
+        this.overwrites = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
+        this.lastOverwrite = new long[layout.unitCount];
         this.journal = new JournalWriter(this, device, image, sb);
     }
 
@@ -131,6 +139,7 @@ public final class BlockStore implements AutoCloseable {
         if (r.fatal()) throw new CorruptStoreException(device.uri(), r.problems);
         BlockStore s = new BlockStore(device, r.image, r.superblock);
         s.rebuild(r.touched);
+        s.lostAtOpen = s.scanArmed(r.touched);
         s.initFree();
         s.journal.start(r.lastSeq, r.touched);
         return s;
@@ -172,6 +181,66 @@ public final class BlockStore implements AutoCloseable {
         for (int s = layout.maxObjects - 1; s >= 0; s--) if (bySlot[s] == null) freeSlots[n++] = s;
         freeSlotTop = n;
     }
+
+    /**
+     * Verifies every written slice of the units that were armed for overwrites when the store
+     * stopped, records the ones that do not match (torn, or overwritten without their checksum
+     * being logged) as lost, and disarms the units. Returns the number of slices lost.
+     */
+    private int scanArmed(BitSet touched) {
+        int spu = layout.slicesPerUnit, lost = 0;
+        int chunk = Math.min(layout.unitSize, Math.min(1 << 20, device.geometry().maxTransfer() / layout.sliceSize * layout.sliceSize));
+        int perChunk = chunk / layout.sliceSize;
+        MemorySegment buf = null;
+        java.nio.ByteBuffer view = null;
+        CRC32C crc = new CRC32C();
+        byte[] scratch = new byte[12];
+        BlockingBatch io = null;
+        try {
+            for (int u = 0; u < layout.unitCount; u++) {
+                if (image.armState(u) == MetaImage.UNARMED) continue;
+                image.setArmState(u, MetaImage.UNARMED);
+                touched.set(layout.unitPageOf(u));
+                int[] c = image.crcArray(u);
+                if (image.unitOwner[u] == 0 || c == null) continue;
+                if (io == null) {
+                    int align = Math.max(Layout.PAGE, device.geometry().bufferAlignment());
+                    buf = device.allocateDma(chunk + align).asSlice(0, chunk);
+                    view = buf.asByteBuffer();
+                    io = new BlockingBatch(device, 1);
+                }
+                for (int first = 0; first < spu; first += perChunk) {
+                    boolean any = false;
+                    for (int k = 0; k < perChunk && !any; k++) any = c[first + k] != 0 && c[first + k] != Crc.LOST;
+                    if (!any) continue;
+                    boolean readOk = true;
+                    try {
+                        io.read(layout.unitOffset(u) + (long) first * layout.sliceSize, buf, chunk);
+                        io.await();
+                    } catch (RuntimeException e) {
+                        readOk = false;
+                    }
+                    for (int k = 0; k < perChunk; k++) {
+                        int want = c[first + k];
+                        if (want == 0 || want == Crc.LOST) continue;
+                        int p = k * layout.sliceSize;
+                        view.clear().position(p).limit(p + layout.sliceSize);
+                        if (!readOk || Crc.ofSlice(crc, view, u, first + k, c[spu], scratch) != want) {
+                            c[first + k] = Crc.LOST;
+                            image.markCrcPages(u, first + k, 1, touched);
+                            lost++;
+                        }
+                    }
+                }
+            }
+        } finally {
+            if (io != null) io.close();
+        }
+        return lost;
+    }
+
+    /** Slices recovery recorded as lost when this store was opened (torn overwrites). */
+    public int lostAtOpen() { return lostAtOpen; }
 
     private void initFree() {
         if (freeSlotTop == 0 && byId.isEmpty()) {

@@ -116,6 +116,8 @@ public final class BlockStoreTool {
                         + "; journal " + r.journalEnd);
             }
             out.println("verified " + rep.slicesVerified() + " data slices in " + rep.unitsRead() + " units");
+            if (rep.lostSlices() > 0) out.println(rep.lostSlices() + " slices recorded lost (torn by a crash while being overwritten without a sync;"
+                    + " reads fail with a checksum error until they are written again)");
             int listed = 0;
             for (Problem p : ps) {
                 if (listed++ == MAX_LISTED) {

@@ -132,6 +132,53 @@ final class JournalWriter implements Runnable {
     /** The control buffer (valid until the next {@link #reserveCtl}); caller holds {@link #lock}. */
     byte[] ctl() { return ctl; }
 
+    /** A unit is disarmed once no overwrite touched it for this long (bounds the recovery scan). */
+    static final long DISARM_NANOS = Long.getLong("dsf.blockstore.disarmMillis", 200) * 1_000_000L;
+    private int[] armingCtl = new int[16];    // guarded by lock: units whose ARM is in ctl
+    private int armingN;                      // guarded by lock
+    private int[] armingLocal = new int[16];  // journal thread
+    private final org.agrona.collections.IntArrayList armed = new org.agrona.collections.IntArrayList(); // journal thread
+    private long lastPassNanos;
+
+    /** Logs ARM for {@code unit} (state UNARMED); caller holds {@link #lock}. The unit is ARMED once the commit holding it is durable. */
+    void armLocked(int unit) {
+        image.setArmState(unit, MetaImage.ARMING);
+        int off = reserveCtl(JournalRecord.ARM_LEN);
+        JournalRecord.putArm(ctl, off, JournalRecord.ARM, unit, image.unitGen[unit]);
+        if (armingN == armingCtl.length) armingCtl = java.util.Arrays.copyOf(armingCtl, armingN * 2);
+        armingCtl[armingN++] = unit;
+    }
+
+    /**
+     * Disarms armed units no overwrite touched for {@link #DISARM_NANOS}: the state goes to UNARMED
+     * first, then the in-flight count is read (the channel increments it before reading the state),
+     * so either the channel sees UNARMED and re-arms, or the journal sees the overwrite and keeps
+     * the unit armed. Their checksum records were moved into ctl by the barrier just before, so the
+     * DISARM follows them. Caller holds {@link #lock}; journal thread.
+     */
+    private void disarmLocked() {
+        long now = System.nanoTime();
+        for (int i = armed.size() - 1; i >= 0; i--) {
+            int u = armed.getInt(i);
+            if (image.armState(u) != MetaImage.ARMED) {
+                armed.fastUnorderedRemove(i);       // freed or reallocated since
+                continue;
+            }
+            if (now - store.lastOverwrite[u] < DISARM_NANOS) continue;
+            image.setArmState(u, MetaImage.UNARMED);
+            if (store.overwrites.get(u) > 0) {
+                image.setArmState(u, MetaImage.ARMED);
+                continue;
+            }
+            int off = reserveCtl(JournalRecord.ARM_LEN);
+            JournalRecord.putArm(ctl, off, JournalRecord.DISARM, u, image.unitGen[u]);
+            armed.fastUnorderedRemove(i);
+        }
+    }
+
+    /** Units armed by recovery-free open paths (none) or left armed: journal thread bookkeeping. */
+    int armedUnits() { return armed.size(); }
+
     private int[] crcTouched = new int[16];   // guarded by lock: units whose checksums an operation reset
     private int crcTouchedN;                  // guarded by lock
 
@@ -219,8 +266,10 @@ final class JournalWriter implements Runnable {
                 }
                 if (syncRequested.get() > syncDone || drainRequested) {
                     pass();
+                } else if (!armed.isEmpty() && System.nanoTime() - lastPassNanos > DISARM_NANOS) {
+                    pass(); // disarm quiet units
                 } else {
-                    LockSupport.parkNanos(this, 100_000_000);
+                    LockSupport.parkNanos(this, armed.isEmpty() ? 100_000_000 : DISARM_NANOS / 2);
                 }
             }
         } catch (Throwable t) {
@@ -300,12 +349,14 @@ final class JournalWriter implements Runnable {
         drainRequested = false;
         StoreChannel[] chans = store.channelArray();
         byte[] c;
-        int cLen, fN;
+        int cLen, fN, aN;
+        lastPassNanos = System.nanoTime();
         lock.lock();
         try {
             // the control buffer, then the rings: an allocation is appended (under this lock) before
             // any checksum for its unit reaches a ring, so it is in this buffer or an earlier commit
             barrierLocked();
+            if (!armed.isEmpty()) disarmLocked();
             c = ctl;
             cLen = ctlLen;
             ctl = ctlSpare;
@@ -317,6 +368,10 @@ final class JournalWriter implements Runnable {
             freedN = 0;
             for (int i = 0; i < crcTouchedN; i++) image.markCrcPages(crcTouched[i], 0, layout.slicesPerUnit, dirty);
             crcTouchedN = 0;
+            if (armingLocal.length < armingN) armingLocal = new int[armingCtl.length];
+            System.arraycopy(armingCtl, 0, armingLocal, 0, armingN);
+            aN = armingN;
+            armingN = 0;
         } finally {
             lock.unlock();
         }
@@ -333,6 +388,13 @@ final class JournalWriter implements Runnable {
             packed.clear();
         }
         if (fN > 0) store.allocator.release(freedLocal, fN); // their frees are durable now
+        for (int i = 0; i < aN; i++) {                        // their ARM records are durable now
+            int u = armingLocal[i];
+            if (image.armState(u) == MetaImage.ARMING) {
+                image.setArmState(u, MetaImage.ARMED);
+                armed.addInt(u);
+            }
+        }
         syncDone = ticket;
         wakeAll();
         for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain()) store.removeChannel(ch);

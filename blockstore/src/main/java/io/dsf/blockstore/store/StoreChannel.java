@@ -62,6 +62,8 @@ public final class StoreChannel implements AutoCloseable {
     private int freeTop;
     private final CompletionRing immediate;
     private final CompletionHandler immediateHandler = this::onImmediate;
+    private final int[] parked;   // writes waiting for their units' ARM to be durable
+    private int parkedN;
     private final long[] syncTicket, syncTag;
     private int syncHead, syncCount;
     volatile boolean syncWaiting;
@@ -102,7 +104,9 @@ public final class StoreChannel implements AutoCloseable {
         final int[] segUnit, segGen, segFirst, segN, segBufOff;
         final int[][] segCrcs;
         final boolean[] segHole;
+        final boolean[] segOvw;
         final int[] crcs;
+        long armTicket;
 
         Op(int index, int maxSegs, int maxSlices) {
             this.index = index;
@@ -113,6 +117,7 @@ public final class StoreChannel implements AutoCloseable {
             segBufOff = new int[maxSegs];
             segCrcs = new int[maxSegs][];
             segHole = new boolean[maxSegs];
+            segOvw = new boolean[maxSegs];
             crcs = new int[maxSlices];
         }
     }
@@ -145,6 +150,7 @@ public final class StoreChannel implements AutoCloseable {
         }
         freeTop = depth;
         this.immediate = new CompletionRing(depth);
+        this.parked = new int[depth];
         this.syncTicket = new long[depth];
         this.syncTag = new long[depth];
         this.ring = new RecordRing(RING_BYTES);
@@ -175,7 +181,7 @@ public final class StoreChannel implements AutoCloseable {
     public boolean isClosed() { return closed; }
 
     /** Requests in flight (reads, writes and syncs). */
-    public int inFlight() { return ops.length - freeTop + syncCount; }
+    public int inFlight() { return ops.length - freeTop + syncCount; } // parked writes hold an op too
 
     /**
      * Declares a region of native memory (e.g. from {@code device.allocateDma}) that buffers will come
@@ -249,6 +255,7 @@ public final class StoreChannel implements AutoCloseable {
             op.segN[n] = len >>> sliceShift;
             op.segBufOff[n] = pos;
             op.segHole[n] = false;
+            op.segOvw[n] = false;
             op.segCrcs[n] = null;
             pos += len;
             n++;
@@ -321,10 +328,86 @@ public final class StoreChannel implements AutoCloseable {
                 op.crcs[ci++] = Crc.ofSlice(crc, v, u, first + k, gen, scratch);
             }
         }
+        // in-place overwrites need their unit armed (an ARM record durable) before the data moves
+        boolean needArm = false;
+        long now = 0;
+        for (int s = 0; s < op.segs; s++) {
+            int[] arr = op.segCrcs[s];
+            int first = op.segFirst[s], n = op.segN[s];
+            boolean ovw = false;
+            for (int k = 0; k < n && !ovw; k++) ovw = arr[first + k] != 0;
+            if (!ovw) continue;
+            int u = op.segUnit[s];
+            store.overwrites.incrementAndGet(u);   // before reading the arm state: pairs with the journal's disarm
+            op.segOvw[s] = true;
+            if (now == 0) now = System.nanoTime();
+            store.lastOverwrite[u] = now;
+            if (image.armState(u) != MetaImage.ARMED) needArm = true;
+        }
+        if (needArm) {
+            long t = arm(op);
+            if (t != 0) {
+                op.armTicket = t;
+                parked[parkedN++] = op.index;
+                syncWaiting = true;
+                return ACCEPTED;
+            }
+        }
         return submitSegments(op, true);
     }
 
+    /** Logs ARM for the op's unarmed units; returns the ticket to wait for, or 0 when all are armed already. */
+    private long arm(Op op) {
+        boolean wait = false;
+        journal.lock.lock();
+        try {
+            for (int s = 0; s < op.segs; s++) {
+                if (!op.segOvw[s]) continue;
+                int u = op.segUnit[s];
+                int st = image.armState(u);
+                if (st == MetaImage.UNARMED) journal.armLocked(u);
+                if (st != MetaImage.ARMED) wait = true;
+            }
+        } finally {
+            journal.lock.unlock();
+        }
+        return wait ? journal.requestSync() : 0;
+    }
+
+    private void releaseOverwrites(Op op) {
+        for (int s = 0; s < op.segs; s++) {
+            if (op.segOvw[s]) {
+                op.segOvw[s] = false;
+                store.overwrites.decrementAndGet(op.segUnit[s]);
+            }
+        }
+    }
+
+    private void pollParked() {
+        if (parkedN == 0) return;
+        long done = journal.syncDone();
+        int js = journal.state();
+        int fail = js == JournalWriter.FAILED ? StoreStatus.FAILED.code() : js == JournalWriter.RUNNING ? 0 : StoreStatus.CLOSED.code();
+        int kept = 0;
+        for (int i = 0; i < parkedN; i++) {
+            Op op = ops[parked[i]];
+            if (op.armTicket <= done) {
+                long tag = op.tag, id = op.obj.id;
+                int st = submitSegments(op, true);
+                if (st != ACCEPTED) deliver(tag, st, id, -1); // op already released
+            } else if (fail != 0) {
+                long tag = op.tag, id = op.obj.id;
+                abort(op, fail);
+                deliver(tag, fail, id, -1);
+            } else {
+                parked[kept++] = parked[i];
+            }
+        }
+        parkedN = kept;
+    }
+
     private int abort(Op op, int status) {
+        releaseOverwrites(op);
         ring.unreserve(op.reserve);
         release(op);
         return status;
@@ -449,6 +532,7 @@ public final class StoreChannel implements AutoCloseable {
                 }
                 if (ring.used() > ring.capacity() / 2) journal.requestDrain();
             }
+            releaseOverwrites(op); // after the checksums are in the ring: the journal may disarm now
             ring.unreserve(op.reserve);
         } else if (op.status == 0) {
             verifyRead(op);
@@ -476,6 +560,13 @@ public final class StoreChannel implements AutoCloseable {
                 int expect = arr[first + k];
                 if (expect == 0) {
                     zero(op.buf, op.segBufOff[s] + ((long) k << sliceShift), sliceSize);
+                    continue;
+                }
+                if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
+                    if (op.status == 0) {
+                        op.status = StoreStatus.CHECKSUM.code();
+                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
+                    }
                     continue;
                 }
                 if (!verify) continue;
@@ -517,7 +608,7 @@ public final class StoreChannel implements AutoCloseable {
             syncCount--;
             deliver(tag, st, -1, -1);
         }
-        syncWaiting = syncCount > 0;
+        syncWaiting = syncCount > 0 || parkedN > 0;
     }
 
     /** Delivers up to about {@code max} completions that are ready; never blocks. Returns how many. */
@@ -525,6 +616,7 @@ public final class StoreChannel implements AutoCloseable {
         long before = delivered;
         queue.poll(max);
         immediate.deliver(immediateHandler, max);
+        pollParked();
         deliverSyncs();
         return (int) (delivered - before);
     }
@@ -543,7 +635,7 @@ public final class StoreChannel implements AutoCloseable {
             if (left <= 0) return 0;
             if (queue.inFlight() > 0) {
                 queue.await(max, syncCount > 0 ? Math.min(left, 50_000) : left);
-            } else if (syncCount > 0) {
+            } else if (syncCount > 0 || parkedN > 0) {
                 LockSupport.parkNanos(this, left);
             } else if (immediate.size() == 0) {
                 return 0;
@@ -612,11 +704,18 @@ public final class StoreChannel implements AutoCloseable {
     public void close() {
         if (closed) return;
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while ((queue.inFlight() > 0 || syncCount > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline) {
+        while ((queue.inFlight() > 0 || syncCount > 0 || parkedN > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline) {
             await(64, 10_000_000);
         }
         queue.close();
         immediate.deliver(immediateHandler, Integer.MAX_VALUE);
+        for (int i = 0; i < parkedN; i++) {
+            Op op = ops[parked[i]];
+            long tag = op.tag, id = op.obj.id;
+            abort(op, StoreStatus.CLOSED.code());
+            deliver(tag, StoreStatus.CLOSED.code(), id, -1);
+        }
+        parkedN = 0;
         if (syncCount > 0) {
             while (syncCount > 0) {
                 long tag = syncTag[syncHead];

@@ -22,7 +22,7 @@ import java.util.zip.CRC32C;
  */
 public final class StoreChecker {
     /** What a check found. */
-    public record Report(StoreLoader.Result load, List<Problem> problems, long slicesVerified, long unitsRead) {
+    public record Report(StoreLoader.Result load, List<Problem> problems, long slicesVerified, long unitsRead, long lostSlices) {
         public boolean clean() { return problems.isEmpty(); }
     }
 
@@ -32,13 +32,14 @@ public final class StoreChecker {
     public static Report check(BlockDevice device) {
         StoreLoader.Result r = StoreLoader.load(device);
         List<Problem> problems = new ArrayList<>(r.problems);
-        long slices = 0, units = 0;
+        long slices = 0, units = 0, lost = 0;
         if (r.image != null && !r.fatal()) {
             long[] counts = verifyData(device, r.image, problems);
             slices = counts[0];
             units = counts[1];
+            lost = counts[2];
         }
-        return new Report(r, problems, slices, units);
+        return new Report(r, problems, slices, units, lost);
     }
 
     private static long[] verifyData(BlockDevice device, MetaImage img, List<Problem> problems) {
@@ -52,7 +53,7 @@ public final class StoreChecker {
         ByteBuffer view = buf.asByteBuffer();
         CRC32C crc = new CRC32C();
         byte[] scratch = new byte[12];
-        long verified = 0, read = 0;
+        long verified = 0, read = 0, lost = 0;
         int spu = l.slicesPerUnit, perChunk = chunk / l.sliceSize;
         try (BlockingBatch io = new BlockingBatch(device, 1)) {
             for (int u = 0; u < l.unitCount; u++) {
@@ -61,10 +62,12 @@ public final class StoreChecker {
                 if (owner == 0 || c == null) continue;
                 long objId = idOfHandle.get(owner);
                 int gen = c[spu];
+                boolean armed = img.armState(u) != MetaImage.UNARMED;
                 read++;
+                for (int k = 0; k < spu; k++) if (c[k] == Crc.LOST) lost++;
                 for (int first = 0; first < spu; first += perChunk) {
                     boolean any = false;
-                    for (int k = 0; k < perChunk && !any; k++) any = c[first + k] != 0;
+                    for (int k = 0; k < perChunk && !any; k++) any = c[first + k] != 0 && c[first + k] != Crc.LOST;
                     if (!any) continue;
                     long dev = l.unitOffset(u) + (long) first * l.sliceSize;
                     try {
@@ -76,20 +79,23 @@ public final class StoreChecker {
                     }
                     for (int k = 0; k < perChunk; k++) {
                         int expect = c[first + k];
-                        if (expect == 0) continue;
+                        if (expect == 0 || expect == Crc.LOST) continue;
                         int p = k * l.sliceSize;
                         view.clear().position(p).limit(p + l.sliceSize);
                         verified++;
                         if (Crc.ofSlice(crc, view, u, first + k, gen, scratch) != expect) {
                             long objOff = (long) (img.unitIndex[u] & 0xFFFFFFFFL) * l.unitSize + (long) (first + k) * l.sliceSize;
-                            problems.add(new Problem(Problem.Severity.DATA, "object " + (objId == -1 ? "(handle " + owner + ")" : objId)
-                                    + " offset " + objOff + " (unit " + u + " slice " + (first + k) + " @" + (dev + p) + ")",
-                                    "data slice checksum mismatch"));
+                            String where = "object " + (objId == -1 ? "(handle " + owner + ")" : objId)
+                                    + " offset " + objOff + " (unit " + u + " slice " + (first + k) + " @" + (dev + p) + ")";
+                            problems.add(armed
+                                    ? new Problem(Problem.Severity.REPAIRABLE, where, "checksum mismatch in a unit armed for overwrites when the store stopped: "
+                                        + "a torn overwrite, which opening the store records as lost")
+                                    : new Problem(Problem.Severity.DATA, where, "data slice checksum mismatch"));
                         }
                     }
                 }
             }
         }
-        return new long[]{verified, read};
+        return new long[]{verified, read, lost};
     }
 }

@@ -10,6 +10,8 @@ import java.util.zip.CRC32C;
  */
 public final class Crc {
     private static final byte[] ZERO4 = new byte[4];
+    /** Slice checksum table value of a slice recovery found torn (overwritten when the store stopped): reads fail. */
+    public static final int LOST = 0xFFFFFFFF;
 
     private Crc() {}
 
@@ -45,6 +47,6 @@ public final class Crc {
         LE.i32(scratch, 8, gen);
         crc.update(scratch, 0, 12);
         int v = (int) crc.getValue();
-        return v == 0 ? 1 : v;
+        return v == 0 ? 1 : v == LOST ? LOST - 1 : v;
     }
 }

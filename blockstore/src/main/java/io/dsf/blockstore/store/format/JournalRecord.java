@@ -16,12 +16,15 @@ package io.dsf.blockstore.store.format;
  *  FREE   6  unit u32                                                                  (8)
  *  CRC    7  unit u32, generation u32, first slice u16, n u16, n x crc32c u32; applies only
  *            while the unit is allocated with that generation                     (16 + 4n)
+ *  ARM    8  unit u32, generation u32: in-place overwrites of the unit may follow; recovery
+ *            verifies its written slices and records torn ones as lost                  (12)
+ *  DISARM 9  unit u32, generation u32: no overwrite of the unit is in flight or unlogged (12)
  *  PAD    0  filler inside in-memory record rings, never in a journal page
  * </pre>
  */
 public final class JournalRecord {
-    public static final int PAD = 0, CREATE = 1, RESIZE = 2, DELETE = 3, ATTRS = 4, ALLOC = 5, FREE = 6, CRC = 7;
-    public static final int CREATE_BASE = 34, RESIZE_LEN = 24, DELETE_LEN = 16, ATTRS_BASE = 18, ALLOC_LEN = 24, FREE_LEN = 8, CRC_BASE = 16;
+    public static final int PAD = 0, CREATE = 1, RESIZE = 2, DELETE = 3, ATTRS = 4, ALLOC = 5, FREE = 6, CRC = 7, ARM = 8, DISARM = 9;
+    public static final int CREATE_BASE = 34, RESIZE_LEN = 24, DELETE_LEN = 16, ATTRS_BASE = 18, ALLOC_LEN = 24, FREE_LEN = 8, CRC_BASE = 16, ARM_LEN = 12;
     /** Most checksums in one CRC record. */
     public static final int CRC_MAX_N = 256;
     public static final int MAX_LEN = Math.max(CRC_BASE + 4 * CRC_MAX_N, CREATE_BASE + MetaPage.ATTR_MAX);
@@ -33,7 +36,7 @@ public final class JournalRecord {
     public static String typeName(int t) {
         return switch (t) {
             case PAD -> "PAD"; case CREATE -> "CREATE"; case RESIZE -> "RESIZE"; case DELETE -> "DELETE";
-            case ATTRS -> "ATTRS"; case ALLOC -> "ALLOC"; case FREE -> "FREE"; case CRC -> "CRC";
+            case ATTRS -> "ATTRS"; case ALLOC -> "ALLOC"; case FREE -> "FREE"; case CRC -> "CRC"; case ARM -> "ARM"; case DISARM -> "DISARM";
             default -> "type " + t;
         };
     }
@@ -93,6 +96,13 @@ public final class JournalRecord {
     public static int putFree(byte[] b, int off, int unit) {
         LE.i32(b, off + 4, unit);
         return head(b, off, FREE, FREE_LEN);
+    }
+
+    /** Writes an ARM or DISARM record. */
+    public static int putArm(byte[] b, int off, int type, int unit, int gen) {
+        LE.i32(b, off + 4, unit);
+        LE.i32(b, off + 8, gen);
+        return head(b, off, type, ARM_LEN);
     }
 
     /** Writes the CRC record header for {@code n} checksums; the caller stores them at {@code off + 16 + 4i}. */
@@ -173,6 +183,10 @@ public final class JournalRecord {
                 if (n < 1 || n > CRC_MAX_N || len != CRC_BASE + 4 * n) return "CRC length " + len + " does not match " + n + " checksums";
                 if (bad(unit(b, off), l.unitCount)) return "CRC unit " + unit(b, off) + " beyond " + l.unitCount;
                 if (first + n > l.slicesPerUnit) return "CRC slices " + first + "+" + n + " beyond " + l.slicesPerUnit + " per unit";
+            }
+            case ARM, DISARM -> {
+                if (len != ARM_LEN) return typeName(type) + " length " + len;
+                if (bad(unit(b, off), l.unitCount)) return typeName(type) + " unit " + unit(b, off) + " beyond " + l.unitCount;
             }
             default -> { return "unknown record type " + type; }
         }

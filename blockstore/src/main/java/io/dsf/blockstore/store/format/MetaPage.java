@@ -14,9 +14,11 @@ import java.util.zip.CRC32C;
  *  32 payload (4064 bytes), by kind:
  *     OBJECTS: 15 entries of 256 bytes: id u64, handle u64 (0 = free entry), size u64,
  *              attribute bytes u16, reserved u16+u32, attributes (up to 224 bytes)
- *     UNITS:   254 entries of 16 bytes: owner handle u64 (0 = free), index in the owner u32,
+ *     UNITS:   254 entries of 16 bytes: owner handle u64 (0 = free), index in the owner u31
+ *              with bit 31 set while the unit is armed for in-place overwrites,
  *              allocation generation u32 (kept when free)
- *     CRCS:    1016 slice checksums u32 (unit-major; 0 = never written, reads zeros)
+ *     CRCS:    1016 slice checksums u32 (unit-major; 0 = never written, reads zeros;
+ *              0xFFFFFFFF = lost: torn by a crash during an overwrite, reads fail)
  *     BITMAP:  32512 bits, bit u of the area set when unit u is allocated
  *     GENS:    508 entries u64 for pages 0.. of the other kinds: generation << 1 | slot
  *              (generation 0: never written, the page is all zero)

@@ -25,6 +25,9 @@ import java.util.BitSet;
  */
 public final class MetaImage {
     private static final VarHandle CRC_ARRAYS = MethodHandles.arrayElementVarHandle(int[][].class);
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
+    /** Arm states of a unit: no in-place overwrite may start / ARM logged, not yet durable / ARM durable. */
+    public static final int UNARMED = 0, ARMING = 1, ARMED = 2;
     public static final byte[] NO_ATTRS = new byte[0];
 
     public final Layout layout;
@@ -40,6 +43,7 @@ public final class MetaImage {
     public final int[] unitGen;
     private final int[][] crcs;
     public final long[] bitmap;
+    private final int[] armState;
 
     /** Per page other than the generation table: generation << 1 | slot of its current version (0: never written). */
     public final long[] genTable;
@@ -64,6 +68,7 @@ public final class MetaImage {
         unitGen = new int[n];
         crcs = new int[n][];
         bitmap = new long[(n + 63) >>> 6];
+        armState = new int[n];
         genTable = new long[layout.dataPages];
     }
 
@@ -75,6 +80,15 @@ public final class MetaImage {
      * write that raced with a free updates a detached array, never the next owner's).
      */
     public int[] crcArray(int unit) { return (int[]) CRC_ARRAYS.getAcquire(crcs, unit); }
+
+    /** The unit's arm state (volatile read). */
+    public int armState(int unit) { return (int) INTS.getVolatile(armState, unit); }
+
+    /** Sets the unit's arm state (volatile write); changes happen under the journal lock. */
+    public void setArmState(int unit, int state) {
+        INTS.setVolatile(armState, unit, state);
+        if (touched != null) touched.set(layout.unitPageOf(unit));
+    }
 
     public boolean bit(int unit) { return (bitmap[unit >>> 6] & (1L << unit)) != 0; }
 
@@ -97,6 +111,7 @@ public final class MetaImage {
         int[] a = new int[slicesPerUnit + 1];
         a[slicesPerUnit] = gen;
         CRC_ARRAYS.setRelease(crcs, unit, a);
+        INTS.setVolatile(armState, unit, UNARMED);
         setBit(unit, true);
         if (touched != null) touchUnit(unit, true);
     }
@@ -106,6 +121,7 @@ public final class MetaImage {
         unitOwner[unit] = 0;
         unitIndex[unit] = 0;
         CRC_ARRAYS.setRelease(crcs, unit, (int[]) null);
+        INTS.setVolatile(armState, unit, UNARMED);
         setBit(unit, false);
         if (touched != null) touchUnit(unit, false);
     }
@@ -252,6 +268,11 @@ public final class MetaImage {
                     if (touched != null) markCrcPages(u, first, n, touched);
                 }
             }
+            case JournalRecord.ARM, JournalRecord.DISARM -> {
+                int u = JournalRecord.unit(b, off);
+                if (unitOwner[u] != 0 && unitGen[u] == JournalRecord.gen(b, off))
+                    setArmState(u, JournalRecord.type(b, off) == JournalRecord.ARM ? ARMED : UNARMED);
+            }
             default -> throw new IllegalStateException("unvalidated record type " + JournalRecord.type(b, off));
         }
     }
@@ -266,6 +287,7 @@ public final class MetaImage {
                     dirty.set(layout.objectPageOf(JournalRecord.slot(b, off)));
             case JournalRecord.ALLOC -> markUnitPages(JournalRecord.unit(b, off), true, dirty);
             case JournalRecord.FREE -> markUnitPages(JournalRecord.unit(b, off), false, dirty);
+            case JournalRecord.ARM, JournalRecord.DISARM -> dirty.set(layout.unitPageOf(JournalRecord.unit(b, off)));
             case JournalRecord.CRC -> markCrcPages(JournalRecord.unit(b, off), JournalRecord.crcFirst(b, off), JournalRecord.crcCount(b, off), dirty);
             default -> { }
         }
@@ -298,7 +320,7 @@ public final class MetaImage {
                 for (int i = 0; i < Layout.UNITS_PER_PAGE && first + i < l.unitCount; i++) {
                     int u = first + i, o = base + i * Layout.UNIT_ENTRY;
                     LE.i64(p, o, unitOwner[u]);
-                    LE.i32(p, o + 8, unitIndex[u]);
+                    LE.i32(p, o + 8, unitIndex[u] | (armState(u) != UNARMED ? 1 << 31 : 0));
                     LE.i32(p, o + 12, unitGen[u]);
                 }
             }
@@ -359,8 +381,10 @@ public final class MetaImage {
                 for (int i = 0; i < Layout.UNITS_PER_PAGE && first + i < l.unitCount; i++) {
                     int u = first + i, o = base + i * Layout.UNIT_ENTRY;
                     long owner = LE.i64(p, o);
-                    int idx = LE.i32(p, o + 8), gen = LE.i32(p, o + 12);
-                    if (owner < 0 || idx < 0) {
+                    int raw = LE.i32(p, o + 8), gen = LE.i32(p, o + 12);
+                    int idx = raw & 0x7FFFFFFF;
+                    boolean armed = raw < 0;
+                    if (owner < 0 || (armed && owner == 0)) {
                         problems.add(new Problem(Problem.Severity.FATAL, "unit table entry " + u + " (metadata page " + page + ")",
                                 "malformed: owner " + owner + ", index " + idx));
                         continue;
@@ -371,6 +395,7 @@ public final class MetaImage {
                         unitIndex[u] = idx;
                         crcs[u] = new int[slicesPerUnit + 1];
                         crcs[u][slicesPerUnit] = gen;
+                        armState[u] = armed ? ARMED : UNARMED;
                     }
                 }
             }
