@@ -67,7 +67,7 @@ public record BenchResult(BenchConfig config, String target, long ios, long read
                 c.rw() == RwMode.RANDRW ? ", rwmixread " + c.readPercent() + "%" : ""));
         sb.append(String.format(Locale.ROOT, "  ios %d (reads %d, writes %d): %.0f IOPS, %.2f MB/s, errors %d%n",
                 ios, reads, writes, iops(), mbps(), errors));
-        sb.append(String.format(Locale.ROOT, "  latency us: mean %.2f  p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
+        sb.append(String.format(Locale.ROOT, "  latency us: mean %.3f  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f%n",
                 latMeanUs, latP50Us, latP99Us, latP999Us, latMaxUs));
         sb.append("  placement: ").append(placement).append(System.lineSeparator());
         sb.append("  note: closed loop at fixed iodepth; latency is submit-to-completion per I/O (no coordinated-omission correction:"

@@ -181,13 +181,19 @@ public final class LoadGenerator {
             for (BenchJob j : jobs) errors += j.errors();
             double iops = tick.getTotalCount() / ((now - last) / 1e9);
             Histogram pct = ramp || cumulative.getTotalCount() == 0 ? tick : cumulative;
-            err.printf(Locale.ROOT, "[%s%3.0fs] %.0f IOPS, %.1f MB/s, p50 %.1f us, p99 %.1f us%s, errors %d%n",
+            err.printf(Locale.ROOT, "[%s%3.0fs] %.0f IOPS, %.1f MB/s, p50 %s us, p99 %s us%s, errors %d%n",
                     ramp ? "ramp " : "", (now - start) / 1e9, iops, iops * cfg.blockSize() / 1e6,
-                    pct.getValueAtPercentile(50) / 1e3, pct.getValueAtPercentile(99) / 1e3,
+                    micros(pct.getValueAtPercentile(50)), micros(pct.getValueAtPercentile(99)),
                     ramp ? "" : " so far", errors);
             last = now;
             next += interval;
         }
+    }
+
+    /** Nanoseconds as microseconds for progress lines: "0.045", "6.05", "130.5". */
+    static String micros(long nanos) {
+        double us = nanos / 1e3;
+        return String.format(Locale.ROOT, us < 1 ? "%.3f" : us < 10 ? "%.2f" : "%.1f", us);
     }
 
     private static boolean anyAlive(Thread[] threads) {
