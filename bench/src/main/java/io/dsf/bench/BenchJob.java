@@ -121,23 +121,24 @@ final class BenchJob implements CompletionHandler, Runnable {
 
     @Override
     public void run() {
-        DeviceQueue queue;
+        DeviceQueue queue = null;
         try {
-            queue = device.openQueue(depth, this);
-        } catch (RuntimeException e) {
-            fail("job " + index + ": cannot open a queue of depth " + depth + ": " + e.getMessage(), e);
-            ready.countDown();
-            return;
+            try {
+                queue = device.openQueue(depth, this);
+            } catch (RuntimeException | Error e) {
+                fail("job " + index + ": cannot open a queue of depth " + depth + ": " + e.getMessage(), e);
+                return;
+            }
+            try {
+                setUp(queue);
+            } catch (RuntimeException | Error e) {
+                fail("job " + index + ": cannot set up " + depth + " I/O buffers of " + bs + " bytes: " + e.getMessage(), e);
+                return;
+            }
+        } finally {
+            if (failureMessage != null && queue != null) queue.close();
+            ready.countDown(); // always: the control thread waits for every job to be ready or failed
         }
-        try {
-            setUp(queue);
-        } catch (RuntimeException e) {
-            queue.close();
-            fail("job " + index + ": cannot set up I/O buffers: " + e.getMessage(), e);
-            ready.countDown();
-            return;
-        }
-        ready.countDown();
         try {
             go.await();
             loop(queue);

@@ -149,6 +149,26 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void jobThatCannotGetBuffersFailsTheRunInsteadOfHanging() {
+        io.dsf.blockstore.spi.BlockDevice mem = BlockDevices.open("mem:16m");
+        io.dsf.blockstore.spi.BlockDevice noDma = new io.dsf.blockstore.spi.BlockDevice() {
+            @Override public String uri() { return "nodma:" + mem.uri(); }
+            @Override public io.dsf.blockstore.spi.Geometry geometry() { return mem.geometry(); }
+            @Override public io.dsf.blockstore.spi.DeviceQueue openQueue(int depth, io.dsf.blockstore.spi.CompletionHandler h) {
+                return mem.openQueue(depth, h);
+            }
+            @Override public java.lang.foreign.MemorySegment allocateDma(long size) { throw new OutOfMemoryError("test: no DMA memory"); }
+            @Override public void close() { mem.close(); }
+        };
+        try (Target t = DeviceTarget.of(noDma)) {
+            BenchException e = assertThrows(BenchException.class,
+                    () -> LoadGenerator.run(quick("device:" + noDma.uri()).rw(RwMode.RANDWRITE).jobs(2).build(), t, err));
+            assertFalse(e.usage());
+            assertTrue(e.getMessage().contains("no DMA memory"), e.getMessage());
+        }
+    }
+
+    @Test
     void jsonHasTheContractFields() {
         BenchResult r = LoadGenerator.run(quick("device:null:16m").runtimeNanos(200_000_000L).build(), err);
         String j = r.toJson();
