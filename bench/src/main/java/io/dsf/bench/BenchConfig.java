@@ -63,7 +63,7 @@ public record BenchConfig(String target, RwMode rw, int blockSize, int iodepth, 
 
     public static Builder builder(String target) { return new Builder(target); }
 
-    /** Fills in defaults: randread, 4 KiB, depth 1, 10 s, no ramp, backoff, one job. Not thread safe. */
+    /** Fills in defaults: randread, 4 KiB, depth 1, 10 s, no ramp, block, one job. Not thread safe. */
     public static final class Builder {
         private final String target;
         private RwMode rw = RwMode.RANDREAD;
@@ -71,7 +71,7 @@ public record BenchConfig(String target, RwMode rw, int blockSize, int iodepth, 
         private int iodepth = 1;
         private long runtimeNanos = 10_000_000_000L;
         private long rampNanos;
-        private IdleMode idle = IdleMode.BACKOFF;
+        private IdleMode idle = IdleMode.BLOCK;
         private boolean verify;
         private long size;
         private int rwmixread = 50;

@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
 /**
- * One job: a thread that owns a {@link DeviceQueue} and a {@link BufferPool}, keeps {@code iodepth}
- * I/Os in flight over its slice of the region, and records each I/O's submit-to-completion time.
+ * One job: a thread that owns a {@link DeviceQueue} and a {@link BufferPool} (a write and a read
+ * buffer per slot, so written data stays incompressible), keeps {@code iodepth} I/Os in flight
+ * over its slice of the region, and records each I/O's submit-to-completion time.
  * Closed loop: a slot is resubmitted only after its previous I/O completed, so latency is per I/O
  * at a fixed depth and queueing delay that a fixed-rate (open-loop) load would see is not measured.
  * Everything is preallocated per slot; the loop does not allocate per I/O. This object is the
@@ -60,8 +61,12 @@ final class BenchJob implements CompletionHandler, Runnable {
     private final long[] slotStart;
     private final int[] slotGen;
     private final boolean[] slotWrite;
-    private final MemorySegment[] slotBuf;
-    private final ByteBuffer[] slotView;
+    /** Per slot: the buffer writes are sent from (its pattern is never overwritten by a read) ... */
+    private final MemorySegment[] slotWriteBuf;
+    private final ByteBuffer[] slotWriteView;
+    /** ... and the one reads land in. */
+    private final MemorySegment[] slotReadBuf;
+    private final ByteBuffer[] slotReadView;
     private final int[] readySlots;
     private int readyCount;
     private final long[] inFlightBits;
@@ -106,8 +111,10 @@ final class BenchJob implements CompletionHandler, Runnable {
         slotStart = new long[depth];
         slotGen = new int[depth];
         slotWrite = new boolean[depth];
-        slotBuf = new MemorySegment[depth];
-        slotView = new ByteBuffer[depth];
+        slotWriteBuf = new MemorySegment[depth];
+        slotWriteView = new ByteBuffer[depth];
+        slotReadBuf = new MemorySegment[depth];
+        slotReadView = new ByteBuffer[depth];
         readySlots = new int[depth];
         inFlightBits = verify ? new long[(int) ((sliceUnits + 63) >>> 6)] : null;
         // sequential jobs start at different points of their slices only by slice; fio does the same per job
@@ -153,13 +160,14 @@ final class BenchJob implements CompletionHandler, Runnable {
     }
 
     private void setUp(DeviceQueue queue) {
-        BufferPool pool = BufferPool.allocate(device, bs, depth).registerWith(queue);
+        BufferPool pool = BufferPool.allocate(device, bs, 2 * depth).registerWith(queue);
         for (int s = 0; s < depth; s++) {
-            int id = pool.acquire();
-            slotBuf[s] = pool.buffer(id);
-            slotView[s] = slotBuf[s].asByteBuffer();
+            slotWriteBuf[s] = pool.buffer(pool.acquire());
+            slotWriteView[s] = slotWriteBuf[s].asByteBuffer();
+            slotReadBuf[s] = pool.buffer(pool.acquire());
+            slotReadView[s] = slotReadBuf[s].asByteBuffer();
             if (!verify) { // incompressible, non-zero data for plain writes
-                for (int i = 0; i + 8 <= bs; i += 8) slotBuf[s].set(ValueLayout.JAVA_LONG_UNALIGNED, i, rng.nextLong());
+                for (int i = 0; i + 8 <= bs; i += 8) slotWriteBuf[s].set(ValueLayout.JAVA_LONG_UNALIGNED, i, rng.nextLong());
             }
         }
         zeros = MemorySegment.ofArray(new byte[bs]);
@@ -199,12 +207,12 @@ final class BenchJob implements CompletionHandler, Runnable {
             if (unit < 0) return true; // every candidate in flight: wait for a completion
             boolean write = readPercent == 0 || (readPercent < 100 && rng.nextInt(100) >= readPercent);
             long offset = unit * bs;
-            MemorySegment buf = slotBuf[s];
+            MemorySegment buf = write ? slotWriteBuf[s] : slotReadBuf[s];
             int gen = 0;
             if (write && verify) {
                 int g = (int) (unit - sliceFirstUnit);
                 gen = VerifyBlockDescriptor.nextGeneration(generations[(int) unit]);
-                VerifyBlockDescriptor.stamp(buf, slotView[s], 0, bs, offset, gen, crc);
+                VerifyBlockDescriptor.stamp(buf, slotWriteView[s], 0, bs, offset, gen, crc);
                 markInFlight(g);
             } else if (verify) {
                 markInFlight((int) (unit - sliceFirstUnit));
@@ -264,11 +272,11 @@ final class BenchJob implements CompletionHandler, Runnable {
                 if (retainsWrites) generations[(int) unit] = slotGen[s];
             } else {
                 int expected = generations[(int) unit];
-                int r = VerifyBlockDescriptor.check(slotBuf[s], slotView[s], 0, bs, unit * bs, expected, crc, zeros);
+                int r = VerifyBlockDescriptor.check(slotReadBuf[s], slotReadView[s], 0, bs, unit * bs, expected, crc, zeros);
                 if (r != VerifyBlockDescriptor.OK) {
                     countError();
                     if (reporter.wantsMore())
-                        reporter.report(VerifyBlockDescriptor.describe(r, slotBuf[s], 0, bs, unit * bs, expected));
+                        reporter.report(VerifyBlockDescriptor.describe(r, slotReadBuf[s], 0, bs, unit * bs, expected));
                 }
             }
         }

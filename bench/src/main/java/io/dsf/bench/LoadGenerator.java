@@ -26,7 +26,7 @@ public final class LoadGenerator {
     public static final long DEFAULT_REGION_CAP = 64L << 30;
     /** Most units tracked by verify (an int each): 16 Mi units = 64 MiB of generation table. */
     public static final long MAX_VERIFY_UNITS = 16L << 20;
-    /** Most I/O buffer memory of all jobs together (bs x iodepth x jobs). */
+    /** Most I/O buffer memory of all jobs together (2 x bs x iodepth x jobs). */
     public static final long MAX_BUFFER_BYTES = 4L << 30;
 
     private final BenchConfig cfg;
@@ -63,9 +63,9 @@ public final class LoadGenerator {
             throw BenchException.usage("--bs " + bs + " is not a multiple of the device buffer alignment " + g.bufferAlignment());
         if (bs > g.maxTransfer())
             throw BenchException.usage("--bs " + bs + " exceeds the device's largest transfer " + Sizes.format(g.maxTransfer()));
-        long bufferBytes = (long) bs * cfg.iodepth() * cfg.jobs();
+        long bufferBytes = 2L * bs * cfg.iodepth() * cfg.jobs(); // a write and a read buffer per slot
         if (bufferBytes > MAX_BUFFER_BYTES)
-            throw BenchException.usage("--bs x --iodepth x --jobs = " + Sizes.format(bufferBytes) + " of I/O buffers; at most "
+            throw BenchException.usage("2 x --bs x --iodepth x --jobs = " + Sizes.format(bufferBytes) + " of I/O buffers; at most "
                     + Sizes.format(MAX_BUFFER_BYTES));
         long capacity = g.capacity() - g.capacity() % bs;
         if (capacity < bs) throw BenchException.usage("device " + target.spec() + " is smaller than one --bs block");

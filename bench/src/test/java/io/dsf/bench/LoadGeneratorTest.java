@@ -174,7 +174,7 @@ class LoadGeneratorTest {
         String j = r.toJson();
         for (String f : new String[] {"\"iops\":", "\"mbps\":", "\"lat_p50_us\":", "\"lat_p99_us\":", "\"lat_p999_us\":",
                 "\"lat_mean_us\":", "\"lat_max_us\":", "\"errors\":0", "\"ios\":", "\"runtime_s\":", "\"placement\":\"client ",
-                "\"idle\":\"backoff\"", "\"target\":\"device:null:16m\"", "\"rw\":\"randread\"", "\"bs\":4096", "\"iodepth\":16"}) {
+                "\"idle\":\"block\"", "\"target\":\"device:null:16m\"", "\"rw\":\"randread\"", "\"bs\":4096", "\"iodepth\":16"}) {
             assertTrue(j.contains(f), f + " in " + j);
         }
         assertTrue(j.startsWith("{") && j.endsWith("}") && !j.contains("\n"));

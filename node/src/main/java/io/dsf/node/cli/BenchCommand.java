@@ -68,7 +68,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Warm-up before measuring; its I/Os are not counted (default: ${DEFAULT-VALUE}).")
     long rampNanos;
 
-    @Option(names = "--idle", paramLabel = "spin|backoff|block", defaultValue = "backoff", converter = IdleConverter.class,
+    @Option(names = "--idle", paramLabel = "spin|backoff|block", defaultValue = "block", converter = IdleConverter.class,
             description = "While no completion is ready: spin, back off (spin, yield, park) or block in the queue (default: ${DEFAULT-VALUE}).")
     IdleMode idle;
 
