@@ -7,9 +7,6 @@ import io.dsf.blockstore.spi.DeviceQueue;
 import io.dsf.blockstore.spi.IoError;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.BusySpinIdleStrategy;
-import org.agrona.concurrent.IdleStrategy;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -37,6 +34,9 @@ final class BenchJob implements CompletionHandler, Runnable {
     static final long MAX_LATENCY_NANOS = TimeUnit.SECONDS.toNanos(100);
     /** How long the end of the run waits for I/Os still in flight. */
     static final long DRAIN_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** {@code backoff}: empty polls spent spinning, then yielding, before blocking in the queue. */
+    static final int BACKOFF_SPINS = 200;
+    static final int BACKOFF_YIELDS = 20;
 
     private final int index;
     private final BlockDevice device;
@@ -174,11 +174,8 @@ final class BenchJob implements CompletionHandler, Runnable {
     }
 
     private void loop(DeviceQueue queue) {
-        IdleStrategy idler = switch (idleMode) {
-            case SPIN -> new BusySpinIdleStrategy();
-            case BACKOFF -> new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
-            case BLOCK -> null;
-        };
+        final long maxWait = TimeUnit.MILLISECONDS.toNanos(10);
+        int idleRounds = 0;
         for (int s = 0; s < depth; s++) readySlots[readyCount++] = s;
         while (true) {
             long now = System.nanoTime();
@@ -188,13 +185,14 @@ final class BenchJob implements CompletionHandler, Runnable {
                 queue.submit();
             }
             int n;
-            if (idler == null) {
-                n = queue.await(depth, Math.min(TimeUnit.MILLISECONDS.toNanos(10), Math.max(1, measureEnd - now)));
+            if (idleMode == IdleMode.BLOCK || idleMode == IdleMode.BACKOFF && idleRounds >= BACKOFF_SPINS + BACKOFF_YIELDS) {
+                n = queue.await(depth, Math.min(maxWait, Math.max(1, measureEnd - now)));
             } else {
                 n = queue.poll(depth);
-                if (n == 0) idler.idle();
-                else idler.reset();
+                if (n == 0 && idleMode == IdleMode.BACKOFF && idleRounds >= BACKOFF_SPINS) Thread.yield();
+                else if (n == 0) Thread.onSpinWait();
             }
+            idleRounds = n == 0 ? idleRounds + 1 : 0;
         }
         drain(queue);
     }

@@ -6,7 +6,8 @@ import java.util.Locale;
  * What a job thread does when its queue has no completion ready. Immutable.
  * <ul>
  *   <li>{@code spin}: poll in a busy loop ({@link Thread#onSpinWait()}): lowest latency, burns a core;</li>
- *   <li>{@code backoff}: spin, then yield, then park for growing intervals (1 us .. 100 us);</li>
+ *   <li>{@code backoff}: spin on empty polls, then yield, then block in the queue as {@code block}
+ *       does (a timed park would sleep at least the kernel's timer slack, ~50 us);</li>
  *   <li>{@code block}: {@code DeviceQueue.await}: the backend sleeps until a completion arrives.</li>
  * </ul>
  */
