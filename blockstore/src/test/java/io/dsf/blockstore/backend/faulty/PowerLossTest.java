@@ -274,8 +274,17 @@ class PowerLossTest {
 
     @Test
     void manyQueuesReadTheirWritesWhileOthersFlush() throws Exception {
+        manyQueues("faulty:powerloss,leak=0.5,seed=21:mem:4m");
+    }
+
+    @Test
+    void manyQueuesOverAnAsynchronousInnerDevice(@TempDir Path dir) throws Exception {
+        manyQueues("faulty:powerloss,leak=0.5,seed=22:uring:" + dir.resolve("dev.img") + "?size=4m");
+    }
+
+    private static void manyQueues(String uri) throws Exception {
         int threads = 4, ops = 400, region = 64 * 4096;
-        try (FaultyBlockDevice d = open("faulty:powerloss,leak=0.5,seed=21:mem:4m")) {
+        try (FaultyBlockDevice d = open(uri)) {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> ts = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
