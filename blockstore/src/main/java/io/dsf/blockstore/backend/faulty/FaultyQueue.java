@@ -17,7 +17,8 @@ import java.util.concurrent.locks.LockSupport;
  * (apply the power-loss overlay, corrupt read data, restore a corrupted write buffer). Requests
  * failed by a rule, or answered by the overlay, complete without reaching the inner queue. All
  * completions go through one FIFO and are delivered by {@link #poll}, {@link #await} or
- * {@link #close}. Owned by the thread that opened it; not thread safe. Allocation free after
+ * {@link #close}; a request completed here (an injected error, a cached write, a lost device) can
+ * therefore be delivered before an earlier one still at the inner device. Owned by the thread that opened it; not thread safe. Allocation free after
  * construction (the power-loss overlay grows its page pool only past its high-water mark).
  */
 final class FaultyQueue implements DeviceQueue {

@@ -55,7 +55,7 @@ final class PowerLossCache {
     private final AtomicLong writeSeq = new AtomicLong();
     private long crashSeq;
 
-    /** One page of the overlay; {@code valid} has a bit per sector that holds unflushed data. */
+    /** One page of the overlay; {@code valid} has a bit per sector that holds unflushed data. Guarded by the cache lock. */
     private static final class Page {
         final MemorySegment data;
         final MemorySegment[] fromSector; // data sliced at each sector start, made once
@@ -88,8 +88,6 @@ final class PowerLossCache {
 
     /** Moves whenever sectors leave the overlay; read by {@link FaultyQueue} at read submission. */
     long epoch() { return epoch; }
-
-    boolean isEmpty() { return dirtySectors == 0; }
 
     long unflushedBytes() { return dirtySectors * blockSize; }
 
@@ -258,7 +256,7 @@ final class PowerLossCache {
         }
     }
 
-    /** An inner queue opened on the calling thread for control-path write-through. */
+    /** An inner queue opened on the calling thread for control-path write-through. Owned by that thread. */
     private final class TempQueue implements AutoCloseable {
         final WriteThrough wt = new WriteThrough(WRITE_THROUGH_DEPTH);
         final DeviceQueue q = inner.openQueue(WRITE_THROUGH_DEPTH, wt);
