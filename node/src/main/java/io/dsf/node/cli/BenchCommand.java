@@ -44,8 +44,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", required = true, paramLabel = "T",
-            description = "What to drive: device:URI (later also vdisk:, vhost-user-blk:, vhost-user-scsi:, iscsi://).")
+    /** The embedded default: io_uring with O_DIRECT on a 1 GiB file under ./var (created on first use). */
+    static final String DEFAULT_TARGET = "device:uring:var/bench.img?size=1g";
+
+    @Option(names = "--target", paramLabel = "T", defaultValue = DEFAULT_TARGET,
+            description = "What to drive: device:URI (later also vdisk:, vhost-user-blk:, vhost-user-scsi:, iscsi://) "
+                    + "(default: ${DEFAULT-VALUE}).")
     String target;
 
     @Option(names = "--rw", paramLabel = "MODE", defaultValue = "randread", converter = RwConverter.class,

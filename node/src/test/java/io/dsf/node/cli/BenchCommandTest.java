@@ -52,9 +52,10 @@ class BenchCommandTest {
     }
 
     @Test
-    void missingTargetIsAUsageError() {
-        assertEquals(2, dsf("bench", "--rw", "read"));
-        assertTrue(err.toString().contains("Missing required option: '--target=T'"), err::toString);
+    void theTargetDefaultsToAUringFileUnderVar() {
+        assertEquals(BenchCommand.DEFAULT_TARGET, new picocli.CommandLine(new BenchCommand()).getCommandSpec()
+                .findOption("--target").defaultValue());
+        assertEquals(2, dsf("bench", "--target", "", "--runtime", "1"));
     }
 
     @Test
