@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * same {@link IoError}, queue-full back-pressure, many queues on many threads, flush and trim, and
  * closing with I/O in flight (every accepted request completes exactly once).
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 public abstract class DeviceConformanceSuite {
 
     /** A fresh device (never written; capacity at least 64 MiB), opened for one test. */

@@ -48,6 +48,8 @@ public final class FileBlockDevice extends AbstractBlockDevice {
                 long size = Sizes.parse(sizeOpt);
                 size -= size % bs;
                 if (size <= 0) throw new IllegalArgumentException("file: size must be at least one block: " + u.uri());
+                Path parent = p.toAbsolutePath().getParent();
+                if (parent != null) Files.createDirectories(parent);
                 ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 if (ch.size() < size) {
                     ch.write(ByteBuffer.wrap(new byte[1]), size - 1); // sparse extend

@@ -175,6 +175,7 @@ public final class UringBlockDevice extends AbstractBlockDevice {
 
     /** Opens with O_DIRECT, turning each failure into a message that says what to do. */
     private static int openDirect(String uri, String path, boolean create) {
+        if (create) createParent(uri, path);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocateFrom(path);
             // O_EXCL without O_CREAT: exclusive use of a block device (refused while mounted or opened by
@@ -285,5 +286,16 @@ public final class UringBlockDevice extends AbstractBlockDevice {
     @Override
     protected void release() {
         Libc.close(fd);
+    }
+
+    /** {@code size=} creates the file: create its missing parent directories too. */
+    private static void createParent(String uri, String path) {
+        java.nio.file.Path parent = java.nio.file.Path.of(path).toAbsolutePath().getParent();
+        if (parent == null || java.nio.file.Files.isDirectory(parent)) return;
+        try {
+            java.nio.file.Files.createDirectories(parent);
+        } catch (java.io.IOException e) {
+            throw new DeviceException(IoError.OTHER, uri, "cannot create directory " + parent + ": " + e);
+        }
     }
 }

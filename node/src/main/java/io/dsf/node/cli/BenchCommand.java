@@ -1,0 +1,175 @@
+package io.dsf.node.cli;
+
+import io.dsf.bench.BenchConfig;
+import io.dsf.bench.BenchException;
+import io.dsf.bench.BenchResult;
+import io.dsf.bench.IdleMode;
+import io.dsf.bench.LoadGenerator;
+import io.dsf.bench.RwMode;
+import io.dsf.bench.Targets;
+import io.dsf.node.Main;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dsf bench}: the fio-like load generator (see {@link LoadGenerator}). Progress and
+ * diagnostics go to stderr; the summary to stdout, and with {@code --json} the last line of
+ * stdout is one JSON object (DESIGN.md, "the command-line contract"). Control plane only.
+ */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        usageHelpAutoWidth = true,
+        description = {
+            "fio-like load generator: IOPS, MB/s and latency percentiles of a target.",
+            "Closed loop at a fixed queue depth; latency is submit-to-completion per I/O (HdrHistogram, "
+                + "no coordinated-omission correction). Progress every second on stderr; summary on stdout."},
+        footer = {"",
+            "Targets: device:URI, URI one of uring:PATH, spdk:TRID, file:PATH[?size=SIZE], mem:SIZE, null:SIZE, "
+                + "faulty:MODE:URI, delay:USEC:URI.",
+            "",
+            "Examples:",
+            "  dsf bench --target device:mem:1g --rw randrw --iodepth 32 --runtime 10 --verify",
+            "  dsf bench --target device:uring:/data/f?size=1g --rw randread --iodepth 1 --idle spin --json",
+            "",
+            "Exit codes: 0 ok, 1 target failure, 2 bad arguments, 3 finished with I/O or verify errors."})
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    /** The embedded default: io_uring with O_DIRECT on a 1 GiB file under ./var (created on first use). */
+    static final String DEFAULT_TARGET = "device:uring:var/bench.img?size=1g";
+
+    @Option(names = "--target", paramLabel = "T", defaultValue = DEFAULT_TARGET,
+            description = "What to drive: device:URI (later also vdisk:, vhost-user-blk:, vhost-user-scsi:, iscsi://) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(names = "--rw", paramLabel = "MODE", defaultValue = "randread", converter = RwConverter.class,
+            description = "read, write, randread, randwrite or randrw (default: ${DEFAULT-VALUE}).")
+    RwMode rw;
+
+    @Option(names = "--bs", paramLabel = "SIZE", defaultValue = "4k", converter = SizeConverter.class,
+            description = "Bytes per I/O, a multiple of the device block size (default: ${DEFAULT-VALUE}).")
+    long bs;
+
+    @Option(names = "--iodepth", paramLabel = "N", defaultValue = "1",
+            description = "I/Os kept in flight per job (default: ${DEFAULT-VALUE}).")
+    int iodepth;
+
+    @Option(names = "--runtime", paramLabel = "S", defaultValue = "10", converter = DurationConverter.class,
+            description = "Measured time after the ramp: seconds, or 500ms / 2m (default: ${DEFAULT-VALUE}).")
+    long runtimeNanos;
+
+    @Option(names = "--ramp", paramLabel = "S", defaultValue = "0", converter = DurationConverter.class,
+            description = "Warm-up before measuring; its I/Os are not counted (default: ${DEFAULT-VALUE}).")
+    long rampNanos;
+
+    @Option(names = "--idle", paramLabel = "spin|backoff|block", defaultValue = "block", converter = IdleConverter.class,
+            description = "While no completion is ready: spin, back off (spin, yield, park) or block in the queue (default: ${DEFAULT-VALUE}).")
+    IdleMode idle;
+
+    @Option(names = "--json", description = "Print one JSON object as the last line of stdout.")
+    boolean json;
+
+    @Option(names = "--verify", description = "Stamp every written block (address, generation, CRC32C) and check every read;"
+            + " never-written blocks must read as zeros. Mismatches count as errors and are printed.")
+    boolean verify;
+
+    @Option(names = "--size", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Bytes of the device to use from offset 0 (default: whole device, at most 64GiB; with --verify at most 16Mi blocks).")
+    long size;
+
+    @Option(names = "--rwmixread", paramLabel = "PCT", defaultValue = "50",
+            description = "Percentage of reads for randrw (default: ${DEFAULT-VALUE}).")
+    int rwmixread;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "Seed of offsets and read/write choices (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"--jobs", "--queues"}, paramLabel = "N", defaultValue = "1",
+            description = "Threads, each with its own queue, buffers and slice of the region (default: ${DEFAULT-VALUE}).")
+    int jobs;
+
+    @Option(names = "--no-prefill", description = "Do not fill a never-written region before a read workload.")
+    boolean noPrefill;
+
+    @Option(names = "--progress-interval", paramLabel = "S", defaultValue = "1", converter = DurationConverter.class,
+            description = "Interval of progress lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
+    long progressNanos;
+
+    @Option(names = "--print-errors", paramLabel = "N", defaultValue = "10",
+            description = "How many I/O errors and verify mismatches are printed in detail (default: ${DEFAULT-VALUE}).")
+    int printErrors;
+
+    @Override
+    public Integer call() {
+        BenchConfig cfg = config();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        BenchResult r;
+        try {
+            r = LoadGenerator.run(cfg, err);
+        } catch (BenchException e) {
+            if (e.usage()) throw new ParameterException(spec.commandLine(), e.getMessage());
+            err.println("dsf bench: " + e.getMessage());
+            if (System.getenv("DSF_DEBUG") != null && e.getCause() != null) e.getCause().printStackTrace(err);
+            err.flush();
+            return Main.EXIT_FAILURE;
+        }
+        out.println(r.summary());
+        if (r.errors() > 0) err.println("dsf bench: " + r.errors() + " I/O errors or verify mismatches");
+        if (json) out.println(r.toJson());
+        out.flush();
+        err.flush();
+        return r.errors() > 0 ? Main.EXIT_ERRORS : 0;
+    }
+
+    /** Builds the engine's config; a value it rejects is a usage error (exit 2). */
+    BenchConfig config() {
+        if (bs > Integer.MAX_VALUE) throw new ParameterException(spec.commandLine(), "--bs too large: " + bs);
+        if (!target.contains(":")) {
+            throw new ParameterException(spec.commandLine(), "--target '" + target + "' needs a kind, KIND:SPEC (kinds: "
+                    + Targets.kinds() + "; e.g. device:mem:1g)");
+        }
+        try {
+            return BenchConfig.builder(target).rw(rw).blockSize((int) bs).iodepth(iodepth).runtimeNanos(runtimeNanos)
+                    .rampNanos(rampNanos).idle(idle).verify(verify).size(size).rwmixread(rwmixread).seed(seed).jobs(jobs)
+                    .prefill(!noPrefill).progressNanos(progressNanos).maxMismatchReports(Math.max(0, printErrors)).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** {@code --rw} values. Thread safe. */
+    static final class RwConverter implements ITypeConverter<RwMode> {
+        @Override
+        public RwMode convert(String value) {
+            try {
+                return RwMode.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** {@code --idle} values. Thread safe. */
+    static final class IdleConverter implements ITypeConverter<IdleMode> {
+        @Override
+        public IdleMode convert(String value) {
+            try {
+                return IdleMode.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}
