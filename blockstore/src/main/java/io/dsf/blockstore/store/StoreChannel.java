@@ -96,6 +96,7 @@ public final class StoreChannel implements AutoCloseable {
         MemorySegment buf;
         ByteBuffer view;
         int viewBase;
+        boolean registered;
         int pending;
         int status;
         int reserve;
@@ -231,12 +232,14 @@ public final class StoreChannel implements AutoCloseable {
         op.segs = 0;
         op.badOffset = -1;
         op.view = null;
+        op.registered = false;
         for (int r = 0; r < regionCount; r++) {
             MemorySegment reg = regions[r];
             long a = buf.address() - reg.address();
             if (a >= 0 && a + length <= reg.byteSize()) {
                 op.view = views[r];
                 op.viewBase = (int) a;
+                op.registered = true;
                 break;
             }
         }
@@ -272,9 +275,21 @@ public final class StoreChannel implements AutoCloseable {
         freeOps[freeTop++] = op.index;
     }
 
+    private final MemorySegment[] sliceCache = new MemorySegment[64];
+
+    /** The part of the op's buffer for segment {@code s}; slices of recurring buffers come from a small cache. */
     private MemorySegment segBuffer(Op op, int s) {
         int off = op.segBufOff[s];
-        return off == 0 ? op.buf : op.buf.asSlice(off, (long) op.segN[s] << sliceShift);
+        if (off == 0) return op.buf;
+        long len = (long) op.segN[s] << sliceShift;
+        if (!op.registered) return op.buf.asSlice(off, len); // its memory may go away: cache nothing
+        long addr = op.buf.address() + off;
+        int h = (int) ((addr >>> sliceShift) * 0x9E3779B1L >>> 26) & 63;
+        MemorySegment c = sliceCache[h];
+        if (c != null && c.address() == addr && c.byteSize() >= len) return c;
+        c = op.buf.asSlice(off);
+        sliceCache[h] = c;
+        return c;
     }
 
     private long ud(Op op, int seg) { return ((long) op.index << 16) | seg; }
@@ -443,6 +458,7 @@ public final class StoreChannel implements AutoCloseable {
         int u = cache[--cached];
         int r = store.installUnit(o, idx, u);
         if (r != u) cache[cached++] = u;
+        else store.allocator.consumed();
         return r;
     }
 

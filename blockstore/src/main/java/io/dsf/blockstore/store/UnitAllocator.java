@@ -13,7 +13,7 @@ final class UnitAllocator {
     private final int[] stack;      // guarded by lock
     private int top;                // guarded by lock
     private final int maxBatch;
-    private volatile int cached;    // units held in channel caches (changed under lock)
+    private final java.util.concurrent.atomic.AtomicInteger cached = new java.util.concurrent.atomic.AtomicInteger(); // units in channel caches
     private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger(); // freed, not yet durable
 
     UnitAllocator(int unitCount, int maxBatch) {
@@ -38,7 +38,7 @@ final class UnitAllocator {
             int n = Math.min(Math.min(cache.length, maxBatch), Math.max(1, top / 64));
             n = Math.min(n, top);
             for (int i = 0; i < n; i++) cache[i] = stack[--top];
-            cached += n;
+            cached.addAndGet(n);
             return n;
         } finally {
             lock.unlock();
@@ -50,7 +50,7 @@ final class UnitAllocator {
         lock.lock();
         try {
             for (int i = 0; i < n; i++) stack[top++] = cache[i];
-            cached -= n;
+            cached.addAndGet(-n);
         } finally {
             lock.unlock();
         }
@@ -79,7 +79,10 @@ final class UnitAllocator {
         }
     }
 
-    int cached() { return cached; }
+    int cached() { return cached.get(); }
+
+    /** A channel installed one of its cached units in an object (once per unit allocation). */
+    void consumed() { cached.decrementAndGet(); }
 
     int pending() { return pending.get(); }
 }

@@ -202,6 +202,11 @@ public final class MetaImage {
     }
 
     private void freeUnitsOf(long handle, long fromIndex) {
+        if (unitsByHandle == null) { // outside a replay: scan
+            for (int u = 0; u < unitOwner.length; u++)
+                if (unitOwner[u] == handle && (unitIndex[u] & 0xFFFFFFFFL) >= fromIndex) freeUnit(u);
+            return;
+        }
         IntArrayList l = unitsByHandle.get(handle);
         if (l == null) return;
         for (int i = l.size() - 1; i >= 0; i--) {
