@@ -37,10 +37,49 @@ class BlockStoreTest {
         for (int i = toClose.size() - 1; i >= 0; i--) toClose.get(i).close();
     }
 
+    /** The device URI the tests run on ({@code SIZE} is replaced); subclasses run them on other backends. */
+    protected String uriTemplate() { return "file:" + tmp.resolve("dev") + "?size=SIZE"; }
+
     BlockDevice file(String size) {
-        BlockDevice d = BlockDevices.open("file:" + tmp.resolve("dev") + "?size=" + size);
+        BlockDevice d = BlockDevices.open(uriTemplate().replace("SIZE", size));
         toClose.add(d);
         return d;
+    }
+
+    @Test
+    void memoryOnlyStoreOnNull() {
+        try (BlockDevice dev = BlockDevices.open("null:1g"); BlockStore s = BlockStore.format(dev, FormatOptions.DEFAULTS)) {
+            assertTrue(s.memoryOnly());
+            StoreObject o = s.create(0, 4 << 20, Map.of());
+            try (StoreChannel ch = s.openChannel(4, (t, st) -> { })) {
+                MemorySegment b = ch.buffers().buffer(ch.buffers().acquire());
+                fill(b, 1, 64 << 10);
+                ch.writeBlocking(o, 0, b, 64 << 10);
+                ch.readBlocking(o, 0, b, 64 << 10); // the device returns zeros: no verification on null:
+                ch.syncBlocking();
+            }
+            assertEquals(1, s.stats().usedUnits());
+            StoreException e = assertThrows(StoreException.class, () -> BlockStore.open(dev));
+            assertTrue(e.getMessage().contains("keeps nothing"), e.getMessage());
+        }
+    }
+
+    /** Whether opening the URI again finds what an earlier open wrote (not so for {@code mem:}). */
+    protected boolean persistsAcrossOpens() { return true; }
+
+    @Test
+    void toolFormatsAndReports() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(persistsAcrossOpens(), "each open of this URI is a new device");
+        java.io.ByteArrayOutputStream bo = new java.io.ByteArrayOutputStream();
+        String uri = uriTemplate().replace("SIZE", "32m");
+        assertEquals(0, BlockStoreTool.format(uri, FormatOptions.parse("unit=64k,journal=256k"), new java.io.PrintStream(bo, true)));
+        assertTrue(bo.toString().contains("unit 64KiB"), bo.toString());
+        bo.reset();
+        assertEquals(0, BlockStoreTool.info(uri, new java.io.PrintStream(bo, true)));
+        assertTrue(bo.toString().contains("objects          0"), bo.toString());
+        bo.reset();
+        assertEquals(0, BlockStoreTool.check(uri, new java.io.PrintStream(bo, true)));
+        assertTrue(bo.toString().contains("clean"), bo.toString());
     }
 
     static void fill(MemorySegment b, long seed, int len) {
