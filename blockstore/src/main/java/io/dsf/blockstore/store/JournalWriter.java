@@ -149,15 +149,20 @@ final class JournalWriter implements Runnable {
         armingCtl[armingN++] = unit;
     }
 
+    private int[] disarming = new int[16];    // journal thread
+
     /**
-     * Disarms armed units no overwrite touched for {@link #DISARM_NANOS}: the state goes to UNARMED
-     * first, then the in-flight count is read (the channel increments it before reading the state),
-     * so either the channel sees UNARMED and re-arms, or the journal sees the overwrite and keeps
-     * the unit armed. Their checksum records were moved into ctl by the barrier just before, so the
-     * DISARM follows them. Caller holds {@link #lock}; journal thread.
+     * Picks the armed units no overwrite touched for {@link #DISARM_NANOS} and sets them UNARMED;
+     * returns how many are in {@link #disarming}. The state goes to UNARMED first, then the
+     * in-flight count is read (a channel increments it before reading the state), so either the
+     * channel sees UNARMED and re-arms, or this sees the overwrite and keeps the unit armed. A
+     * channel appends an overwrite's checksum record before it decrements the count, so every
+     * checksum of a unit picked here is already in a ring: the barrier that follows moves it into
+     * the control buffer ahead of the DISARM records. Caller holds {@link #lock}; journal thread.
      */
-    private void disarmLocked() {
+    private int pickDisarmLocked() {
         long now = System.nanoTime();
+        int n = 0;
         for (int i = armed.size() - 1; i >= 0; i--) {
             int u = armed.getInt(i);
             if (image.armState(u) != MetaImage.ARMED) {
@@ -170,10 +175,11 @@ final class JournalWriter implements Runnable {
                 image.setArmState(u, MetaImage.ARMED);
                 continue;
             }
-            int off = reserveCtl(JournalRecord.ARM_LEN);
-            JournalRecord.putArm(ctl, off, JournalRecord.DISARM, u, image.unitGen[u]);
+            if (n == disarming.length) disarming = java.util.Arrays.copyOf(disarming, n * 2);
+            disarming[n++] = u;
             armed.fastUnorderedRemove(i);
         }
+        return n;
     }
 
     /** Units armed by recovery-free open paths (none) or left armed: journal thread bookkeeping. */
@@ -349,14 +355,18 @@ final class JournalWriter implements Runnable {
         drainRequested = false;
         StoreChannel[] chans = store.channelArray();
         byte[] c;
-        int cLen, fN, aN;
+        int cLen, fN, aN, nd;
         lastPassNanos = System.nanoTime();
         lock.lock();
         try {
             // the control buffer, then the rings: an allocation is appended (under this lock) before
             // any checksum for its unit reaches a ring, so it is in this buffer or an earlier commit
+            nd = armed.isEmpty() ? 0 : pickDisarmLocked();
             barrierLocked();
-            if (!armed.isEmpty()) disarmLocked();
+            for (int i = 0; i < nd; i++) {
+                int off = reserveCtl(JournalRecord.ARM_LEN);
+                JournalRecord.putArm(ctl, off, JournalRecord.DISARM, disarming[i], image.unitGen[disarming[i]]);
+            }
             c = ctl;
             cLen = ctlLen;
             ctl = ctlSpare;
@@ -388,6 +398,10 @@ final class JournalWriter implements Runnable {
             packed.clear();
         }
         if (fN > 0) store.allocator.release(freedLocal, fN); // their frees are durable now
+        for (int i = 0; i < nd; i++) {                        // their DISARM (after any RESIZE) is durable now
+            int u = disarming[i];
+            if (image.armState(u) == MetaImage.UNARMED) store.tailReset.set(u, 0);
+        }
         for (int i = 0; i < aN; i++) {                        // their ARM records are durable now
             int u = armingLocal[i];
             if (image.armState(u) == MetaImage.ARMING) {
