@@ -272,6 +272,9 @@ public final class BlockStore implements AutoCloseable {
         journal.close();
     }
 
+    /** The store lock, under which object entries change (the journal thread serializes object pages under it). */
+    Object objectLock() { return lock; }
+
     /** Stops the journal thread without committing anything more: what a crash leaves (tests). */
     void crashForTesting() {
         synchronized (lock) {

@@ -494,7 +494,7 @@ final class JournalWriter implements Runnable {
             }
             if (i == list.length) break;
             int p = list[i];
-            image.writePayload(p, page);
+            serialize(p);
             MetaPage.seal(crc, page, p, layout.kindOf(p), g1, nonce);
             MemorySegment.copy(page, 0, dma, ValueLayout.JAVA_BYTE, (long) n * Layout.PAGE, Layout.PAGE);
             chunkPages[n++] = p;
@@ -520,6 +520,31 @@ final class JournalWriter implements Runnable {
         if (nextSeq < newStart) nextSeq = newStart;
         journalUsed = nextSeq - replayStart;
         checkpoints++;
+    }
+
+    /**
+     * Serializes page {@code p} into {@link #page} under the lock its entries change under, so each
+     * entry is self-consistent (an object entry under the store lock, unit and bitmap entries under
+     * the journal lock); checksum entries are single ints and need none. The page may still be newer
+     * than the checkpoint's replay start: replay re-applies those records.
+     */
+    private void serialize(int p) {
+        switch (layout.kindOf(p)) {
+            case MetaPage.KIND_OBJECTS -> {
+                synchronized (store.objectLock()) {
+                    image.writePayload(p, page);
+                }
+            }
+            case MetaPage.KIND_UNITS, MetaPage.KIND_BITMAP -> {
+                lock.lock();
+                try {
+                    image.writePayload(p, page);
+                } finally {
+                    lock.unlock();
+                }
+            }
+            default -> image.writePayload(p, page);
+        }
     }
 
     private void writeSuper(Superblock s, long offset) {
