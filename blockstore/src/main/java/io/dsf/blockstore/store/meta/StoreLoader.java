@@ -245,13 +245,14 @@ public final class StoreLoader {
                 boolean unflushed = JournalPage.commitFirst(p) == lastCommit;
                 int off = JournalPage.HEADER, stop = JournalPage.HEADER + JournalPage.used(p);
                 while (off < stop) {
-                    if (unflushed && JournalRecord.type(p, off) == JournalRecord.CRC) applyUnflushedCrc(io, p, off);
-                    else img.apply(p, off);
+                    if (unflushed && JournalRecord.type(p, off) == JournalRecord.CRC) noteUnflushedCrc(p, off);
+                    img.apply(p, off);
                     r.replayedRecords++;
                     off += JournalRecord.length(p, off);
                 }
                 r.replayedPages++;
             }
+            verifyUnflushed(io);
         } finally {
             img.endReplay();
         }
@@ -282,41 +283,62 @@ public final class StoreLoader {
     private MemorySegment slice;
     private java.nio.ByteBuffer sliceView;
     private final byte[] scratch = new byte[12];
+    /** Slices the last commit's CRC records change: unit * slices-per-unit + slice -> checksum before that commit. */
+    private final org.agrona.collections.Long2LongHashMap unflushedOld = new org.agrona.collections.Long2LongHashMap(Long.MIN_VALUE);
 
-    /**
-     * A CRC record of the last commit, whose flush may not have completed: its journal page can be
-     * on the media while the data it describes is not (a volatile write cache persists in any
-     * order). Each slice keeps the checksum its data matches: the new one, else the old one, else
-     * it is recorded lost (a torn write), or left unwritten if it held nothing before.
-     */
-    private void applyUnflushedCrc(BlockingBatch io, byte[] p, int off) {
+    private void noteUnflushedCrc(byte[] p, int off) {
         MetaImage img = r.image;
-        Layout l = img.layout;
-        int u = JournalRecord.unit(p, off), gen = JournalRecord.gen(p, off);
+        int u = JournalRecord.unit(p, off);
         int[] c = img.crcArray(u);
-        if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != gen) return; // ignored, as replay would
-        if (slice == null) {
-            int align = Math.max(Layout.PAGE, device.geometry().bufferAlignment());
-            slice = device.allocateDma(l.sliceSize + align).asSlice(0, l.sliceSize);
-            sliceView = slice.asByteBuffer();
-        }
+        if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != JournalRecord.gen(p, off)) return; // ignored by replay too
         int first = JournalRecord.crcFirst(p, off), n = JournalRecord.crcCount(p, off);
         for (int k = 0; k < n; k++) {
-            int want = JournalRecord.crcAt(p, off, k), old = c[first + k];
-            if (want == old) continue;
+            long key = (long) u * img.slicesPerUnit + first + k;
+            if (unflushedOld.get(key) == Long.MIN_VALUE) unflushedOld.put(key, c[first + k]);
+        }
+    }
+
+    /**
+     * The last commit's flush may not have happened, and a volatile write cache persists in any
+     * order: its CRC records can be on the media while the data they describe is not. Every
+     * slice they changed, in a unit not armed at the end of replay (so no unlogged overwrite can
+     * have followed), keeps the checksum its data matches: the logged one, else the one from before
+     * the commit, else it is recorded lost (a torn write), or stays unwritten if it held nothing.
+     * In armed units the recovery scan of the armed units decides instead.
+     */
+    private void verifyUnflushed(BlockingBatch io) {
+        MetaImage img = r.image;
+        Layout l = img.layout;
+        int spu = img.slicesPerUnit;
+        org.agrona.collections.Long2LongHashMap.KeyIterator it = unflushedOld.keySet().iterator();
+        while (it.hasNext()) {
+            long key = it.nextValue();
+            int u = (int) (key / spu), s = (int) (key % spu);
+            int old = (int) unflushedOld.get(key);
+            int[] c = img.crcArray(u);
+            if (c == null || img.unitOwner[u] == 0 || img.armState(u) != MetaImage.UNARMED) continue;
+            int want = c[s];
+            if (want == old || want == 0 || want == Crc.LOST) continue;
+            if (slice == null) {
+                int align = Math.max(Layout.PAGE, device.geometry().bufferAlignment());
+                slice = device.allocateDma(l.sliceSize + align).asSlice(0, l.sliceSize);
+                sliceView = slice.asByteBuffer();
+            }
             int got;
             try {
-                io.read(l.unitOffset(u) + (long) (first + k) * l.sliceSize, slice, l.sliceSize);
+                io.read(l.unitOffset(u) + (long) s * l.sliceSize, slice, l.sliceSize);
                 io.await();
                 sliceView.clear();
-                got = Crc.ofSlice(crc, sliceView, u, first + k, gen, scratch);
+                got = Crc.ofSlice(crc, sliceView, u, s, c[spu], scratch);
             } catch (RuntimeException e) {
                 got = 0;
             }
             int v = got == want ? want : (got == old ? old : (old == 0 ? 0 : Crc.LOST));
-            c[first + k] = v;
-            img.markCrcPages(u, first + k, 1, r.touched);
-            if (v != want) r.unflushedReverted++;
+            if (v != want) {
+                c[s] = v;
+                img.markCrcPages(u, s, 1, r.touched);
+                r.unflushedReverted++;
+            }
         }
     }
 
