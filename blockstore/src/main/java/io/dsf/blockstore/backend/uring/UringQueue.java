@@ -277,8 +277,8 @@ final class UringQueue implements DeviceQueue {
     }
 
     private int push() {
-        int rc = ring.submit();
-        if (rc == -Libc.EINTR) rc = ring.submit();
+        int rc = deferredTaskRun ? ring.submitAndRunTaskWork() : ring.submit();
+        if (rc == -Libc.EINTR) rc = deferredTaskRun ? ring.submitAndRunTaskWork() : ring.submit();
         return Math.max(rc, 0); // -EAGAIN / -EBUSY: the SQEs stay queued and go with the next push
     }
 
