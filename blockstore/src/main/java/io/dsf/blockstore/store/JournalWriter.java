@@ -1,0 +1,519 @@
+package io.dsf.blockstore.store;
+
+import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.store.format.JournalPage;
+import io.dsf.blockstore.store.format.JournalRecord;
+import io.dsf.blockstore.store.format.LE;
+import io.dsf.blockstore.store.format.Layout;
+import io.dsf.blockstore.store.format.MetaPage;
+import io.dsf.blockstore.store.format.Superblock;
+import io.dsf.blockstore.store.meta.BlockingBatch;
+import io.dsf.blockstore.store.meta.MetaImage;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+
+/**
+ * The journal of one store and the thread that writes it (group commit, as BookKeeper's journal
+ * thread does). Operations append records under {@link #lock} to the control buffer (object
+ * changes and unit allocations, one total order); channels put slice checksums in their own
+ * {@link RecordRing}s without a lock. A sync asks for a ticket; the journal thread takes every
+ * ticket asked so far, drains the control buffer and then every ring (whose tails it read first,
+ * so a checksum never precedes the allocation of its unit), packs the records into sealed pages,
+ * writes them, flushes the device, and only then declares those tickets done. Units freed by the
+ * drained operations go back to the allocator after that flush. When the ring is over half used
+ * it writes a checkpoint, so the journal never grows without bound.
+ *
+ * <p>Threading: {@link #lock} guards the control buffer and every unit table change; everything
+ * else named "journal thread" is touched only by that thread; {@link #syncDone} is published with
+ * volatile writes.
+ */
+final class JournalWriter implements Runnable {
+    static final int RUNNING = 0, CLOSING = 1, CLOSED = 2, FAILED = 3, CRASHED = 4;
+    private static final int CHUNK = 64;
+
+    private final BlockStore store;
+    private final BlockDevice device;
+    private final Layout layout;
+    private final MetaImage image;
+    private final long nonce;
+
+    /** The journal lock: the control buffer and all unit table changes. */
+    final ReentrantLock lock = new ReentrantLock();
+    private byte[] ctl = new byte[1 << 16];   // guarded by lock
+    private int ctlLen;                       // guarded by lock
+    private int[] freed = new int[256];       // guarded by lock: units freed by records in ctl
+    private int freedN;                       // guarded by lock
+
+    final AtomicLong syncRequested = new AtomicLong();
+    private volatile long syncDone;
+    private volatile boolean drainRequested;
+    private volatile int state = RUNNING;
+    private volatile Throwable failure;
+    private final ConcurrentLinkedQueue<Thread> waiters = new ConcurrentLinkedQueue<>();
+    private final CountDownLatch started = new CountDownLatch(1);
+    private Thread thread;
+
+    // ---- journal thread only
+    private Superblock sb;
+    private long nextSeq;
+    private long replayStart;
+    private BitSet dirty;
+    private BlockingBatch io;
+    private MemorySegment dma;
+    private final byte[][] pages = new byte[CHUNK][];
+    private final CRC32C crc = new CRC32C();
+    private final byte[] page = new byte[Layout.PAGE];
+    private byte[] ctlSpare = new byte[1 << 16];
+    private int[] freedLocal = new int[256];
+    private final List<byte[]> packed = new ArrayList<>();
+    private final ArrayList<byte[]> pagePool = new ArrayList<>();
+    private int packOff, packCount;
+    private byte[] packPage;
+    private long recoveryStart = -1;
+    private volatile long commits, checkpoints, journalUsed;
+
+    JournalWriter(BlockStore store, BlockDevice device, MetaImage image, Superblock sb) {
+        this.store = store;
+        this.device = device;
+        this.layout = image.layout;
+        this.image = image;
+        this.sb = sb;
+        this.nonce = sb.nonce();
+        this.replayStart = sb.replaySeq();
+        this.nextSeq = sb.replaySeq();
+        this.dirty = new BitSet();
+        for (int i = 0; i < CHUNK; i++) pages[i] = new byte[Layout.PAGE];
+    }
+
+    /**
+     * Starts the thread. With {@code recoverFrom >= 0} it first writes a recovery checkpoint of
+     * {@code touched} pages whose replay start skips a whole ring past {@code recoverFrom} (the
+     * last replayed page), so no page of the crashed run can ever be replayed again.
+     */
+    void start(long recoverFrom, BitSet touched) {
+        if (touched != null) dirty.or(touched);
+        recoveryStart = recoverFrom;
+        thread = Thread.ofPlatform().name("dsf-blockstore-journal " + device.uri()).daemon(true).unstarted(this);
+        thread.start();
+        try {
+            started.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(StoreStatus.FAILED.code(), "interrupted while starting the journal");
+        }
+        if (state == FAILED) throw new StoreException(StoreStatus.FAILED.code(), "journal start failed on " + device.uri() + ": " + failure, failure);
+    }
+
+    // ------------------------------------------------------------ producers
+
+    /** Reserves {@code len} bytes in the control buffer; the caller holds {@link #lock} and writes at the returned offset of {@link #ctl()}. */
+    int reserveCtl(int len) {
+        if (ctlLen + len > ctl.length) {
+            byte[] n = new byte[Math.max(ctl.length * 2, ctlLen + len)];
+            System.arraycopy(ctl, 0, n, 0, ctlLen);
+            ctl = n;
+        }
+        int off = ctlLen;
+        ctlLen += len;
+        if (ctlLen > (256 << 10)) drainRequested = true;
+        return off;
+    }
+
+    /** The control buffer (valid until the next {@link #reserveCtl}); caller holds {@link #lock}. */
+    byte[] ctl() { return ctl; }
+
+    /** A unit is disarmed once no overwrite touched it for this long (bounds the recovery scan). */
+    static final long DISARM_NANOS = Long.getLong("dsf.blockstore.disarmMillis", 200) * 1_000_000L;
+    private int[] armingCtl = new int[16];    // guarded by lock: units whose ARM is in ctl
+    private int armingN;                      // guarded by lock
+    private int[] armingLocal = new int[16];  // journal thread
+    private final org.agrona.collections.IntArrayList armed = new org.agrona.collections.IntArrayList(); // journal thread
+    private long lastPassNanos;
+
+    /** Logs ARM for {@code unit} (state UNARMED); caller holds {@link #lock}. The unit is ARMED once the commit holding it is durable. */
+    void armLocked(int unit) {
+        image.setArmState(unit, MetaImage.ARMING);
+        int off = reserveCtl(JournalRecord.ARM_LEN);
+        JournalRecord.putArm(ctl, off, JournalRecord.ARM, unit, image.unitGen[unit]);
+        if (armingN == armingCtl.length) armingCtl = java.util.Arrays.copyOf(armingCtl, armingN * 2);
+        armingCtl[armingN++] = unit;
+    }
+
+    /**
+     * Disarms armed units no overwrite touched for {@link #DISARM_NANOS}: the state goes to UNARMED
+     * first, then the in-flight count is read (the channel increments it before reading the state),
+     * so either the channel sees UNARMED and re-arms, or the journal sees the overwrite and keeps
+     * the unit armed. Their checksum records were moved into ctl by the barrier just before, so the
+     * DISARM follows them. Caller holds {@link #lock}; journal thread.
+     */
+    private void disarmLocked() {
+        long now = System.nanoTime();
+        for (int i = armed.size() - 1; i >= 0; i--) {
+            int u = armed.getInt(i);
+            if (image.armState(u) != MetaImage.ARMED) {
+                armed.fastUnorderedRemove(i);       // freed or reallocated since
+                continue;
+            }
+            if (now - store.lastOverwrite[u] < DISARM_NANOS) continue;
+            image.setArmState(u, MetaImage.UNARMED);
+            if (store.overwrites.get(u) > 0) {
+                image.setArmState(u, MetaImage.ARMED);
+                continue;
+            }
+            int off = reserveCtl(JournalRecord.ARM_LEN);
+            JournalRecord.putArm(ctl, off, JournalRecord.DISARM, u, image.unitGen[u]);
+            armed.fastUnorderedRemove(i);
+        }
+    }
+
+    /** Units armed by recovery-free open paths (none) or left armed: journal thread bookkeeping. */
+    int armedUnits() { return armed.size(); }
+
+    private int[] crcTouched = new int[16];   // guarded by lock: units whose checksums an operation reset
+    private int crcTouchedN;                  // guarded by lock
+
+    /** Hands over a unit whose checksums the record just appended reset (a shrink inside a unit); caller holds {@link #lock}. */
+    void crcTouchedUnit(int unit) {
+        if (crcTouchedN == crcTouched.length) crcTouched = java.util.Arrays.copyOf(crcTouched, crcTouchedN * 2);
+        crcTouched[crcTouchedN++] = unit;
+    }
+
+    /** Hands over a unit freed by the record just appended; caller holds {@link #lock}. */
+    void freedUnit(int unit) {
+        if (freedN == freed.length) freed = java.util.Arrays.copyOf(freed, freedN * 2);
+        freed[freedN++] = unit;
+    }
+
+    /** Asks for a commit of everything appended so far; returns the ticket to wait for. */
+    long requestSync() {
+        long t = syncRequested.incrementAndGet();
+        LockSupport.unpark(thread);
+        return t;
+    }
+
+    /** Asks the journal thread to drain rings soon (a ring is filling up). */
+    void requestDrain() {
+        if (!drainRequested) {
+            drainRequested = true;
+            LockSupport.unpark(thread);
+        }
+    }
+
+    long syncDone() { return syncDone; }
+
+    int state() { return state; }
+
+    Throwable failure() { return failure; }
+
+    /** Blocks until {@code ticket} is durable; control path. */
+    void awaitTicket(long ticket) {
+        Thread me = Thread.currentThread();
+        waiters.add(me);
+        try {
+            while (syncDone < ticket) {
+                int s = state;
+                if (s == FAILED) throw new StoreException(StoreStatus.FAILED.code(), "store on " + device.uri() + " failed: " + failure, failure);
+                if (s == CLOSED || s == CRASHED) throw new StoreException(StoreStatus.CLOSED.code(), "store on " + device.uri() + " is closed");
+                LockSupport.parkNanos(this, 10_000_000);
+            }
+        } finally {
+            waiters.remove(me);
+        }
+    }
+
+    long commits() { return commits; }
+
+    long checkpoints() { return checkpoints; }
+
+    long journalUsed() { return journalUsed; }
+
+    long generation() { return sb.generation(); }
+
+    // --------------------------------------------------------------- thread
+
+    @Override
+    public void run() {
+        try {
+            int align = Math.max(Layout.PAGE, device.geometry().bufferAlignment());
+            dma = device.allocateDma((long) CHUNK * Layout.PAGE + align).asSlice(0, (long) CHUNK * Layout.PAGE);
+            io = new BlockingBatch(device, CHUNK + 2);
+            if (recoveryStart >= 0) checkpoint(recoveryStart + 1 + layout.ringPages);
+        } catch (Throwable t) {
+            fail(t);
+            started.countDown();
+            return;
+        }
+        started.countDown();
+        try {
+            while (true) {
+                int s = state;
+                if (s == CRASHED) break;
+                if (s == CLOSING) {
+                    pass();
+                    checkpoint(nextSeq);
+                    state = CLOSED;
+                    break;
+                }
+                if (syncRequested.get() > syncDone || drainRequested) {
+                    pass();
+                } else if (!armed.isEmpty() && System.nanoTime() - lastPassNanos > DISARM_NANOS) {
+                    pass(); // disarm quiet units
+                } else {
+                    LockSupport.parkNanos(this, armed.isEmpty() ? 100_000_000 : DISARM_NANOS / 2);
+                }
+            }
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            io.close();
+            wakeAll();
+        }
+    }
+
+    private void fail(Throwable t) {
+        failure = t;
+        state = FAILED;
+        wakeAll();
+    }
+
+    private void wakeAll() {
+        for (Thread t : waiters) LockSupport.unpark(t);
+        store.wakeChannels();
+    }
+
+    /** Stops after committing everything and writing a checkpoint; waits for the thread. */
+    void close() {
+        if (state == RUNNING) state = CLOSING;
+        LockSupport.unpark(thread);
+        join();
+        if (state == FAILED) throw new StoreException(StoreStatus.FAILED.code(), "closing the store on " + device.uri() + " failed: " + failure, failure);
+    }
+
+    /** Stops without committing anything more (tests: a crash). */
+    void crash() {
+        state = CRASHED;
+        LockSupport.unpark(thread);
+        join();
+    }
+
+    private void join() {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    // --------------------------------------------------------------- commit
+
+    /**
+     * Moves every record waiting in the channels' rings into the control buffer, in ring order,
+     * so that a record appended next follows them in the journal. Caller holds {@link #lock}.
+     * An operation that invalidates checksums without freeing their unit (a shrink inside a unit)
+     * calls this first; otherwise a checksum logged before it could be replayed after it.
+     */
+    void barrierLocked() {
+        for (StoreChannel ch : store.channelArray()) {
+            RecordRing r = ch.ring;
+            long pos = r.headPlain(), end = r.tailAcquire();
+            while (pos < end) {
+                int o = r.offset(pos);
+                int len = JournalRecord.length(r.buf, o);
+                if (JournalRecord.type(r.buf, o) != JournalRecord.PAD) {
+                    int at = reserveCtl(len);
+                    System.arraycopy(r.buf, o, ctl, at, len);
+                }
+                pos += len;
+            }
+            r.release(end);
+        }
+    }
+
+    /** One group commit: drain, write sealed pages, flush, publish. */
+    private void pass() {
+        long ticket = syncRequested.get();
+        drainRequested = false;
+        StoreChannel[] chans = store.channelArray();
+        byte[] c;
+        int cLen, fN, aN;
+        lastPassNanos = System.nanoTime();
+        lock.lock();
+        try {
+            // the control buffer, then the rings: an allocation is appended (under this lock) before
+            // any checksum for its unit reaches a ring, so it is in this buffer or an earlier commit
+            barrierLocked();
+            if (!armed.isEmpty()) disarmLocked();
+            c = ctl;
+            cLen = ctlLen;
+            ctl = ctlSpare;
+            ctlLen = 0;
+            ctlSpare = c;
+            fN = freedN;
+            if (freedLocal.length < fN) freedLocal = new int[freed.length];
+            System.arraycopy(freed, 0, freedLocal, 0, fN);
+            freedN = 0;
+            for (int i = 0; i < crcTouchedN; i++) image.markCrcPages(crcTouched[i], 0, layout.slicesPerUnit, dirty);
+            crcTouchedN = 0;
+            if (armingLocal.length < armingN) armingLocal = new int[armingCtl.length];
+            System.arraycopy(armingCtl, 0, armingLocal, 0, armingN);
+            aN = armingN;
+            armingN = 0;
+        } finally {
+            lock.unlock();
+        }
+        packed.clear();
+        packPage = null;
+        for (int off = 0; off < cLen; off += JournalRecord.length(c, off)) add(c, off);
+        for (int i = 0; i < fN; i++) image.markUnitPages(freedLocal[i], false, dirty);
+        if (packPage != null) closePage();
+        if (!packed.isEmpty()) {
+            writePages();
+            io.flush();
+            commits++;
+            pagePool.addAll(packed);
+            packed.clear();
+        }
+        if (fN > 0) store.allocator.release(freedLocal, fN); // their frees are durable now
+        for (int i = 0; i < aN; i++) {                        // their ARM records are durable now
+            int u = armingLocal[i];
+            if (image.armState(u) == MetaImage.ARMING) {
+                image.setArmState(u, MetaImage.ARMED);
+                armed.addInt(u);
+            }
+        }
+        syncDone = ticket;
+        wakeAll();
+        for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain()) store.removeChannel(ch);
+        if (nextSeq - replayStart > layout.ringPages / 2) checkpoint(nextSeq);
+    }
+
+    private void add(byte[] b, int off) {
+        int len = JournalRecord.length(b, off);
+        image.markDirty(b, off, dirty);
+        if (packPage == null || packOff + len > Layout.PAGE) {
+            if (packPage != null) closePage();
+            packPage = pagePool.isEmpty() ? new byte[Layout.PAGE] : pagePool.removeLast();
+            java.util.Arrays.fill(packPage, (byte) 0);
+            packOff = JournalPage.HEADER;
+            packCount = 0;
+        }
+        System.arraycopy(b, off, packPage, packOff, len);
+        packOff += len;
+        packCount++;
+    }
+
+    private void closePage() {
+        // header fields other than sequence and commit are final now; keep used/count in the page
+        LE.u16(packPage, 32, packOff - JournalPage.HEADER);
+        LE.u16(packPage, 34, packCount);
+        packed.add(packPage);
+        packPage = null;
+    }
+
+    private void writePages() {
+        long commitFirst = nextSeq;
+        int total = packed.size();
+        for (int i = 0; i < total; ) {
+            int n = Math.min(Math.min(CHUNK, total - i), Math.max(1, layout.ringPages / 4));
+            if (nextSeq + n - replayStart > layout.ringPages) checkpoint(nextSeq);
+            for (int k = 0; k < n; k++) {
+                byte[] p = packed.get(i + k);
+                JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, LE.u16(p, 32),
+                        LE.u16(p, 34));
+                MemorySegment.copy(p, 0, dma, ValueLayout.JAVA_BYTE, (long) k * Layout.PAGE, Layout.PAGE);
+            }
+            // contiguous runs in the ring, each within the device's largest transfer
+            int maxPages = Math.max(1, device.geometry().maxTransfer() / Layout.PAGE);
+            int k = 0;
+            while (k < n) {
+                int idx = layout.ringIndex(nextSeq + k);
+                int run = Math.min(Math.min(n - k, layout.ringPages - idx), maxPages);
+                io.write(layout.journalPageOffset(idx), dma.asSlice((long) k * Layout.PAGE, (long) run * Layout.PAGE), run * Layout.PAGE);
+                k += run;
+            }
+            io.await();
+            nextSeq += n;
+            i += n;
+            journalUsed = nextSeq - replayStart;
+        }
+    }
+
+    // ----------------------------------------------------------- checkpoint
+
+    /**
+     * Writes every dirty metadata page into its older slot with generation G+1, then the whole
+     * generation table, flushes, then superblock A, flush, B, flush. Afterwards the journal
+     * replays from {@code newStart}.
+     */
+    private void checkpoint(long newStart) {
+        long g1 = sb.generation() + 1;
+        dirty.clear(layout.dataPages, Integer.MAX_VALUE);
+        int[] list = dirty.stream().toArray();
+        dirty.clear();
+        int n = 0;
+        int[] chunkPages = new int[CHUNK];
+        for (int i = 0; i <= list.length; i++) {
+            if (n == CHUNK || (i == list.length && n > 0)) {
+                for (int k = 0; k < n; k++) {
+                    int p = chunkPages[k];
+                    long e = image.genTable[p];
+                    int slot = e == 0 ? 0 : (int) ((e & 1) ^ 1);
+                    io.write(layout.slotOffset(p, slot), dma.asSlice((long) k * Layout.PAGE, Layout.PAGE), Layout.PAGE);
+                    image.genTable[p] = g1 << 1 | slot;
+                }
+                io.await();
+                n = 0;
+            }
+            if (i == list.length) break;
+            int p = list[i];
+            image.writePayload(p, page);
+            MetaPage.seal(crc, page, p, layout.kindOf(p), g1, nonce);
+            MemorySegment.copy(page, 0, dma, ValueLayout.JAVA_BYTE, (long) n * Layout.PAGE, Layout.PAGE);
+            chunkPages[n++] = p;
+        }
+        // the generation table, every page of it, into slot G+1 & 1
+        int gslot = (int) (g1 & 1);
+        for (int p = layout.firstGenPage; p < layout.metaPages; ) {
+            int k = 0;
+            for (; k < CHUNK && p < layout.metaPages; k++, p++) {
+                image.writePayload(p, page);
+                MetaPage.seal(crc, page, p, MetaPage.KIND_GENS, g1, nonce);
+                MemorySegment.copy(page, 0, dma, ValueLayout.JAVA_BYTE, (long) k * Layout.PAGE, Layout.PAGE);
+                io.write(layout.slotOffset(p, gslot), dma.asSlice((long) k * Layout.PAGE, Layout.PAGE), Layout.PAGE);
+            }
+            io.await();
+        }
+        io.flush();
+        Superblock next = sb.withCheckpoint(g1, newStart, sb.writeSeq() + 1, image.nextHandle);
+        writeSuper(next, 0);
+        writeSuper(next, layout.superBOffset());
+        sb = next;
+        replayStart = newStart;
+        if (nextSeq < newStart) nextSeq = newStart;
+        journalUsed = nextSeq - replayStart;
+        checkpoints++;
+    }
+
+    private void writeSuper(Superblock s, long offset) {
+        s.encode(page);
+        MemorySegment.copy(page, 0, dma, ValueLayout.JAVA_BYTE, 0, Layout.PAGE);
+        io.write(offset, dma.asSlice(0, Layout.PAGE), Layout.PAGE);
+        io.flush();
+    }
+
+    Superblock superblock() { return sb; }
+}
