@@ -46,6 +46,12 @@ public final class BlockStore implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicIntegerArray overwrites;
     /** Per unit: when an overwrite last started (a hint for disarming; racy by design). */
     final long[] lastOverwrite;
+    /**
+     * Per unit: a shrink reset checksums in it, which stays undone on the device until the RESIZE
+     * is durable; until a DISARM after it is durable, every write into the unit counts as an
+     * overwrite (so it is armed). Set under the journal lock; cleared by the journal thread.
+     */
+    final java.util.concurrent.atomic.AtomicIntegerArray tailReset;
     private int lostAtOpen;
 
     private final Object lock = new Object();                 // the store lock: objects
@@ -70,6 +76,7 @@ public final class BlockStore implements AutoCloseable {
         this.allocator = new UnitAllocator(layout.unitCount, 16);
         this.overwrites = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.lastOverwrite = new long[layout.unitCount];
+        this.tailReset = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.journal = new JournalWriter(this, device, image, sb);
     }
 
@@ -265,6 +272,9 @@ public final class BlockStore implements AutoCloseable {
         journal.close();
     }
 
+    /** The store lock, under which object entries change (the journal thread serializes object pages under it). */
+    Object objectLock() { return lock; }
+
     /** Stops the journal thread without committing anything more: what a crash leaves (tests). */
     void crashForTesting() {
         synchronized (lock) {
@@ -390,6 +400,7 @@ public final class BlockStore implements AutoCloseable {
                         int v = (int) StoreObject.UNITS.getAcquire(old, keep - 1);
                         if (v != 0) {
                             image.clearTail(v - 1, size);
+                            tailReset.set(v - 1, 1);
                             journal.crcTouchedUnit(v - 1);
                         }
                     }
@@ -448,6 +459,7 @@ public final class BlockStore implements AutoCloseable {
             if (cur != 0) return cur - 1;
             journal.lock.lock();
             try {
+                tailReset.set(unit, 0); // a new generation: nothing old on the device can verify
                 int gen = image.allocUnit(unit, o.handle, index);
                 int off = journal.reserveCtl(JournalRecord.ALLOC_LEN);
                 JournalRecord.putAlloc(journal.ctl(), off, unit, gen, index, o.handle);

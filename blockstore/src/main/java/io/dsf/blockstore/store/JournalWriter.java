@@ -73,8 +73,6 @@ final class JournalWriter implements Runnable {
     private final byte[][] pages = new byte[CHUNK][];
     private final CRC32C crc = new CRC32C();
     private final byte[] page = new byte[Layout.PAGE];
-    private byte[] ctlSpare = new byte[1 << 16];
-    private int[] freedLocal = new int[256];
     private final List<byte[]> packed = new ArrayList<>();
     private final ArrayList<byte[]> pagePool = new ArrayList<>();
     private int packOff, packCount;
@@ -136,7 +134,6 @@ final class JournalWriter implements Runnable {
     static final long DISARM_NANOS = Long.getLong("dsf.blockstore.disarmMillis", 200) * 1_000_000L;
     private int[] armingCtl = new int[16];    // guarded by lock: units whose ARM is in ctl
     private int armingN;                      // guarded by lock
-    private int[] armingLocal = new int[16];  // journal thread
     private final org.agrona.collections.IntArrayList armed = new org.agrona.collections.IntArrayList(); // journal thread
     private long lastPassNanos;
 
@@ -149,15 +146,20 @@ final class JournalWriter implements Runnable {
         armingCtl[armingN++] = unit;
     }
 
+    private int[] disarming = new int[16];    // journal thread
+
     /**
-     * Disarms armed units no overwrite touched for {@link #DISARM_NANOS}: the state goes to UNARMED
-     * first, then the in-flight count is read (the channel increments it before reading the state),
-     * so either the channel sees UNARMED and re-arms, or the journal sees the overwrite and keeps
-     * the unit armed. Their checksum records were moved into ctl by the barrier just before, so the
-     * DISARM follows them. Caller holds {@link #lock}; journal thread.
+     * Picks the armed units no overwrite touched for {@link #DISARM_NANOS} and sets them UNARMED;
+     * returns how many are in {@link #disarming}. The state goes to UNARMED first, then the
+     * in-flight count is read (a channel increments it before reading the state), so either the
+     * channel sees UNARMED and re-arms, or this sees the overwrite and keeps the unit armed. A
+     * channel appends an overwrite's checksum record before it decrements the count, so every
+     * checksum of a unit picked here is already in a ring: the barrier that follows moves it into
+     * the control buffer ahead of the DISARM records. Caller holds {@link #lock}; journal thread.
      */
-    private void disarmLocked() {
+    private int pickDisarmLocked() {
         long now = System.nanoTime();
+        int n = 0;
         for (int i = armed.size() - 1; i >= 0; i--) {
             int u = armed.getInt(i);
             if (image.armState(u) != MetaImage.ARMED) {
@@ -170,10 +172,11 @@ final class JournalWriter implements Runnable {
                 image.setArmState(u, MetaImage.ARMED);
                 continue;
             }
-            int off = reserveCtl(JournalRecord.ARM_LEN);
-            JournalRecord.putArm(ctl, off, JournalRecord.DISARM, u, image.unitGen[u]);
+            if (n == disarming.length) disarming = java.util.Arrays.copyOf(disarming, n * 2);
+            disarming[n++] = u;
             armed.fastUnorderedRemove(i);
         }
+        return n;
     }
 
     /** Units armed by recovery-free open paths (none) or left armed: journal thread bookkeeping. */
@@ -260,7 +263,7 @@ final class JournalWriter implements Runnable {
                 if (s == CRASHED) break;
                 if (s == CLOSING) {
                     pass();
-                    checkpoint(nextSeq);
+                    checkpoint(-1);
                     state = CLOSED;
                     break;
                 }
@@ -343,62 +346,98 @@ final class JournalWriter implements Runnable {
         }
     }
 
-    /** One group commit: drain, write sealed pages, flush, publish. */
-    private void pass() {
-        long ticket = syncRequested.get();
-        drainRequested = false;
-        StoreChannel[] chans = store.channelArray();
-        byte[] c;
-        int cLen, fN, aN;
-        lastPassNanos = System.nanoTime();
-        lock.lock();
-        try {
-            // the control buffer, then the rings: an allocation is appended (under this lock) before
-            // any checksum for its unit reaches a ring, so it is in this buffer or an earlier commit
-            barrierLocked();
-            if (!armed.isEmpty()) disarmLocked();
-            c = ctl;
-            cLen = ctlLen;
-            ctl = ctlSpare;
-            ctlLen = 0;
-            ctlSpare = c;
-            fN = freedN;
-            if (freedLocal.length < fN) freedLocal = new int[freed.length];
-            System.arraycopy(freed, 0, freedLocal, 0, fN);
-            freedN = 0;
-            for (int i = 0; i < crcTouchedN; i++) image.markCrcPages(crcTouched[i], 0, layout.slicesPerUnit, dirty);
-            crcTouchedN = 0;
-            if (armingLocal.length < armingN) armingLocal = new int[armingCtl.length];
-            System.arraycopy(armingCtl, 0, armingLocal, 0, armingN);
-            aN = armingN;
-            armingN = 0;
-        } finally {
-            lock.unlock();
+    /** What one drain took out of the control buffer and the rings (journal thread). */
+    private static final class Drain {
+        byte[] buf = new byte[1 << 16];
+        int len;
+        int[] freed = new int[64];
+        int freedN;
+        int[] arming = new int[16];
+        int armingN;
+        int disarmN;
+    }
+
+    private final Drain passDrain = new Drain(), checkpointDrain = new Drain();
+
+    /**
+     * Takes everything appended so far: the rings' records (moved behind the control records),
+     * the control buffer, and the units freed, armed and reset by those records. Caller holds
+     * {@link #lock}.
+     */
+    private void drainLocked(Drain d, boolean disarm) {
+        d.disarmN = disarm && !armed.isEmpty() ? pickDisarmLocked() : 0;
+        barrierLocked();
+        for (int i = 0; i < d.disarmN; i++) {
+            int off = reserveCtl(JournalRecord.ARM_LEN);
+            JournalRecord.putArm(ctl, off, JournalRecord.DISARM, disarming[i], image.unitGen[disarming[i]]);
         }
-        packed.clear();
-        packPage = null;
-        for (int off = 0; off < cLen; off += JournalRecord.length(c, off)) add(c, off);
-        for (int i = 0; i < fN; i++) image.markUnitPages(freedLocal[i], false, dirty);
-        if (packPage != null) closePage();
-        if (!packed.isEmpty()) {
-            writePages();
-            io.flush();
-            commits++;
-            pagePool.addAll(packed);
-            packed.clear();
+        byte[] c = ctl;
+        d.len = ctlLen;
+        ctl = d.buf;
+        ctlLen = 0;
+        d.buf = c;
+        if (d.freed.length < freedN) d.freed = new int[freed.length];
+        System.arraycopy(freed, 0, d.freed, 0, freedN);
+        d.freedN = freedN;
+        freedN = 0;
+        for (int i = 0; i < crcTouchedN; i++) image.markCrcPages(crcTouched[i], 0, layout.slicesPerUnit, dirty);
+        crcTouchedN = 0;
+        if (d.arming.length < armingN) d.arming = new int[armingCtl.length];
+        System.arraycopy(armingCtl, 0, d.arming, 0, armingN);
+        d.armingN = armingN;
+        armingN = 0;
+        for (int i = 0; i < d.freedN; i++) image.markUnitPages(d.freed[i], false, dirty);
+    }
+
+    /** After the records of {@code d} (or a checkpoint holding their effects) are durable: frees, arms, disarms take effect. */
+    private void settle(Drain d, int disarmFrom) {
+        if (d.freedN > 0) store.allocator.release(d.freed, d.freedN);
+        for (int i = 0; i < d.disarmN; i++) {
+            int u = disarming[disarmFrom + i];
+            if (image.armState(u) == MetaImage.UNARMED) store.tailReset.set(u, 0);
         }
-        if (fN > 0) store.allocator.release(freedLocal, fN); // their frees are durable now
-        for (int i = 0; i < aN; i++) {                        // their ARM records are durable now
-            int u = armingLocal[i];
+        for (int i = 0; i < d.armingN; i++) {
+            int u = d.arming[i];
             if (image.armState(u) == MetaImage.ARMING) {
                 image.setArmState(u, MetaImage.ARMED);
                 armed.addInt(u);
             }
         }
-        syncDone = ticket;
+        d.freedN = d.armingN = d.disarmN = 0;
+    }
+
+    /** One group commit: drain, write sealed pages, flush, publish. */
+    private void pass() {
+        long ticket = syncRequested.get();
+        drainRequested = false;
+        StoreChannel[] chans = store.channelArray();
+        lastPassNanos = System.nanoTime();
+        Drain d = passDrain;
+        lock.lock();
+        try {
+            drainLocked(d, true);
+        } finally {
+            lock.unlock();
+        }
+        packed.clear();
+        packPage = null;
+        for (int off = 0; off < d.len; off += JournalRecord.length(d.buf, off)) add(d.buf, off);
+        if (packPage != null) closePage();
+        boolean checkpointed = false;
+        if (!packed.isEmpty()) {
+            checkpointed = writePages();
+            if (!checkpointed) {
+                io.flush();
+                commits++;
+            }
+            pagePool.addAll(packed);
+            packed.clear();
+        }
+        settle(d, 0);
+        if (ticket > syncDone) syncDone = ticket;
         wakeAll();
         for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain()) store.removeChannel(ch);
-        if (nextSeq - replayStart > layout.ringPages / 2) checkpoint(nextSeq);
+        if (!checkpointed && nextSeq - replayStart > layout.ringPages / 2) checkpoint(-1);
     }
 
     private void add(byte[] b, int off) {
@@ -424,16 +463,22 @@ final class JournalWriter implements Runnable {
         packPage = null;
     }
 
-    private void writePages() {
+    /**
+     * Writes the packed pages; when the ring has no room left it writes a checkpoint instead, which
+     * holds the effects of every record not yet written (they are in memory), and returns true.
+     */
+    private boolean writePages() {
         long commitFirst = nextSeq;
         int total = packed.size();
         for (int i = 0; i < total; ) {
             int n = Math.min(Math.min(CHUNK, total - i), Math.max(1, layout.ringPages / 4));
-            if (nextSeq + n - replayStart > layout.ringPages) checkpoint(nextSeq);
+            if (nextSeq + n - replayStart > layout.ringPages) {
+                checkpoint(-1);
+                return true;
+            }
             for (int k = 0; k < n; k++) {
                 byte[] p = packed.get(i + k);
-                JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, LE.u16(p, 32),
-                        LE.u16(p, 34));
+                JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, LE.u16(p, 32), LE.u16(p, 34));
                 MemorySegment.copy(p, 0, dma, ValueLayout.JAVA_BYTE, (long) k * Layout.PAGE, Layout.PAGE);
             }
             // contiguous runs in the ring, each within the device's largest transfer
@@ -450,20 +495,47 @@ final class JournalWriter implements Runnable {
             i += n;
             journalUsed = nextSeq - replayStart;
         }
+        return false;
     }
 
     // ----------------------------------------------------------- checkpoint
 
+    private final ArrayList<byte[]> snapshot = new ArrayList<>();
+
     /**
-     * Writes every dirty metadata page into its older slot with generation G+1, then the whole
-     * generation table, flushes, then superblock A, flush, B, flush. Afterwards the journal
-     * replays from {@code newStart}.
+     * A sharp checkpoint. Under the store lock and the journal lock, so that no object or unit
+     * changes meanwhile, it drains every record appended so far — their effects are in memory, so
+     * the records themselves are dropped — and copies every dirty page; then, without the locks, it
+     * writes the copies into their older slots with generation G+1, the whole generation table,
+     * flushes, and writes superblock A, flush, B, flush, with replay starting at the next page
+     * (or {@code forcedStart}). A page thus never shows a change whose record could be lost, except
+     * slice checksums, which channels set without a lock after their data write completed: such a
+     * checksum matches data this checkpoint's flush makes durable.
      */
-    private void checkpoint(long newStart) {
+    private void checkpoint(long forcedStart) {
+        long ticket = syncRequested.get();
         long g1 = sb.generation() + 1;
-        dirty.clear(layout.dataPages, Integer.MAX_VALUE);
-        int[] list = dirty.stream().toArray();
-        dirty.clear();
+        Drain d = checkpointDrain;
+        int[] list;
+        long newStart, handle;
+        synchronized (store.objectLock()) {
+            lock.lock();
+            try {
+                drainLocked(d, false);
+                for (int off = 0; off < d.len; off += JournalRecord.length(d.buf, off)) image.markDirty(d.buf, off, dirty);
+                dirty.clear(layout.dataPages, Integer.MAX_VALUE);
+                list = dirty.stream().toArray();
+                dirty.clear();
+                for (int i = 0; i < list.length; i++) {
+                    byte[] p = i < snapshot.size() ? snapshot.get(i) : addSnapshotPage();
+                    image.writePayload(list[i], p);
+                }
+                newStart = forcedStart >= 0 ? forcedStart : nextSeq;
+                handle = image.nextHandle;
+            } finally {
+                lock.unlock();
+            }
+        }
         int n = 0;
         int[] chunkPages = new int[CHUNK];
         for (int i = 0; i <= list.length; i++) {
@@ -480,9 +552,9 @@ final class JournalWriter implements Runnable {
             }
             if (i == list.length) break;
             int p = list[i];
-            image.writePayload(p, page);
-            MetaPage.seal(crc, page, p, layout.kindOf(p), g1, nonce);
-            MemorySegment.copy(page, 0, dma, ValueLayout.JAVA_BYTE, (long) n * Layout.PAGE, Layout.PAGE);
+            byte[] src = snapshot.get(i);
+            MetaPage.seal(crc, src, p, layout.kindOf(p), g1, nonce);
+            MemorySegment.copy(src, 0, dma, ValueLayout.JAVA_BYTE, (long) n * Layout.PAGE, Layout.PAGE);
             chunkPages[n++] = p;
         }
         // the generation table, every page of it, into slot G+1 & 1
@@ -498,14 +570,23 @@ final class JournalWriter implements Runnable {
             io.await();
         }
         io.flush();
-        Superblock next = sb.withCheckpoint(g1, newStart, sb.writeSeq() + 1, image.nextHandle);
+        Superblock next = sb.withCheckpoint(g1, newStart, sb.writeSeq() + 1, handle);
         writeSuper(next, 0);
         writeSuper(next, layout.superBOffset());
         sb = next;
         replayStart = newStart;
-        if (nextSeq < newStart) nextSeq = newStart;
-        journalUsed = nextSeq - replayStart;
+        nextSeq = newStart;
+        journalUsed = 0;
         checkpoints++;
+        settle(d, 0);
+        if (ticket > syncDone) syncDone = ticket;
+        wakeAll();
+    }
+
+    private byte[] addSnapshotPage() {
+        byte[] p = new byte[Layout.PAGE];
+        snapshot.add(p);
+        return p;
     }
 
     private void writeSuper(Superblock s, long offset) {

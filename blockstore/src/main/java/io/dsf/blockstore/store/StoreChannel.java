@@ -349,7 +349,7 @@ public final class StoreChannel implements AutoCloseable {
         for (int s = 0; s < op.segs; s++) {
             int[] arr = op.segCrcs[s];
             int first = op.segFirst[s], n = op.segN[s];
-            boolean ovw = false;
+            boolean ovw = store.tailReset.get(op.segUnit[s]) != 0;
             for (int k = 0; k < n && !ovw; k++) ovw = arr[first + k] != 0;
             if (!ovw) continue;
             int u = op.segUnit[s];

@@ -237,6 +237,34 @@ class CorruptionTest {
     }
 
     @Test
+    void corruptionInjectedByTheFaultyBackendIsDetected() {
+        StoreLoader.Result r = load();
+        Layout l = r.image.layout;
+        String units = "offset=" + l.firstUnitOffset + "-" + (l.firstUnitOffset + (long) l.unitCount * l.unitSize);
+        // reads that come back with a flipped bit: typed error, never the wrong bytes
+        try (BlockDevice dev = BlockDevices.open("faulty:corrupt-read," + units + ":" + uri); BlockStore s = BlockStore.open(dev);
+             StoreChannel ch = s.openChannel(2, (t, st) -> { })) {
+            MemorySegment b = ch.buffers().buffer(ch.buffers().acquire());
+            for (int i = 0; i < 4; i++) {
+                long off = (long) i * (64 << 10);
+                ChecksumException e = assertThrows(ChecksumException.class, () -> ch.readBlocking(s.object(11), off, b, 4096));
+                assertEquals(off, e.offset());
+            }
+        }
+        // writes stored with a flipped bit: the next read (on a healthy path) and check both catch them
+        try (BlockDevice dev = BlockDevices.open("faulty:corrupt-write," + units + ":" + uri); BlockStore s = BlockStore.open(dev);
+             StoreChannel ch = s.openChannel(2, (t, st) -> { })) {
+            MemorySegment b = ch.buffers().buffer(ch.buffers().acquire());
+            BlockStoreTest.fill(b, 77, 4096);
+            ch.writeBlocking(s.object(11), 3 * 4096, b, 4096); // a first write: no arming, stored damaged
+            ch.syncBlocking();
+            assertThrows(ChecksumException.class, () -> ch.readBlocking(s.object(11), 3 * 4096, b, 4096));
+        }
+        String check = run(1, BlockStoreTool::check);
+        assertTrue(check.contains("object 11 offset " + 3 * 4096) && check.contains("checksum mismatch"), check);
+    }
+
+    @Test
     void toolsReportDevicesThatAreNotStores() {
         uri = "file:" + tmp.resolve("blank") + "?size=16m";
         String out = run(1, BlockStoreTool::check);

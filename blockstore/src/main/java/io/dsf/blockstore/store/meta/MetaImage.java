@@ -324,8 +324,9 @@ public final class MetaImage {
                 int first = (page - l.firstUnitPage) * Layout.UNITS_PER_PAGE;
                 for (int i = 0; i < Layout.UNITS_PER_PAGE && first + i < l.unitCount; i++) {
                     int u = first + i, o = base + i * Layout.UNIT_ENTRY;
-                    LE.i64(p, o, unitOwner[u]);
-                    LE.i32(p, o + 8, unitIndex[u] | (armState(u) != UNARMED ? 1 << 31 : 0));
+                    long owner = unitOwner[u];
+                    LE.i64(p, o, owner);
+                    LE.i32(p, o + 8, unitIndex[u] | (owner != 0 && armState(u) != UNARMED ? 1 << 31 : 0));
                     LE.i32(p, o + 12, unitGen[u]);
                 }
             }

@@ -1,6 +1,7 @@
 package io.dsf.blockstore.store.meta;
 
 import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.store.format.Crc;
 import io.dsf.blockstore.store.format.JournalPage;
 import io.dsf.blockstore.store.format.JournalRecord;
 import io.dsf.blockstore.store.format.Layout;
@@ -37,6 +38,8 @@ public final class StoreLoader {
         /** Sequence of the last journal page replayed (replay start - 1 when none). */
         public long lastSeq;
         public int replayedPages, replayedRecords;
+        /** Slices of the last (unflushed) commit whose logged checksum did not match the data found. */
+        public int unflushedReverted;
         /** How the replayed journal ended. */
         public String journalEnd = "";
         /** Pages changed by replay or repairs (must be in the next checkpoint). */
@@ -222,24 +225,32 @@ public final class StoreLoader {
         MetaImage img = r.image;
         long seq = r.superblock.replaySeq();
         String[] why = new String[1];
-        img.beginReplay(r.touched);
+        // find the valid run of pages first: its last commit is the one whose flush may not have happened
+        List<byte[]> pages = new ArrayList<>();
         JournalPage.State end = null;
+        while (pages.size() < l.ringPages) {
+            readPage(io, l.journalPageOffset(l.ringIndex(seq)));
+            JournalPage.State s = JournalPage.check(crc, page, seq, nonce, l, why);
+            if (s != JournalPage.State.VALID) {
+                end = s;
+                break;
+            }
+            pages.add(page.clone());
+            seq++;
+        }
+        long lastCommit = pages.isEmpty() ? Long.MAX_VALUE : JournalPage.commitFirst(pages.get(pages.size() - 1));
+        img.beginReplay(r.touched);
         try {
-            while (r.replayedPages < l.ringPages) {
-                readPage(io, l.journalPageOffset(l.ringIndex(seq)));
-                JournalPage.State s = JournalPage.check(crc, page, seq, nonce, l, why);
-                if (s != JournalPage.State.VALID) {
-                    end = s;
-                    break;
-                }
-                int off = JournalPage.HEADER, stop = JournalPage.HEADER + JournalPage.used(page);
+            for (byte[] p : pages) {
+                boolean unflushed = JournalPage.commitFirst(p) == lastCommit;
+                int off = JournalPage.HEADER, stop = JournalPage.HEADER + JournalPage.used(p);
                 while (off < stop) {
-                    img.apply(page, off);
+                    if (unflushed && JournalRecord.type(p, off) == JournalRecord.CRC) applyUnflushedCrc(io, p, off);
+                    else img.apply(p, off);
                     r.replayedRecords++;
-                    off += JournalRecord.length(page, off);
+                    off += JournalRecord.length(p, off);
                 }
                 r.replayedPages++;
-                seq++;
             }
         } finally {
             img.endReplay();
@@ -256,18 +267,56 @@ public final class StoreLoader {
         }
         r.journalEnd = r.replayedPages + " pages, " + r.replayedRecords + " records replayed; ends at seq " + seq + " (" + end.name().toLowerCase() + ")";
         // is what follows the end a later commit? then the end is damage, not a torn tail
-        if (end == JournalPage.State.BAD_CRC || end == JournalPage.State.BAD_MAGIC || end == JournalPage.State.BLANK
-                || end == JournalPage.State.FOREIGN || end == JournalPage.State.STALE) {
-            for (int k = 1; r.replayedPages + k < l.ringPages; k++) {
-                readPage(io, l.journalPageOffset(l.ringIndex(seq + k)));
-                if (JournalPage.classify(crc, page, nonce) != JournalPage.State.VALID || JournalPage.seq(page) != seq + k) break;
-                if (JournalPage.commitFirst(page) > seq) {
-                    r.problems.add(new Problem(Problem.Severity.FATAL, where, end.name().toLowerCase().replace('_', ' ')
-                            + ", but page seq " + (seq + k) + " of a later commit (from seq " + JournalPage.commitFirst(page)
-                            + ") is intact: committed journal records were damaged"));
-                    return;
-                }
+        for (int k = 1; r.replayedPages + k < l.ringPages; k++) {
+            readPage(io, l.journalPageOffset(l.ringIndex(seq + k)));
+            if (JournalPage.classify(crc, page, nonce) != JournalPage.State.VALID || JournalPage.seq(page) != seq + k) break;
+            if (JournalPage.commitFirst(page) > seq) {
+                r.problems.add(new Problem(Problem.Severity.FATAL, where, end.name().toLowerCase().replace('_', ' ')
+                        + ", but page seq " + (seq + k) + " of a later commit (from seq " + JournalPage.commitFirst(page)
+                        + ") is intact: committed journal records were damaged"));
+                return;
             }
+        }
+    }
+
+    private MemorySegment slice;
+    private java.nio.ByteBuffer sliceView;
+    private final byte[] scratch = new byte[12];
+
+    /**
+     * A CRC record of the last commit, whose flush may not have completed: its journal page can be
+     * on the media while the data it describes is not (a volatile write cache persists in any
+     * order). Each slice keeps the checksum its data matches: the new one, else the old one, else
+     * it is recorded lost (a torn write), or left unwritten if it held nothing before.
+     */
+    private void applyUnflushedCrc(BlockingBatch io, byte[] p, int off) {
+        MetaImage img = r.image;
+        Layout l = img.layout;
+        int u = JournalRecord.unit(p, off), gen = JournalRecord.gen(p, off);
+        int[] c = img.crcArray(u);
+        if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != gen) return; // ignored, as replay would
+        if (slice == null) {
+            int align = Math.max(Layout.PAGE, device.geometry().bufferAlignment());
+            slice = device.allocateDma(l.sliceSize + align).asSlice(0, l.sliceSize);
+            sliceView = slice.asByteBuffer();
+        }
+        int first = JournalRecord.crcFirst(p, off), n = JournalRecord.crcCount(p, off);
+        for (int k = 0; k < n; k++) {
+            int want = JournalRecord.crcAt(p, off, k), old = c[first + k];
+            if (want == old) continue;
+            int got;
+            try {
+                io.read(l.unitOffset(u) + (long) (first + k) * l.sliceSize, slice, l.sliceSize);
+                io.await();
+                sliceView.clear();
+                got = Crc.ofSlice(crc, sliceView, u, first + k, gen, scratch);
+            } catch (RuntimeException e) {
+                got = 0;
+            }
+            int v = got == want ? want : (got == old ? old : (old == 0 ? 0 : Crc.LOST));
+            c[first + k] = v;
+            img.markCrcPages(u, first + k, 1, r.touched);
+            if (v != want) r.unflushedReverted++;
         }
     }
 
