@@ -80,6 +80,8 @@ PY
 
 PIN=()
 [[ -n "$TASKSET" ]] && PIN=(taskset -c "$TASKSET")
+PLACEMENT="unpinned"
+[[ -n "$TASKSET" ]] && PLACEMENT="taskset -c $TASKSET (both tools)"
 
 # --- the file ----------------------------------------------------------------------------
 mkdir -p "$(dirname "$FILE")"
@@ -156,7 +158,7 @@ stats() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{m = NR%2 ? 
 
 before="$(cpu_busy)"
 log "CPU busy before: $before"
-log "file $FILE ($SIZE, $fstype); dsf target $target idle=$IDLE; fio io_uring direct=1 $FIO_EXTRA; ${REPS} reps x ${RUNTIME}s (+${RAMP}s ramp); placement: ${TASKSET:+taskset -c $TASKSET}${TASKSET:-unpinned}"
+log "file $FILE ($SIZE, $fstype); dsf target $target idle=$IDLE; fio io_uring direct=1 $FIO_EXTRA; ${REPS} reps x ${RUNTIME}s (+${RAMP}s ramp); placement: $PLACEMENT"
 
 declare -A R
 for c in $CASES; do
@@ -178,7 +180,7 @@ log "CPU busy after: $after"
     echo "## dsf bench vs fio, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs"
     echo
     echo "file: $FILE ($SIZE on $fstype); dsf: \`$target\` --idle $IDLE; fio: io_uring --direct=1 $FIO_EXTRA;"
-    echo "4 KiB, 1 job, ${REPS} alternating reps of ${RUNTIME} s (+${RAMP} s ramp); placement: ${TASKSET:+taskset -c $TASKSET (both tools)}${TASKSET:-unpinned}."
+    echo "4 KiB, 1 job, ${REPS} alternating reps of ${RUNTIME} s (+${RAMP} s ramp); placement: $PLACEMENT."
     [[ -n "$backend_note" ]] && echo "**$backend_note**"
     echo "CPU busy (1 s sample) before: $before; after: $after"
     echo

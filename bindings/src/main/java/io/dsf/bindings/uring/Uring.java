@@ -353,6 +353,17 @@ public final class Uring implements AutoCloseable {
         return enter(toSubmit, 0, 0, MemorySegment.NULL, 0);
     }
 
+    /**
+     * Submits pending SQEs (if any) and, in the same system call, runs completion work the kernel
+     * deferred to this thread ({@code IORING_SETUP_DEFER_TASKRUN}), without waiting. Enters the
+     * kernel only when there is something to submit or the {@code IORING_SQ_TASKRUN} flag is set.
+     */
+    public int submitAndRunTaskWork() {
+        int toSubmit = flushSq();
+        if (toSubmit == 0 && (sqFlags() & IoUring.IORING_SQ_TASKRUN) == 0) return 0;
+        return enter(toSubmit, 0, IoUring.IORING_ENTER_GETEVENTS, MemorySegment.NULL, 0);
+    }
+
     /** Submits pending SQEs and blocks until {@code minComplete} completions are ready. */
     public int submitAndWait(int minComplete) {
         int toSubmit = flushSq();

@@ -47,6 +47,10 @@ final class UringQueue implements DeviceQueue {
     private final CompletionHandler handler;
     private final int depth;
     private final Uring ring;
+    /** The ring runs completion work only when this (owner) thread enters the kernel. */
+    private final boolean deferredTaskRun;
+    private static final int DEFERRED_TASKRUN_FLAGS = IoUring.IORING_SETUP_SINGLE_ISSUER | IoUring.IORING_SETUP_DEFER_TASKRUN
+            | IoUring.IORING_SETUP_COOP_TASKRUN | IoUring.IORING_SETUP_TASKRUN_FLAG;
     private final Arena arena = Arena.ofShared();
     private final Uring.CqeHandler onCqe = this::onCqe;
 
@@ -89,13 +93,34 @@ final class UringQueue implements DeviceQueue {
         this.depth = depth;
         int entries = Integer.highestOneBit(depth) << 1; // > depth: one SQE always left for cancel at close
         int flags = (device.sqpoll ? IoUring.IORING_SETUP_SQPOLL : 0) | (device.iopoll ? IoUring.IORING_SETUP_IOPOLL : 0);
-        try {
-            this.ring = Uring.open(entries, 0, flags, device.sqpollIdleMillis);
-        } catch (ErrnoException e) {
-            arena.close();
-            throw new DeviceException(IoError.fromErrno(e.errno()), device.uri(), "cannot create an io_uring for a queue of depth "
-                    + depth + ": " + e.getMessage());
+        Uring r = null;
+        boolean deferred = false;
+        if (flags == 0) {
+            // One owner thread per queue: completion work runs only when that thread enters the kernel
+            // (no IPIs, batched task work, as fio sets up its rings); the TASKRUN flag tells poll() when.
+            try {
+                r = Uring.open(entries, 0, DEFERRED_TASKRUN_FLAGS, device.sqpollIdleMillis);
+                deferred = true;
+            } catch (ErrnoException e) {
+                if (e.errno() != Libc.EINVAL) {
+                    arena.close();
+                    throw new DeviceException(IoError.fromErrno(e.errno()), device.uri(), "cannot create an io_uring for a queue of depth "
+                            + depth + ": " + e.getMessage());
+                }
+                // kernel before 6.1: plain ring below
+            }
         }
+        if (r == null) {
+            try {
+                r = Uring.open(entries, 0, flags, device.sqpollIdleMillis);
+            } catch (ErrnoException e) {
+                arena.close();
+                throw new DeviceException(IoError.fromErrno(e.errno()), device.uri(), "cannot create an io_uring for a queue of depth "
+                        + depth + ": " + e.getMessage());
+            }
+        }
+        this.ring = r;
+        this.deferredTaskRun = deferred;
         MemorySegment fds = arena.allocate(JAVA_INT, 1);
         fds.set(JAVA_INT, 0, device.fd);
         if (ring.registerFiles(fds, 1) == 0) {
@@ -252,8 +277,8 @@ final class UringQueue implements DeviceQueue {
     }
 
     private int push() {
-        int rc = ring.submit();
-        if (rc == -Libc.EINTR) rc = ring.submit();
+        int rc = deferredTaskRun ? ring.submitAndRunTaskWork() : ring.submit();
+        if (rc == -Libc.EINTR) rc = deferredTaskRun ? ring.submitAndRunTaskWork() : ring.submit();
         return Math.max(rc, 0); // -EAGAIN / -EBUSY: the SQEs stay queued and go with the next push
     }
 
@@ -274,7 +299,10 @@ final class UringQueue implements DeviceQueue {
             localCount--;
             complete(localSlot[i], localStatus[i]);
         }
-        if (device.iopoll && inRing > 0 && ring.cqReady() == 0) ring.getEvents();
+        if (inRing > 0 && ring.cqReady() == 0
+                && (device.iopoll || deferredTaskRun && (ring.sqFlags() & IoUring.IORING_SQ_TASKRUN) != 0)) {
+            ring.getEvents(); // polled completions, or deferred task work waiting for this thread
+        }
         while (delivered - start < max) {
             resubmitted = false;
             int n = ring.reap(onCqe, max - (delivered - start));
