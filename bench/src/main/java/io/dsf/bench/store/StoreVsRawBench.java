@@ -39,6 +39,7 @@ import java.util.SplittableRandom;
 public final class StoreVsRawBench {
     private static final int BS = 4096;
     private static final int QD = 32;
+    private static final long RAMP_NANOS = 1_000_000_000L; // not measured: caches warm, units armed
 
     private StoreVsRawBench() {}
 
@@ -63,15 +64,18 @@ public final class StoreVsRawBench {
         try (BlockDevice dev = BlockDevices.open(devUri)) {
             // ---------- raw device
             Raw raw = new Raw(dev);
+            raw.throughput(size + (size / 8) + (128L << 20), 0, false, true); // prefill: every block of the file allocated once
             r.put("raw_sync_us", raw.writeFlushLatency(syncs, size));
-            r.put("raw_seq_iops", raw.throughput(size, seconds, false));
-            r.put("raw_rand_iops", raw.throughput(size, seconds, true));
+            r.put("raw_seq_iops", raw.throughput(size, seconds, false, false));
+            r.put("raw_rand_iops", raw.throughput(size, seconds, true, false));
             raw.close();
             // ---------- store
             try (BlockStore s = BlockStore.format(dev, FormatOptions.DEFAULTS)) {
                 Store st = new Store(s);
                 StoreObject fresh = s.create(0, size, Map.of());
                 r.put("store_sync_fresh_us", st.writeSyncLatency(fresh, syncs, size));
+                s.delete(fresh);
+                s.sync(); // its units are reusable once the delete is durable
                 StoreObject seq = s.create(0, size, Map.of());
                 r.put("store_seq_iops", st.throughput(seq, size, seconds, false));   // fresh slices: allocation on the way
                 r.put("store_rand_iops", st.throughput(seq, size, seconds, true));   // overwrites of written (armed) slices
@@ -158,12 +162,26 @@ public final class StoreVsRawBench {
             return h.getMean() / 1000.0;
         }
 
-        double throughput(long size, double seconds, boolean random) {
+        /** Keeps QD writes in flight for {@code seconds} (or, with {@code once}, until the region was written once). */
+        double throughput(long size, double seconds, boolean random, boolean once) {
             SplittableRandom r = new SplittableRandom(2);
             long[] seq = {0};
             done = 0;
             int issued = 0;
-            long end = System.nanoTime() + (long) (seconds * 1e9);
+            long end = once ? Long.MAX_VALUE : System.nanoTime() + (long) (seconds * 1e9);
+            if (once) {
+                MemorySegment[] big = bufs; // 4 KiB each: fine for a one-off pass
+                for (long off = 0; off < size; off += BS) {
+                    while (issued - done >= QD) q.await(QD, 1_000_000);
+                    check(q.write(off, big[issued % QD], BS, issued % QD));
+                    issued++;
+                }
+                waitFor(issued);
+                done = 0;
+                check(q.flush(0));
+                waitFor(1);
+                return 0;
+            }
             long t0 = System.nanoTime();
             for (int i = 0; i < QD; i++, issued++) check(q.write(next(r, seq, size, random), bufs[i], BS, i));
             long measuredStart = 0, base = 0;
@@ -171,7 +189,7 @@ public final class StoreVsRawBench {
                 int before = done;
                 q.await(QD, 1_000_000);
                 for (int k = before; k < done; k++, issued++) check(q.write(next(r, seq, size, random), bufs[issued % QD], BS, issued % QD));
-                if (measuredStart == 0 && System.nanoTime() - t0 > (long) (seconds * 1e8)) { // 10% ramp
+                if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) { // ramp
                     measuredStart = System.nanoTime();
                     base = done;
                 }
@@ -239,7 +257,7 @@ public final class StoreVsRawBench {
             long[] seq = {0};
             done = 0;
             int issued = 0;
-            long end = System.nanoTime() + (long) (seconds * 1e9);
+            long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
             long t0 = System.nanoTime();
             for (int i = 0; i < QD; i++, issued++) check(submit(o, next(r, seq, size, random), i));
             long measuredStart = 0, base = 0;
@@ -247,7 +265,7 @@ public final class StoreVsRawBench {
                 int before = done;
                 ch.await(QD, 1_000_000);
                 for (int k = before; k < done; k++, issued++) check(submit(o, next(r, seq, size, random), issued % QD));
-                if (measuredStart == 0 && System.nanoTime() - t0 > (long) (seconds * 1e8)) {
+                if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) {
                     measuredStart = System.nanoTime();
                     base = done;
                 }

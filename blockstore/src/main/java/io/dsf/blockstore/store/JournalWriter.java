@@ -136,6 +136,8 @@ final class JournalWriter implements Runnable {
     private int armingN;                      // guarded by lock
     private final org.agrona.collections.IntArrayList armed = new org.agrona.collections.IntArrayList(); // journal thread
     private long lastPassNanos;
+    /** Sequence of the first journal page written since the last flush, or -1 (journal thread). */
+    private long unflushedFrom = -1;
 
     /** Logs ARM for {@code unit} (state UNARMED); caller holds {@link #lock}. The unit is ARMED once the commit holding it is durable. */
     void armLocked(int unit) {
@@ -272,7 +274,7 @@ final class JournalWriter implements Runnable {
                 } else if (!armed.isEmpty() && System.nanoTime() - lastPassNanos > DISARM_NANOS) {
                     pass(); // disarm quiet units
                 } else {
-                    LockSupport.parkNanos(this, armed.isEmpty() ? 100_000_000 : DISARM_NANOS / 2);
+                    if (!spinForWork()) LockSupport.parkNanos(this, armed.isEmpty() ? 100_000_000 : DISARM_NANOS / 2);
                 }
             }
         } catch (Throwable t) {
@@ -281,6 +283,19 @@ final class JournalWriter implements Runnable {
             io.close();
             wakeAll();
         }
+    }
+
+    /** Spin this long for the next sync before parking (a wake-up across vCPUs costs tens of microseconds). */
+    static final long SPIN_NANOS = Long.getLong("dsf.blockstore.journalSpinMicros", 0) * 1000L;
+
+    private boolean spinForWork() {
+        if (SPIN_NANOS <= 0) return false;
+        long end = System.nanoTime() + SPIN_NANOS;
+        while (System.nanoTime() < end) {
+            if (syncRequested.get() > syncDone || drainRequested || state != RUNNING) return true;
+            Thread.onSpinWait();
+        }
+        return false;
     }
 
     private void fail(Throwable t) {
@@ -424,18 +439,24 @@ final class JournalWriter implements Runnable {
         for (int off = 0; off < d.len; off += JournalRecord.length(d.buf, off)) add(d.buf, off);
         if (packPage != null) closePage();
         boolean checkpointed = false;
+        // a drain nobody waits for (a ring filling up) writes its pages without a flush; the next
+        // sync's flush covers them, and until then they count as part of the unflushed commit
+        boolean flush = ticket > syncDone || d.freedN > 0 || d.armingN > 0 || d.disarmN > 0 || state != RUNNING;
         if (!packed.isEmpty()) {
             checkpointed = writePages();
-            if (!checkpointed) {
+            if (!checkpointed && flush) {
                 io.flush();
+                unflushedFrom = -1;
                 commits++;
             }
             pagePool.addAll(packed);
             packed.clear();
         }
-        settle(d, 0);
-        if (ticket > syncDone) syncDone = ticket;
-        wakeAll();
+        if (flush || checkpointed) { // else nothing became durable (and nobody waits)
+            settle(d, 0);
+            if (ticket > syncDone) syncDone = ticket;
+            wakeAll();
+        }
         for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain()) store.removeChannel(ch);
         if (!checkpointed && nextSeq - replayStart > layout.ringPages / 2) checkpoint(-1);
     }
@@ -468,7 +489,8 @@ final class JournalWriter implements Runnable {
      * holds the effects of every record not yet written (they are in memory), and returns true.
      */
     private boolean writePages() {
-        long commitFirst = nextSeq;
+        if (unflushedFrom < 0) unflushedFrom = nextSeq;
+        long commitFirst = unflushedFrom; // every page since the last flush is one commit
         int total = packed.size();
         for (int i = 0; i < total; ) {
             int n = Math.min(Math.min(CHUNK, total - i), Math.max(1, layout.ringPages / 4));
@@ -570,6 +592,7 @@ final class JournalWriter implements Runnable {
             io.await();
         }
         io.flush();
+        unflushedFrom = -1;
         Superblock next = sb.withCheckpoint(g1, newStart, sb.writeSeq() + 1, handle);
         writeSuper(next, 0);
         writeSuper(next, layout.superBOffset());

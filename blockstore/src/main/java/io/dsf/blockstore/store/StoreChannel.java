@@ -652,7 +652,9 @@ public final class StoreChannel implements AutoCloseable {
             if (queue.inFlight() > 0) {
                 queue.await(max, syncCount > 0 ? Math.min(left, 50_000) : left);
             } else if (syncCount > 0 || parkedN > 0) {
-                LockSupport.parkNanos(this, left);
+                long spinEnd = System.nanoTime() + Math.min(left, JournalWriter.SPIN_NANOS);
+                while (System.nanoTime() < spinEnd && journal.syncDone() < (syncCount > 0 ? syncTicket[syncHead] : Long.MAX_VALUE)) Thread.onSpinWait();
+                if (journal.syncDone() < (syncCount > 0 ? syncTicket[syncHead] : Long.MAX_VALUE)) LockSupport.parkNanos(this, left);
             } else if (immediate.size() == 0) {
                 return 0;
             }

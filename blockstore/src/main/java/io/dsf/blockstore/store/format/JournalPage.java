@@ -11,13 +11,13 @@ import java.util.zip.CRC32C;
  * <pre>
  *   0 magic "DSFJ" u32     4 crc32c u32 (of the page, this field as 0)
  *   8 sequence u64        16 store nonce u64
- *  24 first sequence of this page's commit u64
+ *  24 first sequence of this page's commit u64 (the first page written since the last flush)
  *  32 record bytes used u16   34 record count u16
  *  36 records, packed (see {@link JournalRecord}); the rest of the page is zero
  * </pre>
- * The commit field tells a torn tail from damage: commits are written one after another, each
- * started only after the one before it was flushed, so an intact page of a later commit after a
- * bad page proves the bad page was once durable, i.e. that it is corrupt, not torn.
+ * The commit field tells a torn tail from damage: a commit is every page written between two
+ * flushes, so an intact page of a later commit after a bad page proves the bad page was once
+ * durable, i.e. that it is corrupt, not torn; and every commit but the last one was flushed.
  */
 public final class JournalPage {
     public static final int MAGIC = 0x4A465344; // "DSFJ" little endian
