@@ -19,7 +19,7 @@ class JmhSmokeTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void everyBenchmarkRuns() throws Exception {
         Options opt = new OptionsBuilder()
-                .include("io\\.dsf\\.bench\\.jmh\\..*")
+                .include("io\\.dsf\\.bench\\.(jmh|store)\\..*")
                 .forks(0)
                 .warmupIterations(0)
                 .measurementIterations(1)
@@ -28,8 +28,8 @@ class JmhSmokeTest {
                 .verbosity(org.openjdk.jmh.runner.options.VerboseMode.SILENT)
                 .build();
         Collection<RunResult> results = new Runner(opt).run();
-        // BufferPool: 2 methods; NullSubmitComplete: 2 methods x 2 ops
-        assertEquals(6, results.size());
+        // BufferPool: 2 methods; NullSubmitComplete: 2 methods x 2 ops; StoreChannel: 2
+        assertEquals(8, results.size());
         for (RunResult r : results) {
             double score = r.getPrimaryResult().getScore();
             assertTrue(score > 0 && Double.isFinite(score), r.getParams().getBenchmark() + " " + score);
