@@ -32,4 +32,4 @@ fi
 shopt -s nullglob
 jars=("$ROOT"/bench/target/dsf-bench-*.jar)
 (( ${#jars[@]} )) || { echo "jmh.sh: bench/target/dsf-bench-*.jar missing: run without DSF_SKIP_BUILD=1" >&2; exit 1; }
-exec "$JDK/bin/java" --enable-native-access=ALL-UNNAMED -cp "${jars[0]}:$ROOT/bench/target/lib/*" org.openjdk.jmh.Main "$@"
+exec "$JDK/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -cp "${jars[0]}:$ROOT/bench/target/lib/*" org.openjdk.jmh.Main "$@"

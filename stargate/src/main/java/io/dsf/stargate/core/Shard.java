@@ -1,0 +1,1425 @@
+package io.dsf.stargate.core;
+
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.RingBuffer;
+import io.dsf.blockstore.io.BufferPool;
+import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.store.StoreChannel;
+import io.dsf.blockstore.store.StoreCompletionHandler;
+import io.dsf.blockstore.store.StoreObject;
+import io.dsf.blockstore.store.StoreStatus;
+import io.dsf.stargate.api.VDiskStatus;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.zip.CRC32C;
+
+/**
+ * One shard of one vDisk: a thread that consumes its Disruptor ring and owns every piece of state
+ * for the vBlocks striped to it (those with {@code vblock % shards == index}): the OpLog segments
+ * and index, the block map and its log, the open extent group, a {@link StoreChannel} with its
+ * DMA buffers. Nothing here is touched by another thread except the ring (multi-producer) and the
+ * racy statistics reads; no locks and no allocation on the I/O path.
+ *
+ * <p>Write path: the characterizer sends a write to the OpLog (group-committed batches: one batch
+ * write plus one sync in flight, the next batch filling meanwhile) unless the vDisk has more than
+ * the bypass threshold of writes outstanding, in which case a write whose vBlock has no OpLog data
+ * and no shared extent goes straight to its extent. Reads merge OpLog, Unified Cache and Extent
+ * Store per 4 KiB block. A drain moves the OpLog's blocks into extents one vBlock at a time.
+ * Ordering rules and formats: stargate/ARCHITECTURE.md.
+ */
+final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreCompletionHandler {
+    static final int BLOCK = 4096, BLOCK_SHIFT = 12, VB_SHIFT = 20, BLOCKS_PER_VB = 256;
+    static final long MISSING = -1;
+    static final int ZERO_SLOT = 1023;
+    private static final int SMALL = 64 << 10, SMALL_COUNT = 128, LARGE = 1 << 20, LARGE_COUNT = 8;
+    private static final int LARGE_FLAG = 1 << 30;
+    private static final int CHANNEL_DEPTH = 512;
+
+    // store-op tags: kind in the top byte
+    private static final long T_BATCH_WRITE = 1L << 56, T_BATCH_SYNC = 2L << 56, T_READ = 3L << 56,
+            T_DRAIN_IO = 4L << 56, T_DRAIN_SYNC = 5L << 56, T_MAP_WRITE = 6L << 56, T_MAP_SYNC = 7L << 56,
+            T_DIRECT_WRITE = 8L << 56;
+    private static final long PAYLOAD = (1L << 56) - 1;
+
+    final Stargate node;
+    final VDiskController vd;
+    final int index, shards;
+    final long vdiskId;
+    final RingBuffer<IoEvent> ring;
+    private final EventPoller<IoEvent> poller;
+    final Thread thread;
+    volatile boolean sleeping;
+    private final IdleStrategy idle;
+    private final boolean blockIdle;
+    final CountDownLatch ready = new CountDownLatch(1);
+    volatile Throwable failure;
+    private final ShardState initial;
+    private final List<StoreObject> initialSegments;
+
+    private StoreChannel ch;
+    private BufferPool small, large;
+    private final CRC32C crc = new CRC32C();
+
+    // ------------------------------------------------------------ requests
+    static final class Req {
+        final int id;
+        int kind;
+        long offset, length, bufOffset, tag, t0, cursor;
+        MemorySegment buf;
+        io.dsf.stargate.api.IoCallback cb;
+        Join join;
+        Object arg;
+        int pending, status, bufId = -1, epoch;
+        long vb = -1;          // direct write: its vBlock
+        long seq;              // direct write: its sequence number
+        long ext;              // direct write: target extent
+        LongArrayList vblocks; // zero: this shard's vBlocks with state in range
+        int vbCursor;
+        Req next;
+        Req(int id) { this.id = id; }
+    }
+
+    private final Req[] reqs;
+    private final int[] freeReqs;
+    private int freeReqTop;
+    private Req pendHead, pendTail;     // writes and zeroes waiting (back-pressure, ordering)
+    private Req readHead, readTail;     // reads waiting for a buffer
+    private Req ctlHead, ctlTail;       // snapshot / drain-all waiting for quiescence
+
+    // ---------------------------------------------------- completion queue
+    private long[] cqTag = new long[1024];
+    private int[] cqStatus = new int[1024];
+    private int cqN;
+
+    // --------------------------------------------------------------- OpLog
+    static final class Segment {
+        final int slot;
+        final StoreObject obj;
+        final long number;
+        long writePos;
+        long live;
+        final LongArrayList vblocks = new LongArrayList();
+        Segment(int slot, StoreObject obj, long number) { this.slot = slot; this.obj = obj; this.number = number; }
+    }
+
+    private final Segment[] segs = new Segment[ZERO_SLOT];
+    private int segCount;
+    private Segment current;
+    private long nextSegmentNumber;
+    final Long2LongHashMap oplogIndex = new Long2LongHashMap(MISSING);   // block -> loc
+    private final Long2LongHashMap vbLive = new Long2LongHashMap(0); // vblock -> live OpLog blocks
+    private long budgetHeld;
+    private long nextSeq = 1;
+
+    static long loc(long seq, int slot, int slice) { return seq << 24 | (long) slot << 14 | slice; }
+    static long locSeq(long loc) { return loc >>> 24; }
+    static int locSlot(long loc) { return (int) (loc >>> 14) & 0x3ff; }
+    static int locSlice(long loc) { return (int) loc & 0x3fff; }
+
+    private final class Batch {
+        final int bufId;
+        final MemorySegment mem;
+        final ByteBuffer view;
+        int count, dataSlices;
+        final long[] seq = new long[Formats.OPLOG_MAX_ENTRIES], block = new long[Formats.OPLOG_MAX_ENTRIES];
+        final int[] nBlocks = new int[Formats.OPLOG_MAX_ENTRIES], flags = new int[Formats.OPLOG_MAX_ENTRIES],
+                dataSlice = new int[Formats.OPLOG_MAX_ENTRIES], req = new int[Formats.OPLOG_MAX_ENTRIES];
+        Segment seg;
+        long pos;
+        Batch(int bufId) {
+            this.bufId = bufId;
+            this.mem = large.buffer(bufId & ~LARGE_FLAG);
+            this.view = mem.asByteBuffer();
+        }
+        int bytes() { return (1 + dataSlices) * BLOCK; }
+        boolean empty() { return count == 0; }
+    }
+
+    private Batch open, flight;
+
+    // ---------------------------------------------------------- block map
+    final Long2LongHashMap mapExt;   // vblock -> extent ref or ExtentTable.NONE (tombstone)
+    final Long2LongHashMap mapSeq;   // vblock -> seq of the newest data the map entry covers
+    final LongHashSet shared = new LongHashSet(); // vblocks whose extent other maps reference too
+    private StoreObject mapObj;
+    private long mapGen, mapPos, mapPageSeq;
+    private MemorySegment mapPage;
+    private ByteBuffer mapView;
+    private int mapPending;
+    private boolean mapFlight;
+    private final LongArrayList mapWaitersFill = new LongArrayList(), mapWaitersFlight = new LongArrayList();
+    private final ExtentTable.Open openGroup = new ExtentTable.Open();
+    private final Long2LongHashMap directInflight = new Long2LongHashMap(0);
+
+    // -------------------------------------------------------------- drain
+    private static final int D_IDLE = 0, D_COW = 1, D_READ = 2, D_WRITE = 3, D_DURABLE = 4;
+    private int dState = D_IDLE;
+    private long dVb;
+    private int dN, dIos, dStatus;
+    private final long[] dBlock = new long[BLOCKS_PER_VB], dLoc = new long[BLOCKS_PER_VB];
+    private long dTarget, dOld, dMaxSeq;
+    private boolean dCow, dTomb, dNew;
+    private MemorySegment dBuf;
+    private Segment dScanSeg;
+    private int dScanPos;
+    private boolean drainAll;
+
+    // --------------------------------------------- deferred frees (2 epochs)
+    private int epoch;
+    private final int[] readsInEpoch = new int[2];
+    private final List<Runnable>[] deferred;
+
+    // ------------------------------------------------------------- stats
+    volatile long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
+            statReads, statWrites, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains;
+
+    private boolean stopping;
+    private Req stopReq;
+
+    @SuppressWarnings("unchecked")
+    Shard(Stargate node, VDiskController vd, int index, int shards, ShardState initial, List<StoreObject> segments) {
+        this.node = node;
+        this.vd = vd;
+        this.index = index;
+        this.shards = shards;
+        this.vdiskId = vd.id;
+        this.initial = initial;
+        this.initialSegments = segments;
+        this.mapExt = initial.mapExt;
+        this.mapSeq = initial.mapSeq;
+        StargateOptions o = node.options;
+        this.ring = RingBuffer.createMultiProducer(IoEvent::new, o.ringSize());
+        this.poller = ring.newPoller();
+        ring.addGatingSequences(poller.getSequence());
+        int n = o.ringSize() * 2;
+        reqs = new Req[n];
+        freeReqs = new int[n];
+        for (int i = 0; i < n; i++) {
+            reqs[i] = new Req(i);
+            freeReqs[i] = n - 1 - i;
+        }
+        freeReqTop = n;
+        deferred = new List[]{new ArrayList<Runnable>(), new ArrayList<Runnable>()};
+        blockIdle = o.idle().equals("block");
+        idle = switch (o.idle()) {
+            case "spin" -> new BusySpinIdleStrategy();
+            case "block" -> new BackoffIdleStrategy(20, 5, TimeUnit.MICROSECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(1));
+            default -> new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+        };
+        thread = new Thread(this, "stargate-" + vd.name + "-shard" + index);
+        thread.setDaemon(true);
+    }
+
+    void wake() {
+        if (sleeping) LockSupport.unpark(thread);
+    }
+
+    // ================================================================ loop
+
+    @Override
+    public void run() {
+        try {
+            BlockDevice dev = node.device;
+            ch = node.store.openChannel(CHANNEL_DEPTH, LARGE, 2, this);
+            small = BufferPool.allocate(dev, SMALL, SMALL_COUNT);
+            large = BufferPool.allocate(dev, LARGE, LARGE_COUNT);
+            ch.registerRegion(small.region());
+            ch.registerRegion(large.region());
+            open = new Batch(acquireLarge());
+            flight = new Batch(acquireLarge());
+            dBuf = large.buffer(acquireLarge() & ~LARGE_FLAG);
+            int mp = acquireLarge();
+            mapPage = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
+            mapView = mapPage.asByteBuffer();
+            recover();
+        } catch (Throwable t) {
+            failure = t;
+            ready.countDown();
+            if (ch != null) ch.close();
+            return;
+        }
+        ready.countDown();
+        try {
+            loop();
+        } catch (Throwable t) {
+            failure = t;
+            node.shardFailed(this, t);
+        } finally {
+            node.extents.close(openGroup);
+            ch.close();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            int work = 0;
+            if (freeReqTop > 0 && !stopping) {
+                try {
+                    if (poller.poll(this) == EventPoller.PollState.PROCESSING) work++;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            work += ch.poll(64);
+            work += processCompletions();
+            work += resumePending();
+            flushBatch();
+            flushMap();
+            work += drainStep();
+            maintainEpochs();
+            if (stopping && quiet()) {
+                finishStop();
+                return;
+            }
+            if (work > 0) {
+                idle.reset();
+            } else {
+                sleeping = true;
+                if (ring.getCursor() == poller.getSequence().get() || freeReqTop == 0) idle.idle(0);
+                sleeping = false;
+            }
+        }
+    }
+
+    private boolean quiet() {
+        return freeReqTop == reqs.length - 1 && open.empty() && flight.empty() && !mapFlight && mapPending == 0
+                && dState == D_IDLE && ch.inFlight() == 0 && cqN == 0;
+    }
+
+    @Override
+    public boolean onEvent(IoEvent e, long sequence, boolean endOfBatch) {
+        Req r = reqs[freeReqs[--freeReqTop]];
+        r.kind = e.kind;
+        r.offset = e.offset;
+        r.length = e.length;
+        r.buf = e.buf;
+        r.bufOffset = e.bufOffset;
+        r.tag = e.tag;
+        r.cb = e.cb;
+        r.join = e.join;
+        r.t0 = e.t0;
+        r.arg = e.arg;
+        r.status = VDiskStatus.OK;
+        r.pending = 0;
+        r.cursor = r.offset;
+        r.bufId = -1;
+        r.vb = -1;
+        r.next = null;
+        e.clear();
+        dispatch(r);
+        return freeReqTop > 0;
+    }
+
+    private void dispatch(Req r) {
+        switch (r.kind) {
+            case IoEvent.READ -> {
+                statReads++;
+                if (readHead != null || !startRead(r)) enqueueRead(r);
+            }
+            case IoEvent.WRITE, IoEvent.ZERO -> {
+                if (r.kind == IoEvent.WRITE) statWrites++;
+                else prepareZero(r);
+                if (pendHead != null || ctlHead != null || !startWrite(r)) enqueuePending(r);
+            }
+            case IoEvent.FLUSH -> {
+                // every write this shard acknowledged is already durable; a flush waits for the
+                // writes queued before it to be acknowledged, so it rides the same FIFO
+                if (pendHead == null && open.empty() && flight.empty()) complete(r, VDiskStatus.OK);
+                else enqueuePending(r);
+            }
+            case IoEvent.SNAPSHOT, IoEvent.DRAIN_ALL -> {
+                drainAll = true;
+                if (ctlTail == null) ctlHead = ctlTail = r;
+                else { ctlTail.next = r; ctlTail = r; }
+            }
+            case IoEvent.STOP -> {
+                stopping = true;
+                stopReq = r;
+            }
+            default -> complete(r, VDiskStatus.INVALID);
+        }
+    }
+
+    private void enqueuePending(Req r) {
+        r.next = null;
+        if (pendTail == null) pendHead = pendTail = r;
+        else { pendTail.next = r; pendTail = r; }
+    }
+
+    private void enqueueRead(Req r) {
+        r.next = null;
+        if (readTail == null) readHead = readTail = r;
+        else { readTail.next = r; readTail = r; }
+    }
+
+    private int resumePending() {
+        int n = 0;
+        while (readHead != null) {
+            Req r = readHead;
+            if (!startRead(r)) break;
+            readHead = r.next;
+            if (readHead == null) readTail = null;
+            n++;
+        }
+        while (pendHead != null && ctlHead == null) {
+            Req r = pendHead;
+            boolean done;
+            if (r.kind == IoEvent.FLUSH) {
+                done = open.empty() && flight.empty() && r == pendHead;
+                if (done) {
+                    pendHead = r.next;
+                    if (pendHead == null) pendTail = null;
+                    complete(r, VDiskStatus.OK);
+                    n++;
+                    continue;
+                }
+                break;
+            }
+            if (!startWrite(r)) break;
+            pendHead = r.next;
+            if (pendHead == null) pendTail = null;
+            n++;
+        }
+        if (ctlHead != null && oplogIndex.isEmpty() && dState == D_IDLE && open.empty() && flight.empty()
+                && directInflight.isEmpty() && mapPending == 0 && !mapFlight) {
+            Req r = ctlHead;
+            ctlHead = r.next;
+            if (ctlHead == null) ctlTail = null;
+            if (ctlHead == null) drainAll = false;
+            if (r.kind == IoEvent.SNAPSHOT) snapshotMap(r);
+            else complete(r, VDiskStatus.OK);
+            n++;
+        }
+        return n;
+    }
+
+    // ========================================================= completions
+
+    @Override
+    public void onComplete(long tag, int status) {
+        if (cqN == cqTag.length) {
+            cqTag = java.util.Arrays.copyOf(cqTag, cqN * 2);
+            cqStatus = java.util.Arrays.copyOf(cqStatus, cqN * 2);
+        }
+        cqTag[cqN] = tag;
+        cqStatus[cqN++] = status;
+    }
+
+    private int processCompletions() {
+        int done = 0;
+        for (int i = 0; i < cqN; i++) { // cqN may grow while we process (a forced poll inside a submit)
+            long tag = cqTag[i];
+            int st = cqStatus[i];
+            long kind = tag & ~PAYLOAD;
+            int p = (int) (tag & PAYLOAD);
+            if (kind == T_READ) onReadDone(reqs[p], st);
+            else if (kind == T_BATCH_WRITE) onBatchWritten(st);
+            else if (kind == T_BATCH_SYNC) onBatchDurable(st);
+            else if (kind == T_DRAIN_IO) onDrainIo(st);
+            else if (kind == T_DRAIN_SYNC) onDrainDurable(st);
+            else if (kind == T_MAP_WRITE) onMapWritten(st);
+            else if (kind == T_MAP_SYNC) onMapDurable(st);
+            else if (kind == T_DIRECT_WRITE) onDirectWritten(reqs[p], st);
+            done++;
+        }
+        cqN = 0;
+        return done;
+    }
+
+    /** Submits through the channel, polling (completions are only queued) while it is full. */
+    private int submitRead(StoreObject o, long off, MemorySegment buf, int len, long tag) {
+        while (true) {
+            int st = ch.read(o, off, buf, len, tag);
+            if (st != StoreStatus.QUEUE_FULL.code() && st != StoreStatus.BACK_PRESSURE.code()) return st;
+            ch.poll(64);
+            Thread.onSpinWait();
+        }
+    }
+
+    private int submitWrite(StoreObject o, long off, MemorySegment buf, int len, long tag) {
+        while (true) {
+            int st = ch.write(o, off, buf, len, tag);
+            if (st != StoreStatus.QUEUE_FULL.code() && st != StoreStatus.BACK_PRESSURE.code()) return st;
+            ch.poll(64);
+            Thread.onSpinWait();
+        }
+    }
+
+    private int submitSync(long tag) {
+        while (true) {
+            int st = ch.sync(tag);
+            if (st != StoreStatus.QUEUE_FULL.code()) return st;
+            ch.poll(64);
+            Thread.onSpinWait();
+        }
+    }
+
+    static int mapStatus(int st) {
+        if (st >= 0) return VDiskStatus.OK;
+        if (st == StoreStatus.CHECKSUM.code()) return VDiskStatus.MEDIUM_ERROR;
+        if (st == StoreStatus.NO_SPACE.code()) return VDiskStatus.NO_SPACE;
+        if (st == StoreStatus.CLOSED.code()) return VDiskStatus.CLOSED;
+        return VDiskStatus.IO_ERROR;
+    }
+
+    private void complete(Req r, int status) {
+        if (r.kind == IoEvent.WRITE) vd.outstanding.add(-r.length);
+        else if (r.kind == IoEvent.ZERO) vd.outstanding.add(-r.bufOffset);
+        vd.stats.record(index, r.kind, r.length, System.nanoTime() - r.t0, status);
+        io.dsf.stargate.api.IoCallback cb = r.cb;
+        Join j = r.join;
+        long tag = r.tag;
+        r.cb = null;
+        r.join = null;
+        r.buf = null;
+        r.arg = null;
+        freeReqs[freeReqTop++] = r.id;
+        if (j != null) j.part(status);
+        else if (cb != null) cb.onComplete(tag, status);
+    }
+
+    // ============================================================== buffers
+
+    private int acquireFor(long len) {
+        if (len <= SMALL) {
+            int id = small.acquire();
+            if (id >= 0) return id;
+        }
+        int id = large.acquire();
+        return id < 0 ? -1 : id | LARGE_FLAG;
+    }
+
+    private int acquireLarge() {
+        int id = large.acquire();
+        if (id < 0) throw new IllegalStateException("shard buffer pool exhausted at start");
+        return id | LARGE_FLAG;
+    }
+
+    private MemorySegment bufferOf(int id) {
+        return (id & LARGE_FLAG) != 0 ? large.buffer(id & ~LARGE_FLAG) : small.buffer(id);
+    }
+
+    private void releaseBuffer(int id) {
+        if ((id & LARGE_FLAG) != 0) large.release(id & ~LARGE_FLAG);
+        else small.release(id);
+    }
+
+    // ================================================================= reads
+
+    private boolean startRead(Req r) {
+        int id = acquireFor(r.length);
+        if (id < 0) return false;
+        r.bufId = id;
+        MemorySegment buf = bufferOf(id);
+        r.epoch = epoch;
+        readsInEpoch[epoch]++;
+        r.pending = 1;
+        long b0 = r.offset >>> BLOCK_SHIFT;
+        int n = (int) (r.length >>> BLOCK_SHIFT);
+        long vb = b0 >>> 8;
+        long ext = mapExt.get(vb);
+        int i = 0;
+        while (i < n) {
+            long b = b0 + i;
+            long loc = oplogIndex.get(b);
+            if (loc != MISSING) {
+                int slot = locSlot(loc);
+                if (slot == ZERO_SLOT) {
+                    buf.asSlice((long) i << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                    i++;
+                    continue;
+                }
+                int j = i + 1;
+                while (j < n) {
+                    long l2 = oplogIndex.get(b0 + j);
+                    if (l2 == MISSING || locSlot(l2) != slot || locSlice(l2) != locSlice(loc) + (j - i)) break;
+                    j++;
+                }
+                issueRead(r, segs[slot].obj, (long) locSlice(loc) << BLOCK_SHIFT, buf, i, j - i);
+                i = j;
+                continue;
+            }
+            if (vd.cacheLookup(this, b, buf, (long) i << BLOCK_SHIFT)) {
+                statCacheHits++;
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            while (j < n && oplogIndex.get(b0 + j) == MISSING) j++;
+            if (ext == MISSING || ext == ExtentTable.NONE) {
+                buf.asSlice((long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT).fill((byte) 0);
+            } else {
+                statCacheMisses += j - i;
+                long inVb = (b & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
+                StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
+                issueRead(r, eg, ExtentTable.byteOffset(ext) + inVb, buf, i, j - i);
+            }
+            i = j;
+        }
+        if (--r.pending == 0) finishRead(r);
+        return true;
+    }
+
+    private void issueRead(Req r, StoreObject o, long off, MemorySegment buf, int firstBlock, int nBlocks) {
+        if (o == null) {
+            r.status = VDiskStatus.IO_ERROR;
+            return;
+        }
+        int st = submitRead(o, off, buf.asSlice((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT, T_READ | r.id);
+        if (st == StoreChannel.ACCEPTED) r.pending++;
+        else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
+    }
+
+    private void onReadDone(Req r, int st) {
+        if (st < 0 && r.status == VDiskStatus.OK) r.status = mapStatus(st);
+        if (--r.pending == 0) finishRead(r);
+    }
+
+    private void finishRead(Req r) {
+        MemorySegment buf = bufferOf(r.bufId);
+        if (r.status == VDiskStatus.OK) {
+            MemorySegment.copy(buf, 0, r.buf, r.bufOffset, r.length);
+            vd.cacheFill(this, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), buf, r.t0);
+        }
+        releaseBuffer(r.bufId);
+        r.bufId = -1;
+        readsInEpoch[r.epoch]--;
+        complete(r, r.status);
+    }
+
+    // ================================================================ writes
+
+    /** Lists this shard's vBlocks in a zero request's range that hold any state. */
+    private void prepareZero(Req r) {
+        long first = r.offset >>> VB_SHIFT, last = (r.offset + r.length - 1) >>> VB_SHIFT;
+        LongArrayList list = new LongArrayList();
+        if (last - first < 4096) {
+            for (long v = first; v <= last; v++) if (v % shards == index && hasState(v)) list.addLong(v);
+        } else {
+            LongHashSet seen = new LongHashSet();
+            for (var it = mapExt.keySet().iterator(); it.hasNext(); ) {
+                long v = it.nextValue();
+                if (v >= first && v <= last && mapExt.get(v) != ExtentTable.NONE) seen.add(v);
+            }
+            for (var it = vbLive.keySet().iterator(); it.hasNext(); ) {
+                long v = it.nextValue();
+                if (v >= first && v <= last) seen.add(v);
+            }
+            for (var it = seen.iterator(); it.hasNext(); ) list.addLong(it.nextValue());
+            list.sort(null);
+        }
+        r.vblocks = list;
+        r.vbCursor = 0;
+    }
+
+    private boolean hasState(long v) {
+        long e = mapExt.get(v);
+        return (e != MISSING && e != ExtentTable.NONE) || vbLive.get(v) > 0;
+    }
+
+    /** Starts (or continues) a write or zero; false when it must wait (its progress is kept). */
+    private boolean startWrite(Req r) {
+        if (r.kind == IoEvent.ZERO) return appendZero(r);
+        if (r.cursor == r.offset && r.pending == 0 && tryDirect(r)) return true;
+        return appendWrite(r);
+    }
+
+    private boolean oplogHasRoom(int blocks, int slices) {
+        StargateOptions o = node.options;
+        long maxSegs = o.oplogShardBytes() / o.oplogSegmentBytes();
+        boolean room = segCount < maxSegs || (current != null
+                && fitsIn(current, (open.dataSlices + slices + 1) * BLOCK));
+        if (!room || !reserveBudget(blocks)) {
+            statBackPressure++;
+            return false;
+        }
+        return true;
+    }
+
+    private boolean fitsIn(Segment s, int bytes) {
+        long pos = placement(s.writePos, bytes);
+        return pos + bytes <= s.obj.size();
+    }
+
+    private long placement(long pos, int bytes) {
+        long unit = node.store.unitSize();
+        long left = unit - (pos % unit);
+        return left < Formats.OPLOG_MAX_BATCH ? pos + left : pos;
+    }
+
+    private boolean reserveBudget(int blocks) {
+        long need = oplogIndex.size() + open.dataSlices + blocks + flightBlocks();
+        while (need > budgetHeld) {
+            long chunk = 1024;
+            if (node.indexBudget.addAndGet(-chunk) < 0) {
+                node.indexBudget.addAndGet(chunk);
+                return false;
+            }
+            budgetHeld += chunk;
+        }
+        return true;
+    }
+
+    private long flightBlocks() {
+        long n = 0;
+        for (int i = 0; i < flight.count; i++) n += flight.nBlocks[i];
+        for (int i = 0; i < open.count; i++) if ((open.flags[i] & Formats.FLAG_ZERO) != 0) n += open.nBlocks[i];
+        return n;
+    }
+
+    private void releaseBudget() {
+        long used = oplogIndex.size() + flightBlocks() + open.dataSlices;
+        while (budgetHeld - used > 2048) {
+            budgetHeld -= 1024;
+            node.indexBudget.addAndGet(1024);
+        }
+    }
+
+    private boolean appendWrite(Req r) {
+        long end = r.offset + r.length;
+        while (r.cursor < end) {
+            if (open.count == Formats.OPLOG_MAX_ENTRIES || open.dataSlices == Formats.OPLOG_MAX_DATA_SLICES) {
+                flushBatch();
+                if (open.count == Formats.OPLOG_MAX_ENTRIES || open.dataSlices == Formats.OPLOG_MAX_DATA_SLICES) return false;
+            }
+            int room = Formats.OPLOG_MAX_DATA_SLICES - open.dataSlices;
+            int slices = (int) Math.min((end - r.cursor) >>> BLOCK_SHIFT, room);
+            if (!oplogHasRoom(slices, slices)) return false;
+            int at = open.count++;
+            long dataOff = (long) (1 + open.dataSlices) * BLOCK;
+            int len = slices << BLOCK_SHIFT;
+            MemorySegment.copy(r.buf, r.bufOffset + (r.cursor - r.offset), open.mem, dataOff, len);
+            open.seq[at] = nextSeq++;
+            open.block[at] = r.cursor >>> BLOCK_SHIFT;
+            open.nBlocks[at] = slices;
+            open.flags[at] = 0;
+            open.dataSlice[at] = open.dataSlices;
+            open.req[at] = r.id;
+            open.dataSlices += slices;
+            r.pending++;
+            r.cursor += len;
+            statOplogWrites++;
+        }
+        return true;
+    }
+
+    private boolean appendZero(Req r) {
+        long end = r.offset + r.length;
+        LongArrayList list = r.vblocks;
+        while (r.vbCursor < list.size()) {
+            long v = list.getLong(r.vbCursor);
+            long from = Math.max(r.offset, v << VB_SHIFT), to = Math.min(end, (v + 1) << VB_SHIFT);
+            int n = (int) ((to - from) >>> BLOCK_SHIFT);
+            if (open.count == Formats.OPLOG_MAX_ENTRIES) {
+                flushBatch();
+                if (open.count == Formats.OPLOG_MAX_ENTRIES) return false;
+            }
+            if (!oplogHasRoom(n, 0)) return false;
+            int at = open.count++;
+            open.seq[at] = nextSeq++;
+            open.block[at] = from >>> BLOCK_SHIFT;
+            open.nBlocks[at] = n;
+            open.flags[at] = Formats.FLAG_ZERO;
+            open.dataSlice[at] = 0;
+            open.req[at] = r.id;
+            r.pending++;
+            r.vbCursor++;
+        }
+        if (r.pending == 0) { // nothing in range held data: it already reads as zeros
+            r.vblocks = null;
+            complete(r, VDiskStatus.OK);
+        }
+        return true;
+    }
+
+    private void flushBatch() {
+        if (open.empty() || !flight.empty()) return;
+        int bytes = open.bytes();
+        Segment s = current;
+        if (s == null || !fitsIn(s, bytes)) {
+            s = newSegment();
+            if (s == null) return; // no room: retried once a drain frees a segment
+        }
+        long pos = placement(s.writePos, bytes);
+        Formats.putOplogHeader(open.mem, s.obj.id(), open.count, open.dataSlices);
+        for (int i = 0; i < open.count; i++) {
+            int crcv = 0;
+            if ((open.flags[i] & Formats.FLAG_ZERO) == 0)
+                crcv = Formats.crc(open.view, (1 + open.dataSlice[i]) * BLOCK, open.nBlocks[i] << BLOCK_SHIFT, crc);
+            Formats.putOplogEntry(open.mem, i, open.seq[i], open.block[i], open.nBlocks[i], open.flags[i], crcv);
+        }
+        Formats.sealPage(open.mem, 20, open.view, 0, crc);
+        open.seg = s;
+        open.pos = pos;
+        s.writePos = pos + bytes;
+        Batch t = flight;
+        flight = open;
+        open = t;
+        int st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE);
+        if (st != StoreChannel.ACCEPTED) onBatchWritten(st);
+    }
+
+    private Segment newSegment() {
+        StargateOptions o = node.options;
+        if (segCount >= o.oplogShardBytes() / o.oplogSegmentBytes()) return null;
+        int slot = -1;
+        for (int i = 0; i < ZERO_SLOT; i++) if (segs[i] == null) { slot = i; break; }
+        if (slot < 0) return null;
+        long number = nextSegmentNumber++;
+        StoreObject obj;
+        try {
+            obj = node.store.create(0, o.oplogSegmentBytes(), Catalog.segmentAttrs(vdiskId, index, number));
+        } catch (RuntimeException e) {
+            statBackPressure++;
+            return null;
+        }
+        Segment s = new Segment(slot, obj, number);
+        segs[slot] = s;
+        segCount++;
+        current = s;
+        return s;
+    }
+
+    private void onBatchWritten(int st) {
+        if (st < 0) {
+            failBatch(mapStatus(st));
+            return;
+        }
+        int s2 = submitSync(T_BATCH_SYNC);
+        if (s2 != StoreChannel.ACCEPTED) failBatch(mapStatus(s2));
+    }
+
+    private void failBatch(int status) {
+        Batch b = flight;
+        for (int i = 0; i < b.count; i++) {
+            Req r = reqs[b.req[i]];
+            if (r.status == VDiskStatus.OK) r.status = status;
+            if (--r.pending == 0 && r.cursor >= r.offset + r.length && (r.vblocks == null || r.vbCursor >= r.vblocks.size())) {
+                r.vblocks = null;
+                complete(r, r.status);
+            }
+        }
+        b.count = 0;
+        b.dataSlices = 0;
+    }
+
+    private void onBatchDurable(int st) {
+        if (st < 0) {
+            failBatch(mapStatus(st));
+            return;
+        }
+        Batch b = flight;
+        Segment s = b.seg;
+        int firstSlice = (int) (b.pos >>> BLOCK_SHIFT) + 1;
+        for (int i = 0; i < b.count; i++) {
+            boolean zero = (b.flags[i] & Formats.FLAG_ZERO) != 0;
+            long block = b.block[i];
+            long seq = b.seq[i];
+            for (int k = 0; k < b.nBlocks[i]; k++) {
+                long nl = zero ? loc(seq, ZERO_SLOT, 0) : loc(seq, s.slot, firstSlice + b.dataSlice[i] + k);
+                putIndex(block + k, nl, zero ? null : s);
+            }
+            s.vblocks.addLong(block >>> 8);
+            if (zero) vd.cacheInvalidate(this, block, b.nBlocks[i]);
+            else vd.cacheWrite(this, block, b.nBlocks[i], b.mem, (long) (1 + b.dataSlice[i]) * BLOCK);
+            Req r = reqs[b.req[i]];
+            if (--r.pending == 0 && (r.kind == IoEvent.WRITE ? r.cursor >= r.offset + r.length : r.vbCursor >= r.vblocks.size())) {
+                r.vblocks = null;
+                complete(r, r.status);
+            }
+        }
+        b.count = 0;
+        b.dataSlices = 0;
+        flushBatch();
+    }
+
+    private void putIndex(long block, long nl, Segment s) {
+        long old = oplogIndex.put(block, nl);
+        long vb = block >>> 8;
+        if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
+        else dropLoc(old);
+        if (s != null) s.live++;
+    }
+
+    /** Accounts for an OpLog location that no longer holds the newest data of its block. */
+    private void dropLoc(long old) {
+        int slot = locSlot(old);
+        if (slot != ZERO_SLOT) {
+            Segment os = segs[slot];
+            if (--os.live == 0 && os != current) freeSegment(os);
+        }
+    }
+
+    private void removeIndex(long block) {
+        long old = oplogIndex.remove(block);
+        if (old == MISSING) return;
+        long vb = block >>> 8;
+        long n = vbLive.get(vb) - 1;
+        if (n <= 0) vbLive.remove(vb);
+        else vbLive.put(vb, n);
+        dropLoc(old);
+    }
+
+    private void freeSegment(Segment s) {
+        segs[s.slot] = null;
+        segCount--;
+        statSegmentsFreed++;
+        StoreObject obj = s.obj;
+        defer(() -> node.store.delete(obj));
+    }
+
+    // ========================================================= direct writes
+
+    private boolean tryDirect(Req r) {
+        if (vd.outstanding.sum() <= node.options.bypassBytes()) return false;
+        long vb = r.offset >>> VB_SHIFT;
+        if (vbLive.get(vb) > 0 || (dState != D_IDLE && dVb == vb) || shared.contains(vb)) return false;
+        long ext = mapExt.get(vb);
+        int id = acquireFor(r.length);
+        if (id < 0) return false;
+        if (ext == MISSING || ext == ExtentTable.NONE) {
+            try {
+                ext = node.extents.allocate(openGroup);
+            } catch (RuntimeException e) {
+                releaseBuffer(id);
+                complete(r, VDiskStatus.NO_SPACE);
+                return true;
+            }
+            mapExt.put(vb, ext);
+        }
+        r.bufId = id;
+        r.vb = vb;
+        r.ext = ext;
+        r.seq = nextSeq++;
+        directInflight.put(vb, directInflight.get(vb) + 1);
+        MemorySegment buf = bufferOf(id);
+        MemorySegment.copy(r.buf, r.bufOffset, buf, 0, r.length);
+        long inVb = r.offset & (StargateOptions.VBLOCK - 1);
+        StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
+        r.pending = 1;
+        r.cursor = r.offset + r.length;
+        statBypassWrites++;
+        int st = submitWrite(eg, ExtentTable.byteOffset(ext) + inVb, buf, (int) r.length, T_DIRECT_WRITE | r.id);
+        if (st != StoreChannel.ACCEPTED) onDirectWritten(r, st);
+        return true;
+    }
+
+    private void onDirectWritten(Req r, int st) {
+        if (st < 0) {
+            finishDirect(r, mapStatus(st));
+            return;
+        }
+        long seq = Math.max(r.seq, mapSeq.get(r.vb));
+        mapAppend(r.vb, r.ext, seq, T_DIRECT_WRITE | r.id);
+    }
+
+    private void finishDirect(Req r, int status) {
+        long n = directInflight.get(r.vb) - 1;
+        if (n <= 0) directInflight.remove(r.vb);
+        else directInflight.put(r.vb, n);
+        if (status == VDiskStatus.OK) {
+            if (r.seq > mapSeq.get(r.vb)) mapSeq.put(r.vb, r.seq);
+            vd.cacheWrite(this, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), bufferOf(r.bufId), 0);
+        }
+        releaseBuffer(r.bufId);
+        r.bufId = -1;
+        r.pending = 0;
+        complete(r, status);
+    }
+
+    // ====================================================== block-map log
+
+    /** Queues a map record; {@code waiter} (a tag) resumes once it is durable. */
+    private void mapAppend(long vb, long ext, long seq, long waiter) {
+        if (mapPending == Formats.MAP_MAX_ENTRIES) {
+            // the page is full and one is in flight: records wait in memory (rare, bounded by waiters)
+            overflow.add(new long[]{vb, ext, seq, waiter});
+            return;
+        }
+        Formats.putMapEntry(mapPage, mapPending++, vb, ext, seq);
+        mapWaitersFill.addLong(waiter);
+        flushMap();
+    }
+
+    private final ArrayList<long[]> overflow = new ArrayList<>();
+
+    private void flushMap() {
+        if (mapFlight || mapPending == 0) return;
+        if (mapPos + Formats.PAGE > mapObj.size()) checkpointMap();
+        Formats.putMapHeader(mapPage, mapObj.id(), mapPageSeq, mapPending, 0);
+        Formats.sealPage(mapPage, 4, mapView, 0, crc);
+        mapFlight = true;
+        mapWaitersFlight.clear();
+        mapWaitersFlight.addAll(mapWaitersFill);
+        mapWaitersFill.clear();
+        int st = submitWrite(mapObj, mapPos, mapPage, Formats.PAGE, T_MAP_WRITE);
+        if (st != StoreChannel.ACCEPTED) onMapWritten(st);
+    }
+
+    private int mapFailStatus;
+
+    private void onMapWritten(int st) {
+        if (st < 0) {
+            onMapDurable(st);
+            return;
+        }
+        int s2 = submitSync(T_MAP_SYNC);
+        if (s2 != StoreChannel.ACCEPTED) onMapDurable(s2);
+    }
+
+    private void onMapDurable(int st) {
+        mapFlight = false;
+        int status = mapStatus(st);
+        if (st >= 0) {
+            mapPos += Formats.PAGE;
+            mapPageSeq++;
+        }
+        mapPending = 0;
+        for (int i = 0; i < mapWaitersFlight.size(); i++) {
+            long w = mapWaitersFlight.getLong(i);
+            long kind = w & ~PAYLOAD;
+            if (kind == T_DIRECT_WRITE) finishDirect(reqs[(int) (w & PAYLOAD)], status);
+            else if (kind == T_DRAIN_SYNC) onDrainDurable(st < 0 ? st : 0);
+        }
+        mapWaitersFlight.clear();
+        while (!overflow.isEmpty() && mapPending < Formats.MAP_MAX_ENTRIES) {
+            long[] o = overflow.remove(0);
+            Formats.putMapEntry(mapPage, mapPending++, o[0], o[1], o[2]);
+            mapWaitersFill.addLong(o[3]);
+        }
+        flushMap();
+    }
+
+    /** Writes the whole map into a new map-log object, makes it durable, drops the old one. Blocking; rare. */
+    private void checkpointMap() {
+        long entries = mapExt.size();
+        long pages = (entries + Formats.MAP_MAX_ENTRIES - 1) / Formats.MAP_MAX_ENTRIES + 1;
+        long size = Math.max(16L << 20, ((pages * 4 * Formats.PAGE) + StargateOptions.VBLOCK - 1) / StargateOptions.VBLOCK * StargateOptions.VBLOCK);
+        StoreObject old = mapObj;
+        long gen = mapGen + 1;
+        StoreObject obj = node.store.create(0, size, Catalog.mapAttrs(vdiskId, index, gen));
+        int mp = acquireLarge();
+        MemorySegment page = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
+        ByteBuffer view = page.asByteBuffer();
+        long pos = 0, pageSeq = 0;
+        int n = 0;
+        var it = mapExt.entrySet().iterator();
+        while (true) {
+            boolean more = it.hasNext();
+            if (more) {
+                it.next();
+                long vb = it.getLongKey();
+                Formats.putMapEntry(page, n++, vb, it.getLongValue(), mapSeq.get(vb));
+            }
+            if (n == Formats.MAP_MAX_ENTRIES || !more) {
+                Formats.putMapHeader(page, obj.id(), pageSeq, n, more ? 0 : Formats.MAP_FLAG_CHECKPOINT_END);
+                Formats.sealPage(page, 4, view, 0, crc);
+                ch.writeBlocking(obj, pos, page, Formats.PAGE);
+                pos += Formats.PAGE;
+                pageSeq++;
+                n = 0;
+                if (!more) break;
+            }
+        }
+        large.release(mp & ~LARGE_FLAG);
+        ch.syncBlocking();
+        mapObj = obj;
+        mapGen = gen;
+        mapPos = pos;
+        mapPageSeq = pageSeq;
+        if (old != null) {
+            node.store.delete(old);
+        }
+    }
+
+    // ================================================================ drain
+
+    private int drainStep() {
+        if (dState != D_IDLE || oplogIndex.isEmpty() || (stopping && !drainAll)) return 0;
+        StargateOptions o = node.options;
+        long maxSegs = o.oplogShardBytes() / o.oplogSegmentBytes();
+        boolean pressure = drainAll || pendHead != null
+                || segCount >= Math.max(2, (long) (maxSegs * o.drainStartFraction()))
+                || node.indexBudget.get() < 4096;
+        boolean idleNow = ring.getCursor() == poller.getSequence().get() && readHead == null && open.empty() && flight.empty();
+        if (!pressure && !idleNow) return 0;
+        long vb = pickDrainVBlock();
+        if (vb < 0) return 0;
+        startDrain(vb);
+        return 1;
+    }
+
+    /** The next vBlock with live OpLog data, oldest segment first. */
+    private long pickDrainVBlock() {
+        for (int guard = 0; guard < 4096; guard++) {
+            if (dScanSeg == null || segs[dScanSeg.slot] != dScanSeg || dScanPos >= dScanSeg.vblocks.size()) {
+                dScanSeg = oldestSegmentWithData();
+                dScanPos = 0;
+                if (dScanSeg == null) break;
+            }
+            long vb = dScanSeg.vblocks.getLong(dScanPos++);
+            if (vbLive.get(vb) > 0 && directInflight.get(vb) == 0) return vb;
+        }
+        // live ZERO entries are in no segment's list once their segments went: scan the index
+        for (var it = vbLive.keySet().iterator(); it.hasNext(); ) {
+            long vb = it.nextValue();
+            if (directInflight.get(vb) == 0) return vb;
+        }
+        return -1;
+    }
+
+    private Segment oldestSegmentWithData() {
+        Segment best = null;
+        for (Segment s : segs) {
+            if (s == null) continue;
+            if (dScanSeg == s && dScanPos >= s.vblocks.size()) continue;
+            if (best == null || s.number < best.number) best = s;
+        }
+        if (best == dScanSeg && best != null && dScanPos >= best.vblocks.size()) return null;
+        return best;
+    }
+
+    private void startDrain(long vb) {
+        dVb = vb;
+        dN = 0;
+        dMaxSeq = 0;
+        boolean allZero = true;
+        long b0 = vb << 8;
+        for (int k = 0; k < BLOCKS_PER_VB; k++) {
+            long l = oplogIndex.get(b0 + k);
+            if (l == MISSING) {
+                allZero = false;
+                continue;
+            }
+            dBlock[dN] = b0 + k;
+            dLoc[dN++] = l;
+            if (locSlot(l) != ZERO_SLOT) allZero = false;
+            dMaxSeq = Math.max(dMaxSeq, locSeq(l));
+        }
+        if (dN == 0) return;
+        dStatus = 0;
+        dOld = mapExt.get(vb);
+        boolean hasExt = dOld != MISSING && dOld != ExtentTable.NONE;
+        dTomb = allZero;
+        dCow = false;
+        dNew = false;
+        statDrains++;
+        dState = D_READ;
+        if (dTomb) {
+            dState = D_DURABLE;
+            mapAppend(vb, ExtentTable.NONE, dMaxSeq, T_DRAIN_SYNC);
+            return;
+        }
+        if (!hasExt || shared.contains(vb)) {
+            try {
+                dTarget = node.extents.allocate(openGroup);
+            } catch (RuntimeException e) {
+                dState = D_IDLE;
+                statBackPressure++;
+                return;
+            }
+            dNew = true;
+            dCow = hasExt;
+        } else {
+            dTarget = dOld;
+        }
+        dIos = 1;
+        if (dCow) {
+            statCowDrains++;
+            dState = D_COW;
+            StoreObject eg = node.extents.object(ExtentTable.groupId(dOld));
+            int st = submitRead(eg, ExtentTable.byteOffset(dOld), dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+            if (st == StoreChannel.ACCEPTED) dIos++;
+            else dStatus = st;
+            onDrainIo(0);
+        } else {
+            onDrainIoPhaseRead();
+        }
+    }
+
+    private void onDrainIo(int st) {
+        if (st < 0 && dStatus == 0) dStatus = st;
+        if (--dIos > 0) return;
+        if (dStatus < 0) {
+            abortDrain();
+            return;
+        }
+        if (dState == D_COW) {
+            dState = D_READ;
+            dIos = 1;
+            onDrainIoPhaseRead();
+            return;
+        }
+        if (dState == D_READ) {
+            dState = D_WRITE;
+            dIos = 1;
+            issueDrainWrites();
+            onDrainIo(0);
+            return;
+        }
+        if (dState == D_WRITE) {
+            dState = D_DURABLE;
+            if (dNew) mapAppend(dVb, dTarget, Math.max(dMaxSeq, mapSeq.get(dVb)), T_DRAIN_SYNC);
+            else {
+                int s2 = submitSync(T_DRAIN_SYNC);
+                if (s2 != StoreChannel.ACCEPTED) onDrainDurable(s2);
+            }
+        }
+    }
+
+    private void onDrainIoPhaseRead() {
+        int i = 0;
+        while (i < dN) {
+            long l = dLoc[i];
+            int inVb = (int) (dBlock[i] & (BLOCKS_PER_VB - 1));
+            if (locSlot(l) == ZERO_SLOT) {
+                dBuf.asSlice((long) inVb << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            while (j < dN && locSlot(dLoc[j]) == locSlot(l) && locSlice(dLoc[j]) == locSlice(l) + (j - i)
+                    && dBlock[j] == dBlock[i] + (j - i)) j++;
+            int st = submitRead(segs[locSlot(l)].obj, (long) locSlice(l) << BLOCK_SHIFT,
+                    dBuf.asSlice((long) inVb << BLOCK_SHIFT), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+            if (st == StoreChannel.ACCEPTED) dIos++;
+            else if (dStatus == 0) dStatus = st;
+            i = j;
+        }
+        onDrainIo(0);
+    }
+
+    private void issueDrainWrites() {
+        StoreObject eg = node.extents.object(ExtentTable.groupId(dTarget));
+        long base = ExtentTable.byteOffset(dTarget);
+        if (dCow) {
+            int st = submitWrite(eg, base, dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+            if (st == StoreChannel.ACCEPTED) dIos++;
+            else dStatus = st;
+            return;
+        }
+        int i = 0;
+        while (i < dN) {
+            int j = i + 1;
+            while (j < dN && dBlock[j] == dBlock[i] + (j - i)) j++;
+            long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
+            int st = submitWrite(eg, base + inVb, dBuf.asSlice(inVb), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+            if (st == StoreChannel.ACCEPTED) dIos++;
+            else if (dStatus == 0) dStatus = st;
+            i = j;
+        }
+    }
+
+    private void abortDrain() {
+        if (dNew) node.extents.decref(dTarget);
+        dState = D_IDLE;
+        statBackPressure++;
+        if (dStatus == StoreStatus.CLOSED.code() || dStatus == StoreStatus.FAILED.code())
+            throw new IllegalStateException("store failed during drain: " + StoreStatus.describe(dStatus));
+    }
+
+    private void onDrainDurable(int st) {
+        if (st < 0) {
+            dStatus = st;
+            abortDrain();
+            return;
+        }
+        long vb = dVb;
+        for (int i = 0; i < dN; i++) {
+            if (oplogIndex.get(dBlock[i]) == dLoc[i]) removeIndex(dBlock[i]);
+        }
+        statDrainedBlocks += dN;
+        if (dTomb || dNew) {
+            long newExt = dTomb ? ExtentTable.NONE : dTarget;
+            mapExt.put(vb, newExt);
+            if (dMaxSeq > mapSeq.get(vb)) mapSeq.put(vb, dMaxSeq);
+            shared.remove(vb);
+            if (dOld != MISSING && dOld != ExtentTable.NONE) {
+                long old = dOld;
+                defer(() -> node.extents.decref(old));
+            }
+        }
+        dState = D_IDLE;
+        releaseBudget();
+    }
+
+    // ============================================================ snapshots
+
+    /** Copies the (fully drained) map for a snapshot or clone and marks every extent shared. */
+    private void snapshotMap(Req r) {
+        ShardState copy = (ShardState) r.arg;
+        for (var it = mapExt.entrySet().iterator(); it.hasNext(); ) {
+            it.next();
+            long vb = it.getLongKey(), ext = it.getLongValue();
+            copy.mapExt.put(vb, ext);
+            long sq = mapSeq.get(vb);
+            if (sq != -1) copy.mapSeq.put(vb, sq);
+            if (ext != ExtentTable.NONE) {
+                node.extents.incref(ext); // counted here, on the owner thread, so no COW can free it first
+                shared.add(vb);
+            }
+        }
+        copy.nextSeq = nextSeq;
+        complete(r, VDiskStatus.OK);
+    }
+
+    // ========================================================= deferred frees
+
+    private void defer(Runnable r) {
+        deferred[epoch].add(r);
+    }
+
+    private void maintainEpochs() {
+        int old = epoch ^ 1;
+        if (readsInEpoch[old] == 0 && !deferred[old].isEmpty()) {
+            List<Runnable> l = deferred[old];
+            for (int i = 0; i < l.size(); i++) l.get(i).run();
+            l.clear();
+        }
+        if (!deferred[epoch].isEmpty() && deferred[old].isEmpty() && readsInEpoch[old] == 0) epoch = old;
+    }
+
+    // ============================================================= recovery
+
+    private void recover() {
+        mapObj = initial.mapObj;
+        mapGen = initial.mapGen;
+        mapPos = initial.mapPos;
+        mapPageSeq = initial.mapPageSeq;
+        for (var it = mapExt.entrySet().iterator(); it.hasNext(); ) {
+            it.next();
+            long ext = it.getLongValue();
+            if (ext != ExtentTable.NONE && node.extents.refCount(ext) > 1) shared.add(it.getLongKey());
+        }
+        nextSeq = Math.max(1, initial.nextSeq);
+        for (var it = mapSeq.values().iterator(); it.hasNext(); ) nextSeq = Math.max(nextSeq, it.nextValue() + 1);
+        if (mapObj == null) checkpointMap(); // a new vDisk (or a clone): its first map log
+        List<StoreObject> list = new ArrayList<>(initialSegments);
+        list.sort((a, b) -> Long.compare(Catalog.number(node.store, a), Catalog.number(node.store, b)));
+        int recId = acquireLarge();
+        MemorySegment buf = large.buffer(recId & ~LARGE_FLAG);
+        ByteBuffer view = buf.asByteBuffer();
+        for (StoreObject obj : list) {
+            long number = Catalog.number(node.store, obj);
+            nextSegmentNumber = Math.max(nextSegmentNumber, number + 1);
+            int slot = segCount;
+            if (slot >= ZERO_SLOT) throw new IllegalStateException("too many OpLog segments for shard " + index + " of " + vd.name);
+            Segment s = new Segment(slot, obj, number);
+            segs[slot] = s;
+            segCount++;
+            long pos = 0;
+            while (pos + Formats.PAGE <= obj.size()) {
+                pos = placement(pos, Formats.OPLOG_MAX_BATCH);
+                if (pos + Formats.PAGE > obj.size()) break;
+                if (!readQuietly(obj, pos, buf, Formats.PAGE)) break;
+                if (!Formats.oplogHeaderValid(buf, obj.id(), view, 0, crc)) break;
+                int slices = Formats.oplogDataSlices(buf);
+                int bytes = (1 + slices) * BLOCK;
+                if (slices > 0 && !readQuietly(obj, pos, buf, bytes)) break;
+                int count = Formats.oplogCount(buf);
+                boolean ok = true;
+                int dataAt = 1;
+                for (int i = 0; i < count && ok; i++) {
+                    int n = Formats.entryBlocks(buf, i);
+                    if ((Formats.entryFlags(buf, i) & Formats.FLAG_ZERO) == 0) {
+                        if (dataAt + n > 1 + slices || Formats.crc(view, dataAt * BLOCK, n << BLOCK_SHIFT, crc) != Formats.entryCrc(buf, i)) ok = false;
+                        dataAt += n;
+                    }
+                }
+                if (!ok) break;
+                int firstSlice = (int) (pos >>> BLOCK_SHIFT) + 1;
+                dataAt = 0;
+                for (int i = 0; i < count; i++) {
+                    long seq = Formats.entrySeq(buf, i), block = Formats.entryBlock(buf, i);
+                    int n = Formats.entryBlocks(buf, i);
+                    boolean zero = (Formats.entryFlags(buf, i) & Formats.FLAG_ZERO) != 0;
+                    nextSeq = Math.max(nextSeq, seq + 1);
+                    long vb = block >>> 8;
+                    if (seq > mapSeq.get(vb)) { // older records are already in the extent (or superseded)
+                        for (int k = 0; k < n; k++) {
+                            long cur = oplogIndex.get(block + k);
+                            if (cur != MISSING && locSeq(cur) > seq) continue;
+                            long nl = zero ? loc(seq, ZERO_SLOT, 0) : loc(seq, slot, firstSlice + dataAt + k);
+                            putIndexRecover(block + k, nl, zero ? null : s);
+                        }
+                        s.vblocks.addLong(vb);
+                    }
+                    if (!zero) dataAt += n;
+                }
+                pos += bytes;
+            }
+            s.writePos = obj.size(); // never append to a recovered segment
+        }
+        large.release(recId & ~LARGE_FLAG);
+        for (int i = 0; i < ZERO_SLOT; i++) {
+            Segment s = segs[i];
+            if (s != null && s.live == 0) {
+                segs[i] = null;
+                segCount--;
+                node.store.delete(s.obj);
+            }
+        }
+        reserveBudgetForce(oplogIndex.size());
+    }
+
+    private void putIndexRecover(long block, long nl, Segment s) {
+        long old = oplogIndex.put(block, nl);
+        long vb = block >>> 8;
+        if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
+        else if (locSlot(old) != ZERO_SLOT) segs[locSlot(old)].live--;
+        if (s != null) s.live++;
+    }
+
+    private void reserveBudgetForce(long n) {
+        long chunks = (n + 1023) / 1024;
+        node.indexBudget.addAndGet(-chunks * 1024);
+        budgetHeld += chunks * 1024;
+    }
+
+    private boolean readQuietly(StoreObject obj, long pos, MemorySegment buf, int len) {
+        try {
+            ch.readBlocking(obj, pos, buf, len);
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void finishStop() {
+        node.indexBudget.addAndGet(budgetHeld);
+        budgetHeld = 0;
+        Req r = stopReq;
+        stopReq = null;
+        if (r != null) complete(r, VDiskStatus.OK);
+    }
+
+    /** Live OpLog bytes (racy read for statistics). */
+    long oplogBytes() { return (long) oplogIndex.size() * BLOCK; }
+
+    long oplogCapacity() { return node.options.oplogShardBytes(); }
+
+    int segments() { return segCount; }
+
+    StoreObject mapObject() { return mapObj; }
+
+    List<StoreObject> segmentObjects() {
+        List<StoreObject> l = new ArrayList<>();
+        for (Segment s : segs) if (s != null) l.add(s.obj);
+        return l;
+    }
+
+    static Map<String, byte[]> none() { return Map.of(); }
+}

@@ -1,0 +1,308 @@
+package io.dsf.stargate.core;
+
+import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.store.BlockStore;
+import io.dsf.blockstore.store.StoreChannel;
+import io.dsf.blockstore.store.StoreObject;
+import io.dsf.stargate.api.VDisk;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * A Stargate node on one BlockStore: its vDisk catalog, the shards of every vDisk, the node-wide
+ * OpLog index budget and the extent table. Control operations (create, snapshot, clone, delete,
+ * close) are thread safe and serialized by one monitor; I/O goes through each {@link VDisk}.
+ */
+public final class Stargate implements AutoCloseable {
+    final BlockDevice device;
+    final BlockStore store;
+    final StargateOptions options;
+    final ExtentTable extents;
+    final AtomicLong indexBudget;
+    private final Map<String, VDiskController> vdisks = new ConcurrentHashMap<>();
+    private final Map<String, StoreObject> records = new HashMap<>();
+    private long nextId = 1;
+    private volatile boolean closed;
+    private volatile Throwable failure;
+
+    private Stargate(BlockDevice device, BlockStore store, StargateOptions options) {
+        this.device = device;
+        this.store = store;
+        this.options = options;
+        this.extents = new ExtentTable(store, options.egroupExtents());
+        this.indexBudget = new AtomicLong(options.oplogIndexBudget());
+    }
+
+    /**
+     * Opens the Stargate state kept in {@code store} (none on a fresh store), recovering every
+     * vDisk: block maps from their logs, OpLogs replayed by their shards, unreferenced extent groups
+     * and half-made vDisks removed. The caller keeps ownership of the store and device.
+     */
+    public static Stargate open(BlockDevice device, BlockStore store, StargateOptions options) {
+        Stargate sg = new Stargate(device, store, options);
+        sg.load();
+        return sg;
+    }
+
+    private void load() {
+        Map<Long, Catalog.VDiskRecord> recs = new HashMap<>();
+        Map<Long, StoreObject> recObjs = new HashMap<>();
+        Map<Long, List<StoreObject>> segsByVd = new HashMap<>(), mapsByVd = new HashMap<>();
+        List<StoreObject> stale = new ArrayList<>();
+        for (StoreObject o : store.objects()) {
+            switch (Catalog.type(store, o)) {
+                case Catalog.VDISK -> {
+                    Catalog.VDiskRecord r = Catalog.VDiskRecord.read(store, o);
+                    nextId = Math.max(nextId, r.id() + 1);
+                    recs.put(r.id(), r);
+                    recObjs.put(r.id(), o);
+                }
+                case Catalog.SEGMENT -> segsByVd.computeIfAbsent(Catalog.vdisk(store, o), k -> new ArrayList<>()).add(o);
+                case Catalog.MAP -> mapsByVd.computeIfAbsent(Catalog.vdisk(store, o), k -> new ArrayList<>()).add(o);
+                case ExtentTable.TYPE -> extents.adopt(o);
+                default -> { }
+            }
+        }
+        // half-made vDisks (a crash during create, snapshot or clone) go away with everything they own
+        for (var it = recs.values().iterator(); it.hasNext(); ) {
+            Catalog.VDiskRecord r = it.next();
+            if (!r.ready()) {
+                it.remove();
+                stale.add(recObjs.remove(r.id()));
+            }
+        }
+        for (var e : segsByVd.entrySet()) if (!recs.containsKey(e.getKey())) stale.addAll(e.getValue());
+        for (var e : mapsByVd.entrySet()) if (!recs.containsKey(e.getKey())) stale.addAll(e.getValue());
+
+        Map<Long, ShardState[]> states = new HashMap<>();
+        Map<Long, List<List<StoreObject>>> segLists = new HashMap<>();
+        StoreChannel ch = store.openChannel(4, 64 << 10, 2, (t, s) -> { });
+        try {
+            MemorySegment page = ch.buffers().buffer(ch.buffers().acquire()).asSlice(0, Formats.PAGE);
+            ByteBuffer view = page.asByteBuffer();
+            CRC32C crc = new CRC32C();
+            for (Catalog.VDiskRecord r : recs.values()) {
+                ShardState[] st = new ShardState[r.shards()];
+                List<List<StoreObject>> sl = new ArrayList<>();
+                for (int i = 0; i < r.shards(); i++) {
+                    st[i] = new ShardState();
+                    sl.add(new ArrayList<>());
+                }
+                for (StoreObject o : segsByVd.getOrDefault(r.id(), List.of())) {
+                    int s = Catalog.shard(store, o);
+                    if (s >= 0 && s < r.shards()) sl.get(s).add(o);
+                    else stale.add(o);
+                }
+                List<StoreObject> maps = new ArrayList<>(mapsByVd.getOrDefault(r.id(), List.of()));
+                maps.sort((a, b) -> Long.compare(Catalog.number(store, b), Catalog.number(store, a))); // newest first
+                for (StoreObject o : maps) {
+                    int s = Catalog.shard(store, o);
+                    if (s < 0 || s >= r.shards() || st[s].mapObj != null || !loadMap(ch, o, st[s], page, view, crc)) stale.add(o);
+                }
+                for (int i = 0; i < r.shards(); i++) {
+                    if (st[i].mapObj == null)
+                        throw new IllegalStateException("vDisk " + r.name() + " shard " + i + " has no complete block-map log on " + store.deviceUri());
+                    for (var it = st[i].mapExt.values().iterator(); it.hasNext(); ) {
+                        long ext = it.nextValue();
+                        if (ext != ExtentTable.NONE) extents.loadRef(ext);
+                    }
+                }
+                states.put(r.id(), st);
+                segLists.put(r.id(), sl);
+            }
+        } finally {
+            ch.close();
+        }
+        for (StoreObject o : stale) if (o != null && !o.isDeleted()) store.delete(o);
+        extents.collectUnreferenced();
+        store.sync();
+        for (Catalog.VDiskRecord r : recs.values()) {
+            VDiskController vd = new VDiskController(this, r, states.get(r.id()), segLists.get(r.id()));
+            vd.start();
+            vdisks.put(r.name(), vd);
+            records.put(r.name(), recObjs.get(r.id()));
+        }
+        store.sync();
+    }
+
+    /** Loads a block-map log; false when it holds no complete checkpoint (a crash while writing it). */
+    private boolean loadMap(StoreChannel ch, StoreObject o, ShardState st, MemorySegment page, ByteBuffer view, CRC32C crc) {
+        long pos = 0, pageSeq = 0;
+        boolean complete = false;
+        var ext = new org.agrona.collections.Long2LongHashMap(Shard.MISSING);
+        var seq = new org.agrona.collections.Long2LongHashMap(-1);
+        while (pos + Formats.PAGE <= o.size()) {
+            try {
+                ch.readBlocking(o, pos, page, Formats.PAGE);
+            } catch (RuntimeException e) {
+                break;
+            }
+            if (!Formats.mapPageValid(page, o.id(), pageSeq, view, 0, crc)) break;
+            int n = Formats.mapCount(page);
+            for (int i = 0; i < n; i++) {
+                long vb = Formats.mapVBlock(page, i);
+                ext.put(vb, Formats.mapExtent(page, i));
+                long s = Formats.mapSeq(page, i);
+                if (s > seq.get(vb)) seq.put(vb, s);
+            }
+            if ((Formats.mapFlags(page) & Formats.MAP_FLAG_CHECKPOINT_END) != 0) complete = true;
+            pos += Formats.PAGE;
+            pageSeq++;
+        }
+        if (!complete) return false;
+        st.mapExt.putAll(ext);
+        st.mapSeq.putAll(seq);
+        st.mapObj = o;
+        st.mapGen = Catalog.number(store, o);
+        st.mapPos = pos;
+        st.mapPageSeq = pageSeq;
+        return true;
+    }
+
+    /** Creates a thin vDisk with the default shard count. */
+    public VDisk create(String name, long size) { return create(name, size, options.shards()); }
+
+    /** Creates a thin vDisk of {@code size} bytes (a multiple of 4096, at most 2^63 - 4096) with {@code shards} shards. */
+    public synchronized VDisk create(String name, long size, int shards) {
+        ensureOpen();
+        Catalog.checkName(name);
+        if (size <= 0 || (size & 4095) != 0) throw new IllegalArgumentException("vDisk size must be a positive multiple of 4096: " + size);
+        if (shards < 1 || shards > 64) throw new IllegalArgumentException("shards must be 1..64: " + shards);
+        if (vdisks.containsKey(name)) throw new IllegalArgumentException("vDisk " + name + " already exists");
+        ShardState[] st = new ShardState[shards];
+        for (int i = 0; i < shards; i++) st[i] = new ShardState();
+        return make(new Catalog.VDiskRecord(nextId++, name, size, shards, false, 0, false), st);
+    }
+
+    private VDiskController make(Catalog.VDiskRecord rec, ShardState[] states) {
+        StoreObject recObj = store.create(0, 4096, rec.attrs());
+        List<List<StoreObject>> segs = new ArrayList<>();
+        for (int i = 0; i < rec.shards(); i++) segs.add(List.of());
+        VDiskController vd = new VDiskController(this, rec, states, segs);
+        try {
+            vd.start();
+        } catch (RuntimeException e) {
+            store.delete(recObj);
+            throw e;
+        }
+        store.setAttribute(recObj, "ok", new byte[]{1});
+        store.sync();
+        vdisks.put(rec.name(), vd);
+        records.put(rec.name(), recObj);
+        return vd;
+    }
+
+    /**
+     * Takes a read-only snapshot of {@code source} named {@code name}: the source's OpLog is
+     * drained, its block map copied (metadata only; extents become shared and are copied on the
+     * next write to them by either side). The source stays writable.
+     */
+    public synchronized VDisk snapshot(String source, String name) { return derive(source, name, true); }
+
+    /** Makes a writable clone of {@code source} (a snapshot or a live vDisk) named {@code name}; metadata only. */
+    public synchronized VDisk clone(String source, String name) { return derive(source, name, false); }
+
+    private VDisk derive(String source, String name, boolean readOnly) {
+        ensureOpen();
+        Catalog.checkName(name);
+        VDiskController src = vdisks.get(source);
+        if (src == null) throw new IllegalArgumentException("no vDisk named " + source);
+        if (vdisks.containsKey(name)) throw new IllegalArgumentException("vDisk " + name + " already exists");
+        ShardState[] st = new ShardState[src.shards.length];
+        for (int i = 0; i < st.length; i++) st[i] = new ShardState();
+        src.control(IoEvent.SNAPSHOT, st);
+        // the shards counted the new references while copying (so no extent can be freed in between)
+        try {
+            return make(new Catalog.VDiskRecord(nextId++, name, src.size, st.length, readOnly, src.id, false), st);
+        } catch (RuntimeException e) {
+            for (ShardState s : st) for (var it = s.mapExt.values().iterator(); it.hasNext(); ) {
+                long ext = it.nextValue();
+                if (ext != ExtentTable.NONE) extents.decref(ext);
+            }
+            throw e;
+        }
+    }
+
+    /** Deletes a vDisk: its shards stop, its OpLog and map go, extents nothing else references are freed. */
+    public synchronized void delete(String name) {
+        ensureOpen();
+        VDiskController vd = vdisks.remove(name);
+        if (vd == null) throw new IllegalArgumentException("no vDisk named " + name);
+        vd.stop();
+        StoreObject rec = records.remove(name);
+        store.setAttribute(rec, "ok", new byte[]{0}); // a crash from here on finishes the delete at open
+        store.sync();
+        for (Shard s : vd.shards) {
+            for (var it = s.mapExt.values().iterator(); it.hasNext(); ) {
+                long ext = it.nextValue();
+                if (ext != ExtentTable.NONE) extents.decref(ext);
+            }
+            for (StoreObject o : s.segmentObjects()) store.delete(o);
+            if (s.mapObject() != null) store.delete(s.mapObject());
+        }
+        store.delete(rec);
+        store.sync();
+    }
+
+    /** Forces every shard of {@code name} to drain its OpLog into the Extent Store; returns when done. */
+    public void drain(String name) {
+        VDiskController vd = vdisks.get(name);
+        if (vd == null) throw new IllegalArgumentException("no vDisk named " + name);
+        vd.control(IoEvent.DRAIN_ALL, null);
+    }
+
+    public VDisk vdisk(String name) { return vdisks.get(name); }
+
+    public VDiskController controller(String name) { return vdisks.get(name); }
+
+    /** The catalog: name, size, read-only flag and parent of every vDisk. */
+    public List<Info> list() {
+        List<Info> l = new ArrayList<>();
+        Map<Long, String> byId = new HashMap<>();
+        for (VDiskController v : vdisks.values()) byId.put(v.id, v.name);
+        for (VDiskController v : vdisks.values())
+            l.add(new Info(v.name, v.size, v.readOnly, v.shards.length, v.parent == 0 ? null : byId.getOrDefault(v.parent, "#" + v.parent)));
+        l.sort((a, b) -> a.name().compareTo(b.name()));
+        return l;
+    }
+
+    /** One catalog entry. */
+    public record Info(String name, long size, boolean readOnly, int shards, String parent) {}
+
+    public StargateOptions options() { return options; }
+
+    public BlockStore store() { return store; }
+
+    /** Extent groups and live extents (for tests and statistics). */
+    public long liveExtents() { return extents.liveExtents(); }
+
+    public int extentGroups() { return extents.groupCount(); }
+
+    void shardFailed(Shard s, Throwable t) {
+        failure = t;
+        System.err.println("stargate: shard " + s.index + " of vDisk " + s.vd.name + " failed: " + t);
+    }
+
+    public Throwable failure() { return failure; }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("Stargate is closed");
+    }
+
+    /** Stops every shard (acknowledged data is already durable). The store and device stay open. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (VDiskController vd : vdisks.values()) vd.stop();
+        vdisks.clear();
+    }
+}

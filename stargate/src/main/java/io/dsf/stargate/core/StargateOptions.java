@@ -1,0 +1,55 @@
+package io.dsf.stargate.core;
+
+/**
+ * Tunables of a {@link Stargate} node; immutable.
+ *
+ * @param shards               shards per new vDisk (one thread each)
+ * @param ringSize             Disruptor ring entries per shard (a power of two)
+ * @param oplogSegmentBytes    size of one OpLog segment object
+ * @param oplogShardBytes      OpLog capacity per shard; writes wait (back-pressure) above it
+ * @param oplogIndexBudget     node-wide cap on OpLog index entries (4 KiB blocks) over all shards
+ * @param bypassBytes          outstanding write bytes to a vDisk above which writes go straight
+ *                             to the Extent Store (the seeds' 1.5 MiB)
+ * @param cacheBytes           node-wide Unified Cache memory, split evenly over shards
+ * @param egroupExtents        extents (1 MiB each) per extent group object
+ * @param idle                 shard idle strategy: spin, backoff or block
+ * @param drainStartFraction   OpLog fill (of {@code oplogShardBytes}) above which a shard drains
+ *                             continuously; below it drains only when idle
+ */
+public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, long oplogShardBytes,
+                              long oplogIndexBudget, long bypassBytes, long cacheBytes, int egroupExtents,
+                              String idle, double drainStartFraction) {
+    public static final int VBLOCK = 1 << 20;
+
+    public StargateOptions {
+        if (shards < 1 || shards > 64) throw new IllegalArgumentException("shards must be 1..64: " + shards);
+        if (ringSize < 2 || Integer.bitCount(ringSize) != 1) throw new IllegalArgumentException("ring size must be a power of two: " + ringSize);
+        if (oplogSegmentBytes < (4 << 20) || oplogSegmentBytes % VBLOCK != 0)
+            throw new IllegalArgumentException("OpLog segment must be a multiple of 1 MiB, at least 4 MiB: " + oplogSegmentBytes);
+        if (oplogShardBytes < 2 * oplogSegmentBytes)
+            throw new IllegalArgumentException("OpLog per shard must hold at least two segments: " + oplogShardBytes);
+        if (oplogIndexBudget < 1024) throw new IllegalArgumentException("OpLog index budget too small: " + oplogIndexBudget);
+        if (bypassBytes < 0) throw new IllegalArgumentException("bypass threshold must be >= 0: " + bypassBytes);
+        if (cacheBytes < 0) throw new IllegalArgumentException("cache bytes must be >= 0: " + cacheBytes);
+        if (egroupExtents < 1 || egroupExtents > 255) throw new IllegalArgumentException("extents per egroup must be 1..255: " + egroupExtents);
+        if (!idle.equals("spin") && !idle.equals("backoff") && !idle.equals("block"))
+            throw new IllegalArgumentException("idle must be spin, backoff or block: " + idle);
+        if (!(drainStartFraction > 0 && drainStartFraction < 1)) throw new IllegalArgumentException("drain start fraction must be in (0,1)");
+    }
+
+    /** Defaults: shards from the core count, 64 MiB OpLog segments, 1 GiB OpLog per shard, 1.5 MiB bypass, 256 MiB cache. */
+    public static StargateOptions defaults() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        return new StargateOptions(Math.max(1, Math.min(8, cores)), 1024, 64L << 20, 1L << 30,
+                4L << 20, 3L << 19, 256L << 20, 4, "backoff", 0.5);
+    }
+
+    public StargateOptions withShards(int n) { return new StargateOptions(n, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withOplog(long segment, long perShard) { return new StargateOptions(shards, ringSize, segment, perShard, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withIndexBudget(long entries) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, entries, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withBypassBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, b, cacheBytes, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withCacheBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, b, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withIdle(String i) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, i, drainStartFraction); }
+    public StargateOptions withRingSize(int r) { return new StargateOptions(shards, r, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
+    public StargateOptions withDrainStart(double f) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, f); }
+}

@@ -1,0 +1,282 @@
+package io.dsf.stargate.core;
+
+import com.lmax.disruptor.RingBuffer;
+import io.dsf.stargate.api.IoCallback;
+import io.dsf.stargate.api.VDisk;
+import io.dsf.stargate.api.VDiskStatus;
+import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The primary controller of one vDisk: validates requests, splits them at vBlock (1 MiB)
+ * boundaries and publishes each piece into the ring of the shard that owns the vBlock
+ * ({@code vblock % shards}); pieces of one request are joined so it completes once. Safe for any
+ * number of submitting threads; allocation-free while its join pool lasts.
+ */
+public final class VDiskController implements VDisk {
+    static final int MAX_TRANSFER = 1 << 20;
+
+    final Stargate node;
+    final long id;
+    final String name;
+    final long size;
+    final boolean readOnly;
+    final long parent;
+    final Shard[] shards;
+    /** Write bytes submitted and not yet completed: the write characterizer's input (striped, approximate). */
+    final LongAdder outstanding = new LongAdder();
+    volatile StatsSink stats = StatsSink.NONE;
+    private final ManyToManyConcurrentArrayQueue<Join> joins = new ManyToManyConcurrentArrayQueue<>(1024);
+    volatile boolean closed;
+
+    /** Receives one record per completed request on the shard thread; must not block or allocate. */
+    public interface StatsSink {
+        StatsSink NONE = (shard, kind, bytes, nanos, status) -> { };
+        void record(int shard, int kind, long bytes, long nanos, int status);
+    }
+
+    VDiskController(Stargate node, Catalog.VDiskRecord rec, ShardState[] states, java.util.List<java.util.List<io.dsf.blockstore.store.StoreObject>> segments) {
+        this.node = node;
+        this.id = rec.id();
+        this.name = rec.name();
+        this.size = rec.size();
+        this.readOnly = rec.readOnly();
+        this.parent = rec.parent();
+        this.shards = new Shard[rec.shards()];
+        for (int i = 0; i < shards.length; i++) shards[i] = new Shard(node, this, i, shards.length, states[i], segments.get(i));
+    }
+
+    void start() {
+        for (Shard s : shards) s.thread.start();
+        Throwable failure = null;
+        for (Shard s : shards) {
+            try {
+                s.ready.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting " + name);
+            }
+            if (s.failure != null && failure == null) failure = s.failure;
+        }
+        if (failure != null) {
+            stop();
+            throw new IllegalStateException("vDisk " + name + " failed to start: " + failure.getMessage(), failure);
+        }
+    }
+
+    @Override public String name() { return name; }
+    @Override public long size() { return size; }
+    @Override public int blockSize() { return 4096; }
+    @Override public int maxTransfer() { return MAX_TRANSFER; }
+    @Override public boolean readOnly() { return readOnly; }
+
+    public int shardCount() { return shards.length; }
+
+    public long id() { return id; }
+
+    private int check(long offset, long length, IoCallback cb) {
+        if (closed) return VDiskStatus.CLOSED;
+        if (cb == null || offset < 0 || length <= 0 || (offset & 4095) != 0 || (length & 4095) != 0) return VDiskStatus.INVALID;
+        if (offset > size - length) return VDiskStatus.OUT_OF_RANGE;
+        return VDiskStatus.OK;
+    }
+
+    @Override
+    public int read(long offset, MemorySegment buf, int length, long tag, IoCallback cb) {
+        return data(IoEvent.READ, offset, buf, length, tag, cb);
+    }
+
+    @Override
+    public int write(long offset, MemorySegment buf, int length, long tag, IoCallback cb) {
+        return data(IoEvent.WRITE, offset, buf, length, tag, cb);
+    }
+
+    private int data(int kind, long offset, MemorySegment buf, int length, long tag, IoCallback cb) {
+        int st = check(offset, length, cb);
+        if (st != VDiskStatus.OK) return st;
+        if (length > MAX_TRANSFER || buf == null || buf.byteSize() < length) return VDiskStatus.INVALID;
+        if (kind == IoEvent.WRITE && readOnly) {
+            cb.onComplete(tag, VDiskStatus.READ_ONLY);
+            return VDiskStatus.OK;
+        }
+        long t0 = System.nanoTime();
+        if (kind == IoEvent.WRITE) outstanding.add(length);
+        long vb = offset >>> 20, vbEnd = (offset + length - 1) >>> 20;
+        if (vb == vbEnd) {
+            publish(shardOf(vb), kind, offset, length, buf, 0, tag, cb, null, t0, null);
+        } else {
+            long first = ((vb + 1) << 20) - offset;
+            Join j = join(2, cb, tag);
+            publish(shardOf(vb), kind, offset, first, buf, 0, tag, null, j, t0, null);
+            publish(shardOf(vbEnd), kind, offset + first, length - first, buf, first, tag, null, j, t0, null);
+        }
+        return VDiskStatus.OK;
+    }
+
+    @Override
+    public int flush(long tag, IoCallback cb) {
+        if (closed) return VDiskStatus.CLOSED;
+        if (cb == null) return VDiskStatus.INVALID;
+        // every write is durable before it completes (no volatile cache): nothing completed is pending
+        cb.onComplete(tag, VDiskStatus.OK);
+        return VDiskStatus.OK;
+    }
+
+    @Override
+    public int unmap(long offset, long length, long tag, IoCallback cb) { return zero(offset, length, tag, cb); }
+
+    @Override
+    public int writeZeroes(long offset, long length, long tag, IoCallback cb) { return zero(offset, length, tag, cb); }
+
+    private int zero(long offset, long length, long tag, IoCallback cb) {
+        int st = check(offset, length, cb);
+        if (st != VDiskStatus.OK) return st;
+        if (readOnly) {
+            cb.onComplete(tag, VDiskStatus.READ_ONLY);
+            return VDiskStatus.OK;
+        }
+        long t0 = System.nanoTime();
+        outstanding.add(length);
+        long vb = offset >>> 20, vbEnd = (offset + length - 1) >>> 20;
+        int n = shards.length;
+        if (vbEnd - vb + 1 < n) {
+            int parts = (int) (vbEnd - vb + 1);
+            Join j = parts == 1 ? null : join(parts, cb, tag);
+            // each shard gets the whole range and zeroes only its own vBlocks; the bytes owed to the
+            // characterizer are split so that the sum released equals what was added
+            long share = length / parts, rest = length - share * (parts - 1);
+            for (long v = vb; v <= vbEnd; v++) {
+                long len = v == vbEnd ? rest : share;
+                publishZero(shards[(int) (v % n)], offset, length, len, tag, j == null ? cb : null, j, t0);
+            }
+        } else {
+            Join j = join(n, cb, tag);
+            long share = length / n, rest = length - share * (n - 1);
+            for (int i = 0; i < n; i++) publishZero(shards[i], offset, length, i == n - 1 ? rest : share, tag, null, j, t0);
+        }
+        return VDiskStatus.OK;
+    }
+
+    private void publishZero(Shard s, long offset, long length, long owed, long tag, IoCallback cb, Join j, long t0) {
+        publish(s, IoEvent.ZERO, offset, length, null, owed, tag, cb, j, t0, null);
+    }
+
+    private Shard shardOf(long vb) { return shards[(int) (vb % shards.length)]; }
+
+    private Join join(int parts, IoCallback cb, long tag) {
+        Join j = joins.poll();
+        if (j == null) {
+            j = new Join();
+            j.owner = this;
+        }
+        j.arm(parts, cb, tag);
+        return j;
+    }
+
+    void releaseJoin(Join j) { joins.offer(j); }
+
+    void publish(Shard s, int kind, long offset, long length, MemorySegment buf, long bufOffset, long tag,
+                 IoCallback cb, Join j, long t0, Object arg) {
+        RingBuffer<IoEvent> ring = s.ring;
+        long seq = ring.next();
+        IoEvent e = ring.get(seq);
+        e.kind = kind;
+        e.offset = offset;
+        e.length = length;
+        e.buf = buf;
+        e.bufOffset = bufOffset;
+        e.tag = tag;
+        e.cb = cb;
+        e.join = j;
+        e.t0 = t0;
+        e.arg = arg;
+        ring.publish(seq);
+        s.wake();
+    }
+
+    /** Sends a control request to every shard and waits for all of them. */
+    void control(int kind, Object[] args) {
+        java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(shards.length);
+        int[] status = {VDiskStatus.OK};
+        for (int i = 0; i < shards.length; i++) {
+            publish(shards[i], kind, 0, 0, null, 0, 0, (t, st) -> {
+                if (st != VDiskStatus.OK) status[0] = st;
+                latch.countDown();
+            }, null, System.nanoTime(), args == null ? null : args[i]);
+        }
+        try {
+            while (!latch.await(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                for (Shard s : shards)
+                    if (!s.thread.isAlive()) throw new IllegalStateException("shard " + s.index + " of " + name + " died: " + s.failure);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+        if (status[0] != VDiskStatus.OK) throw new IllegalStateException(name + ": " + VDiskStatus.describe(status[0]));
+    }
+
+    void stop() {
+        closed = true;
+        for (Shard s : shards) {
+            if (s.thread.isAlive()) {
+                publish(s, IoEvent.STOP, 0, 0, null, 0, 0, null, null, System.nanoTime(), null);
+            }
+        }
+        for (Shard s : shards) {
+            try {
+                s.thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ cache hooks (the shard's own cache)
+
+    boolean cacheLookup(Shard s, long block, MemorySegment dst, long dstOff) { return false; }
+
+    void cacheFill(Shard s, long block, int n, MemorySegment src, long readStart) { }
+
+    void cacheWrite(Shard s, long block, int n, MemorySegment src, long srcOff) { }
+
+    void cacheInvalidate(Shard s, long block, int n) { }
+
+    /** Counters summed over shards (racy reads, for tests and statistics). */
+    public Counters counters() {
+        Counters c = new Counters();
+        for (Shard s : shards) {
+            c.oplogWrites += s.statOplogWrites;
+            c.bypassWrites += s.statBypassWrites;
+            c.drains += s.statDrains;
+            c.drainedBlocks += s.statDrainedBlocks;
+            c.backPressure += s.statBackPressure;
+            c.cowDrains += s.statCowDrains;
+            c.segmentsFreed += s.statSegmentsFreed;
+            c.cacheHits += s.statCacheHits;
+            c.cacheMisses += s.statCacheMisses;
+            c.oplogBytes += s.oplogBytes();
+            c.oplogCapacity += s.oplogCapacity();
+            c.reads += s.statReads;
+            c.writes += s.statWrites;
+        }
+        return c;
+    }
+
+    /** A racy sum of the shards' counters. */
+    public static final class Counters {
+        public long oplogWrites, bypassWrites, drains, drainedBlocks, backPressure, cowDrains, segmentsFreed,
+                cacheHits, cacheMisses, oplogBytes, oplogCapacity, reads, writes;
+
+        @Override
+        public String toString() {
+            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains
+                    + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
+                    + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
+                    + " oplogBytes=" + oplogBytes;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.dsf.stargate.core;
+
+import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.spi.BlockDevices;
+import io.dsf.blockstore.store.BlockStore;
+import io.dsf.blockstore.store.FormatOptions;
+import io.dsf.stargate.api.VDisk;
+import io.dsf.stargate.api.VDiskStatus;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class StargateBasicTest {
+    static final StargateOptions SMALL = StargateOptions.defaults().withShards(2)
+            .withOplog(4L << 20, 16L << 20).withIdle("backoff");
+
+    static int sync(VDisk d, boolean write, long off, MemorySegment buf, int len) throws Exception {
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        int st = write ? d.write(off, buf, len, 7, (t, s) -> f.complete(s)) : d.read(off, buf, len, 7, (t, s) -> f.complete(s));
+        if (st != VDiskStatus.OK) return st;
+        return f.get(30, TimeUnit.SECONDS);
+    }
+
+    static int zero(VDisk d, long off, long len) throws Exception {
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        int st = d.unmap(off, len, 1, (t, s) -> f.complete(s));
+        if (st != VDiskStatus.OK) return st;
+        return f.get(30, TimeUnit.SECONDS);
+    }
+
+    static MemorySegment pattern(Arena a, int len, int seed) {
+        MemorySegment m = a.allocate(len, 4096);
+        for (int i = 0; i < len; i += 4) m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i, seed * 31 + i);
+        return m;
+    }
+
+    @Test
+    void writeReadSnapshotCloneAndReopen(@TempDir Path dir) throws Exception {
+        String uri = "file:" + dir.resolve("dev.img") + "?size=256m";
+        try (Arena a = Arena.ofShared()) {
+            BlockDevice dev = BlockDevices.open(uri);
+            BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+            Stargate sg = Stargate.open(dev, store, SMALL);
+            VDisk d = sg.create("disk1", 1L << 30);
+            MemorySegment p1 = pattern(a, 1 << 20, 1), p2 = pattern(a, 8192, 2), r = a.allocate(1 << 20, 4096);
+            // spans two vBlocks, hence two shards
+            assertEquals(0, sync(d, true, (1 << 20) - 8192, p1, 1 << 20));
+            assertEquals(0, sync(d, true, 5L << 20, p2, 8192));
+            assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
+            assertEquals(-1, r.mismatch(p1));
+            // errors: unaligned, out of range
+            assertEquals(VDiskStatus.INVALID, d.write(100, p2, 4096, 0, (t, s) -> { }));
+            assertEquals(VDiskStatus.OUT_OF_RANGE, d.write(1L << 30, p2, 4096, 0, (t, s) -> { }));
+            // snapshot, then overwrite the base: the snapshot keeps the old data
+            sg.drain("disk1");
+            VDisk snap = sg.snapshot("disk1", "snap1");
+            assertTrue(snap.readOnly());
+            MemorySegment p3 = pattern(a, 4096, 3);
+            assertEquals(0, sync(d, true, 5L << 20, p3, 4096));
+            sg.drain("disk1");
+            MemorySegment rs = a.allocate(8192, 4096);
+            assertEquals(0, sync(snap, false, 5L << 20, rs, 8192));
+            assertEquals(-1, rs.mismatch(p2));
+            assertEquals(0, sync(d, false, 5L << 20, rs, 4096));
+            assertEquals(-1, rs.asSlice(0, 4096).mismatch(p3));
+            assertEquals(VDiskStatus.READ_ONLY, sync(snap, true, 0, p3, 4096));
+            VDisk clone = sg.clone("snap1", "clone1");
+            assertEquals(0, sync(clone, false, 5L << 20, rs, 8192));
+            assertEquals(-1, rs.mismatch(p2));
+            assertEquals(0, zero(d, 0, 1L << 30));
+            assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
+            assertEquals(-1, r.mismatch(a.allocate(1 << 20)));
+            assertEquals(3, sg.list().size());
+            sg.close();
+            store.close();
+            dev.close();
+
+            dev = BlockDevices.open(uri);
+            store = BlockStore.open(dev);
+            sg = Stargate.open(dev, store, SMALL);
+            assertEquals(3, sg.list().size());
+            snap = sg.vdisk("snap1");
+            assertEquals(0, sync(snap, false, (1 << 20) - 8192, r, 1 << 20));
+            assertEquals(-1, r.mismatch(p1));
+            d = sg.vdisk("disk1");
+            assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
+            assertEquals(-1, r.mismatch(a.allocate(1 << 20)));
+            sg.delete("snap1");
+            sg.delete("clone1");
+            sg.delete("disk1");
+            assertEquals(0, sg.liveExtents());
+            sg.close();
+            store.close();
+            dev.close();
+        }
+    }
+}
