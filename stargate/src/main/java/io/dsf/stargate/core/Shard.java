@@ -94,6 +94,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private final Req[] reqs;
     private final int[] freeReqs;
+    private final boolean[] inUse;
     private int freeReqTop;
     private Req pendHead, pendTail;     // writes and zeroes waiting (back-pressure, ordering)
     private Req readHead, readTail;     // reads waiting for a buffer
@@ -156,8 +157,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     final LongHashSet shared = new LongHashSet(); // vblocks whose extent other maps reference too
     private StoreObject mapObj;
     private long mapGen, mapPos, mapPageSeq;
-    private MemorySegment mapPage;
-    private ByteBuffer mapView;
+    private MemorySegment mapPage, mapFlightPage;   // the page being filled, the page being written
+    private ByteBuffer mapView, mapFlightView;
     private int mapPending;
     private boolean mapFlight;
     private final LongArrayList mapWaitersFill = new LongArrayList(), mapWaitersFlight = new LongArrayList();
@@ -207,6 +208,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         int n = o.ringSize() * 2;
         reqs = new Req[n];
         freeReqs = new int[n];
+        inUse = new boolean[n];
         for (int i = 0; i < n; i++) {
             reqs[i] = new Req(i);
             freeReqs[i] = n - 1 - i;
@@ -244,6 +246,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int mp = acquireLarge();
             mapPage = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
             mapView = mapPage.asByteBuffer();
+            mapFlightPage = large.buffer(mp & ~LARGE_FLAG).asSlice(Formats.PAGE, Formats.PAGE);
+            mapFlightView = mapFlightPage.asByteBuffer();
             recover();
         } catch (Throwable t) {
             failure = t;
@@ -257,6 +261,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         } catch (Throwable t) {
             failure = t;
             node.shardFailed(this, t);
+            failAll();
         } finally {
             node.extents.close(openGroup);
             ch.close();
@@ -287,10 +292,36 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (work > 0) {
                 idle.reset();
             } else {
+                if (budgetHeld > 0 && pendHead == null) releaseBudget();
                 sleeping = true;
                 if (ring.getCursor() == poller.getSequence().get() || freeReqTop == 0) idle.idle(0);
                 sleeping = false;
             }
+        }
+    }
+
+    /**
+     * After an internal failure: every request in flight completes with IO_ERROR and every later one
+     * too, until the shard is stopped, so no caller waits forever on a dead shard.
+     */
+    private void failAll() {
+        vd.closed = true;
+        for (Req r : reqs) if (inUse[r.id] && r.kind != IoEvent.STOP) complete(r, VDiskStatus.IO_ERROR);
+        while (true) {
+            try {
+                poller.poll((e, seq, end) -> {
+                    int k = e.kind;
+                    if (k == IoEvent.STOP) stopping = true;
+                    if (e.join != null) e.join.part(VDiskStatus.IO_ERROR);
+                    else if (e.cb != null) e.cb.onComplete(e.tag, k == IoEvent.STOP ? VDiskStatus.OK : VDiskStatus.IO_ERROR);
+                    e.clear();
+                    return true;
+                });
+            } catch (Exception e) {
+                return;
+            }
+            if (stopping) return;
+            LockSupport.parkNanos(100_000);
         }
     }
 
@@ -302,6 +333,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     @Override
     public boolean onEvent(IoEvent e, long sequence, boolean endOfBatch) {
         Req r = reqs[freeReqs[--freeReqTop]];
+        inUse[r.id] = true;
         r.kind = e.kind;
         r.offset = e.offset;
         r.length = e.length;
@@ -486,6 +518,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.join = null;
         r.buf = null;
         r.arg = null;
+        inUse[r.id] = false;
         freeReqs[freeReqTop++] = r.id;
         if (j != null) j.part(status);
         else if (cb != null) cb.onComplete(tag, status);
@@ -682,7 +715,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void releaseBudget() {
         long used = oplogIndex.size() + flightBlocks() + open.dataSlices;
-        while (budgetHeld - used > 2048) {
+        while (budgetHeld - used >= 1024) {
             budgetHeld -= 1024;
             node.indexBudget.addAndGet(1024);
         }
@@ -774,6 +807,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private Segment newSegment() {
         StargateOptions o = node.options;
+        if (current != null) {
+            Segment full = current;
+            current = null;
+            if (full.live == 0) freeSegment(full); // emptied while it was still the write target
+        }
         if (segCount >= o.oplogShardBytes() / o.oplogSegmentBytes()) return null;
         int slot = -1;
         for (int i = 0; i < ZERO_SLOT; i++) if (segs[i] == null) { slot = i; break; }
@@ -961,11 +999,18 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (mapPos + Formats.PAGE > mapObj.size()) checkpointMap();
         Formats.putMapHeader(mapPage, mapObj.id(), mapPageSeq, mapPending, 0);
         Formats.sealPage(mapPage, 4, mapView, 0, crc);
+        MemorySegment p = mapPage;
+        ByteBuffer v = mapView;
+        mapPage = mapFlightPage;
+        mapView = mapFlightView;
+        mapFlightPage = p;
+        mapFlightView = v;
+        mapPending = 0;
         mapFlight = true;
         mapWaitersFlight.clear();
         mapWaitersFlight.addAll(mapWaitersFill);
         mapWaitersFill.clear();
-        int st = submitWrite(mapObj, mapPos, mapPage, Formats.PAGE, T_MAP_WRITE);
+        int st = submitWrite(mapObj, mapPos, mapFlightPage, Formats.PAGE, T_MAP_WRITE);
         if (st != StoreChannel.ACCEPTED) onMapWritten(st);
     }
 
@@ -987,7 +1032,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             mapPos += Formats.PAGE;
             mapPageSeq++;
         }
-        mapPending = 0;
         for (int i = 0; i < mapWaitersFlight.size(); i++) {
             long w = mapWaitersFlight.getLong(i);
             long kind = w & ~PAYLOAD;
@@ -1070,6 +1114,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 dScanPos = 0;
                 if (dScanSeg == null) break;
             }
+            if (dScanPos >= dScanSeg.vblocks.size()) continue; // a segment with nothing durable yet
             long vb = dScanSeg.vblocks.getLong(dScanPos++);
             if (vbLive.get(vb) > 0 && directInflight.get(vb) == 0) return vb;
         }
@@ -1404,6 +1449,19 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         Req r = stopReq;
         stopReq = null;
         if (r != null) complete(r, VDiskStatus.OK);
+    }
+
+    /** A racy one-line picture of the shard's state, for diagnosing a stall. */
+    String debugState() {
+        StringBuilder b = new StringBuilder("shard ").append(index).append(": segs=").append(segCount);
+        for (Segment sg : segs) if (sg != null) b.append(" [#").append(sg.number).append(sg == current ? "*" : "").append(" live=").append(sg.live).append(" pos=").append(sg.writePos).append(']');
+        b.append(" index=").append(oplogIndex.size()).append(" vbLive=").append(vbLive.size()).append(" held=").append(budgetHeld)
+                .append(" nodeBudget=").append(node.indexBudget.get()).append(" pend=").append(pendHead == null ? "-" : pendHead.kind + "@" + pendHead.cursor + "/" + pendHead.pending)
+                .append(" readq=").append(readHead != null).append(" open=").append(open.count).append(" flight=").append(flight.count)
+                .append(" dState=").append(dState).append(" mapFlight=").append(mapFlight).append(" mapPending=").append(mapPending)
+                .append(" ctl=").append(ctlHead != null).append(" freeReqs=").append(freeReqTop).append(" chInFlight=").append(ch.inFlight())
+                .append(" direct=").append(directInflight.size()).append(" bp=").append(statBackPressure);
+        return b.toString();
     }
 
     /** Live OpLog bytes (racy read for statistics). */

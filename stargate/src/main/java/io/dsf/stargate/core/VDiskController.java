@@ -245,6 +245,13 @@ public final class VDiskController implements VDisk {
 
     void cacheInvalidate(Shard s, long block, int n) { }
 
+    /** Each shard's state in one line (racy; for diagnosing stalls). */
+    public String debugState() {
+        StringBuilder b = new StringBuilder();
+        for (Shard s : shards) b.append(s.debugState()).append('\n');
+        return b.toString();
+    }
+
     /** Counters summed over shards (racy reads, for tests and statistics). */
     public Counters counters() {
         Counters c = new Counters();
