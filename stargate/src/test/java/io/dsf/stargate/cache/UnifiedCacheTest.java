@@ -275,6 +275,31 @@ class UnifiedCacheTest {
     }
 
     @Test
+    void operationsAllocateNothing() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported() && mx.isThreadAllocatedMemoryEnabled(),
+                "this JVM does not count per-thread allocation");
+        UnifiedCache c = cache(256, 0.25, true);
+        long[] bits = new long[1];
+        for (int round = 0; round < 2; round++) { // the first round warms up
+            long tid = Thread.currentThread().threadId();
+            long before = mx.getThreadAllocatedBytes(tid);
+            for (int i = 0; i < 50_000; i++) {
+                long b = i % 700;
+                if (!c.read(1, b, out, 0)) c.fill(1, b, buf, 0, c.fillTicket());
+                c.read(1, b, 4, out, 0, bits);
+                c.fill(1, b, 4, buf, 0, c.fillTicket());
+                if ((i & 7) == 0) c.write(1, b + 3, 2, buf, 0);
+                if ((i & 15) == 0) c.invalidateRange(1, b, 3);
+            }
+            long allocated = mx.getThreadAllocatedBytes(tid) - before;
+            if (round == 1) assertTrue(allocated < 4096, "50k rounds of operations allocated " + allocated + " bytes");
+        }
+        assertTrue(c.hits() > 0 && c.multiTouchEvictions() + c.singleTouchEvictions() > 0 && c.promotions() > 0);
+        c.checkInvariants();
+    }
+
+    @Test
     void badArgumentsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> UnifiedCache.allocate(-1));
         assertThrows(IllegalArgumentException.class, () -> UnifiedCache.allocate(BLOCK_SIZE, 0.0, false));
