@@ -18,6 +18,10 @@ import java.util.function.LongSupplier;
  * never in both or neither, so intervals add up to the totals. Counts for a request that is being
  * recorded at the instant of a snapshot may appear in its ops count one interval before its latency
  * (or the reverse): the two agree once recording pauses.
+ *
+ * <p>Memory: at the default precision each latency histogram takes about 37 KB; a vDisk keeps
+ * three per request kind per shard (the recorder's two and the last interval) and eight more for
+ * the snapshots, so about 0.45 MB per shard plus 0.3 MB (3 digits: about 7x that).
  */
 public final class VDiskStats {
     /** Latencies above this (one hour) are recorded as this. */

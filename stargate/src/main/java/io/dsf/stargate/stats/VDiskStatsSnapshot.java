@@ -20,7 +20,7 @@ public record VDiskStatsSnapshot(String name, long timestampMillis, long oplogBy
                                  Period interval, Period total) {
 
     /**
-     * One kind of request over a period.
+     * One kind of request over a period. Immutable.
      *
      * @param ops    requests completed
      * @param bytes  bytes they moved (covered, for unmap)
@@ -35,7 +35,7 @@ public record VDiskStatsSnapshot(String name, long timestampMillis, long oplogBy
                           double maxUs) {}
 
     /**
-     * A period's figures.
+     * A period's figures. Immutable.
      *
      * @param seconds     its length
      * @param read        reads
