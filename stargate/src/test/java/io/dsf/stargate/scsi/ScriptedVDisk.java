@@ -31,6 +31,7 @@ final class ScriptedVDisk implements VDisk, AutoCloseable {
     volatile int failNextRead;    // the next read completes with this status
     volatile int failNextWrite;   // the next write / unmap / write-zeroes completes with this status
     volatile long size;
+    private int acceptBeforeRefusal;
 
     ScriptedVDisk(String name, long size, int maxTransfer, boolean readOnly) {
         this.inner = new MemoryVDisk(name, 1L << 50, false, false); // thin: room to grow in resize tests
@@ -51,9 +52,28 @@ final class ScriptedVDisk implements VDisk, AutoCloseable {
         if (offset < 0 || length <= 0 || offset % 4096 != 0 || length % 4096 != 0) return VDiskStatus.INVALID;
         if (data && (length > maxTransfer || buf == null || buf.byteSize() < length)) return VDiskStatus.INVALID;
         if (offset > size - length) return VDiskStatus.OUT_OF_RANGE;
+        return refusal();
+    }
+
+    private synchronized int refusal() {
         int r = refuseNext;
-        if (r != 0) { refuseNext = 0; return r; }
-        return VDiskStatus.OK;
+        if (r == 0) return VDiskStatus.OK;
+        if (acceptBeforeRefusal > 0) { acceptBeforeRefusal--; return VDiskStatus.OK; }
+        refuseNext = 0;
+        return r;
+    }
+
+    /** Accepts {@code accepted} more submissions, then refuses one with {@code status}. */
+    synchronized void refuseAfter(int accepted, int status) {
+        acceptBeforeRefusal = accepted;
+        refuseNext = status;
+    }
+
+    /** Completes the oldest held request on the calling thread. */
+    void releaseFirst() {
+        Runnable r;
+        synchronized (held) { r = held.remove(0); }
+        r.run();
     }
 
     private void run(Runnable r) {
@@ -105,8 +125,8 @@ final class ScriptedVDisk implements VDisk, AutoCloseable {
 
     @Override
     public int flush(long tag, IoCallback cb) {
-        int r = refuseNext;
-        if (r != 0) { refuseNext = 0; return r; }
+        int r = refusal();
+        if (r != 0) return r;
         calls.add(new Call(Op.FLUSH, 0, 0, -1, false));
         run(() -> inner.flush(tag, cb));
         return VDiskStatus.OK;

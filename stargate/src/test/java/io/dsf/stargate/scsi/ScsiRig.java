@@ -42,7 +42,12 @@ final class ScsiRig implements AutoCloseable {
         task.callback(t -> { completions.incrementAndGet(); done.countDown(); });
     }
 
-    ScsiLun attach(int lun, VDisk disk) { return target.attach(lun, disk); }
+    /** Attaches a LUN and consumes the REPORTED LUNS DATA HAS CHANGED the rig's nexus gets for it (UnitAttentionTest covers it). */
+    ScsiLun attach(int lun, VDisk disk) {
+        ScsiLun l = target.attach(lun, disk);
+        nexus.takeLunsChanged();
+        return l;
+    }
 
     /** The outcome of one command, copied out of the task. */
     record Result(int status, byte[] sense, long transferred, long residual, byte[] dataIn) {
