@@ -444,7 +444,7 @@ public final class ScsiTask implements IoCallback {
         };
         if (st != VDiskStatus.OK) {
             recordIo(st);
-            PENDING.getAndAdd(this, -1);
+            addPending(-1);
         }
         if ((int) PENDING.getAndAdd(this, -1) == 1) endJob();
     }
@@ -461,11 +461,11 @@ public final class ScsiTask implements IoCallback {
             long lba = Cdb.u64(scratch, p);
             long blocks = Cdb.u32(scratch, p + 8);
             if (blocks == 0) continue;
-            PENDING.getAndAdd(this, 1);
+            addPending(1);
             int st = jobDisk.unmap(lba << shift, blocks << shift, seq, this);
             if (st != VDiskStatus.OK) {
                 recordIo(st);
-                PENDING.getAndAdd(this, -1);
+                addPending(-1);
                 break;
             }
         }
@@ -509,11 +509,11 @@ public final class ScsiTask implements IoCallback {
                 if (aborting()) break outer;
                 int n = (int) Math.min(pieceMax, use - off);
                 MemorySegment buf = off == 0 ? seg : seg.asSlice(off);
-                PENDING.getAndAdd(this, 1);
+                addPending(1);
                 int st = read ? jobDisk.read(pos, buf, n, seq, this) : jobDisk.write(pos, buf, n, seq, this);
                 if (st != VDiskStatus.OK) {
                     recordIo(st);
-                    PENDING.getAndAdd(this, -1);
+                    addPending(-1);
                     break outer;
                 }
                 off += n;
@@ -564,11 +564,11 @@ public final class ScsiTask implements IoCallback {
             for (int off = 0; off < len; ) {
                 int n = Math.min(pieceMax, len - off);
                 MemorySegment buf = off == 0 ? bounceBuffer : bounceBuffer.asSlice(off);
-                PENDING.getAndAdd(this, 1);
+                addPending(1);
                 int st = jobIsWrite ? jobDisk.write(pos + off, buf, n, seq, this) : jobDisk.read(pos + off, buf, n, seq, this);
                 if (st != VDiskStatus.OK) {
                     recordIo(st);
-                    PENDING.getAndAdd(this, -1);
+                    addPending(-1);
                     break;
                 }
                 off += n;
@@ -619,7 +619,10 @@ public final class ScsiTask implements IoCallback {
         }
     }
 
-    private void recordIo(int st) { IO_STATUS.compareAndSet(this, 0, st); }
+    private void recordIo(int st) { boolean first = (boolean) IO_STATUS.compareAndSet(this, 0, st); }
+
+    /** Adds to the count of requests in flight (exact VarHandle types: no adaptation on the hot path); returns the previous count. */
+    private int addPending(int delta) { return (int) PENDING.getAndAdd(this, delta); }
 
     private void endJob() {
         ScsiTask next = null;

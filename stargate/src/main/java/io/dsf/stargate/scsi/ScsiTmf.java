@@ -96,7 +96,7 @@ public final class ScsiTmf {
     /** Called by the scanning thread for each task it claimed, before it drops its guard. */
     void addPending() {
         tasksAborted++;
-        PENDING.getAndAdd(this, 1);
+        int before = (int) PENDING.getAndAdd(this, 1);
     }
 
     /** One aborted task finished, or the scanner dropped its guard. */
