@@ -144,10 +144,14 @@ public final class ScsiTarget implements AutoCloseable {
         try {
             dispatch(t);
         } catch (RuntimeException e) {
-            internalErrors.increment();
-            lastInternalError = e;
+            internalError(e);
             t.internalFailure(seq);
         }
+    }
+
+    void internalError(RuntimeException e) {
+        internalErrors.increment();
+        lastInternalError = e;
     }
 
     private void dispatch(ScsiTask t) {

@@ -255,6 +255,9 @@ public final class ScsiTask implements IoCallback {
     /** Starts a command on the submitting thread; publishes the request to task management scanners. */
     void begin() {
         if (callback == null) throw new IllegalStateException("no callback set");
+        if (direction == DATA_IN)
+            for (int i = 0; i < segmentCount; i++)
+                if (segments[i].isReadOnly()) throw new IllegalArgumentException("read-only segment in a data-in buffer");
         if (!STATE.compareAndSet(this, IDLE, RUNNING)) throw new IllegalStateException("task is already executing");
         seq++;
         status = ScsiStatus.GOOD;
@@ -437,11 +440,16 @@ public final class ScsiTask implements IoCallback {
         prepareJob(l, J_OTHER, offset, length);
         jobTransferred = transferredOnSuccess;
         PENDING.setVolatile(this, 2);
-        int st = switch (op) {
-            case OP_FLUSH -> jobDisk.flush(seq, this);
-            case OP_UNMAP -> jobDisk.unmap(offset, length, seq, this);
-            default -> jobDisk.writeZeroes(offset, length, seq, this);
-        };
+        int st;
+        try {
+            st = switch (op) {
+                case OP_FLUSH -> jobDisk.flush(seq, this);
+                case OP_UNMAP -> jobDisk.unmap(offset, length, seq, this);
+                default -> jobDisk.writeZeroes(offset, length, seq, this);
+            };
+        } catch (RuntimeException e) {
+            st = vdiskThrew(e);
+        }
         if (st != VDiskStatus.OK) {
             recordIo(st);
             addPending(-1);
@@ -462,7 +470,12 @@ public final class ScsiTask implements IoCallback {
             long blocks = Cdb.u32(scratch, p + 8);
             if (blocks == 0) continue;
             addPending(1);
-            int st = jobDisk.unmap(lba << shift, blocks << shift, seq, this);
+            int st;
+            try {
+                st = jobDisk.unmap(lba << shift, blocks << shift, seq, this);
+            } catch (RuntimeException e) {
+                st = vdiskThrew(e);
+            }
             if (st != VDiskStatus.OK) {
                 recordIo(st);
                 addPending(-1);
@@ -510,7 +523,7 @@ public final class ScsiTask implements IoCallback {
                 int n = (int) Math.min(pieceMax, use - off);
                 MemorySegment buf = off == 0 ? seg : seg.asSlice(off);
                 addPending(1);
-                int st = read ? jobDisk.read(pos, buf, n, seq, this) : jobDisk.write(pos, buf, n, seq, this);
+                int st = submitIo(!read, pos, buf, n);
                 if (st != VDiskStatus.OK) {
                     recordIo(st);
                     addPending(-1);
@@ -539,11 +552,15 @@ public final class ScsiTask implements IoCallback {
         if (jobKind == J_WRITE_SAME && !aborting()) {
             // the pattern: one block from the data-out buffer, doubled until it fills what one round writes
             long cap = Math.min(bounceBuffer.byteSize(), jobLength);
-            copyFromScatter(0, bounceBuffer, 0, blockSize);
-            for (long filled = blockSize; filled < cap; ) {
-                long n = Math.min(filled, cap - filled);
-                MemorySegment.copy(bounceBuffer, 0, bounceBuffer, filled, n);
-                filled += n;
+            try {
+                copyFromScatter(0, bounceBuffer, 0, blockSize);
+                for (long filled = blockSize; filled < cap; ) {
+                    long n = Math.min(filled, cap - filled);
+                    MemorySegment.copy(bounceBuffer, 0, bounceBuffer, filled, n);
+                    filled += n;
+                }
+            } catch (RuntimeException e) {
+                bufferFailed(e);
             }
         }
         runRounds();
@@ -559,13 +576,20 @@ public final class ScsiTask implements IoCallback {
             int len = (int) Math.min(bounceBuffer.byteSize(), jobLength - jobDone);
             roundLen = len;
             long pos = jobOffset + jobDone;
-            if (jobKind == J_WRITE) copyFromScatter(jobDone, bounceBuffer, 0, len);
+            if (jobKind == J_WRITE) {
+                try {
+                    copyFromScatter(jobDone, bounceBuffer, 0, len);
+                } catch (RuntimeException e) {
+                    bufferFailed(e);
+                    continue;
+                }
+            }
             PENDING.setVolatile(this, 1);
             for (int off = 0; off < len; ) {
                 int n = Math.min(pieceMax, len - off);
                 MemorySegment buf = off == 0 ? bounceBuffer : bounceBuffer.asSlice(off);
                 addPending(1);
-                int st = jobIsWrite ? jobDisk.write(pos + off, buf, n, seq, this) : jobDisk.read(pos + off, buf, n, seq, this);
+                int st = submitIo(jobIsWrite, pos + off, buf, n);
                 if (st != VDiskStatus.OK) {
                     recordIo(st);
                     addPending(-1);
@@ -581,25 +605,57 @@ public final class ScsiTask implements IoCallback {
     private void roundDone() {
         int len = roundLen;
         if ((int) IO_STATUS.getVolatile(this) == 0 && !aborting()) {
-            switch (jobKind) {
-                case J_READ -> {
-                    long n = Math.min(len, jobData - jobDone);
-                    if (n > 0) copyToScatter(bounceBuffer, 0, jobDone, n);
-                }
-                case J_COMPARE -> {
-                    long mm = mismatchScatter(jobDone, bounceBuffer, 0, len);
-                    if (mm >= 0) miscompare = jobDone + mm;
-                }
-                case J_COMPARE_SAME -> {
-                    for (int b = 0; b < len; b += blockSize) {
-                        long mm = mismatchScatter(0, bounceBuffer, b, blockSize);
-                        if (mm >= 0) { miscompare = jobDone + b + mm; break; }
-                    }
-                }
-                default -> { }
+            try {
+                copyOutRound(len);
+            } catch (RuntimeException e) {
+                bufferFailed(e);
             }
         }
         jobDone += len;
+    }
+
+    /** Finishes a round on the data: copy a READ out, compare a VERIFY; the other kinds have nothing to do. */
+    private void copyOutRound(int len) {
+        switch (jobKind) {
+            case J_READ -> {
+                long n = Math.min(len, jobData - jobDone);
+                if (n > 0) copyToScatter(bounceBuffer, 0, jobDone, n);
+            }
+            case J_COMPARE -> {
+                long mm = mismatchScatter(jobDone, bounceBuffer, 0, len);
+                if (mm >= 0) miscompare = jobDone + mm;
+            }
+            case J_COMPARE_SAME -> {
+                for (int b = 0; b < len; b += blockSize) {
+                    long mm = mismatchScatter(0, bounceBuffer, b, blockSize);
+                    if (mm >= 0) { miscompare = jobDone + b + mm; break; }
+                }
+            }
+            default -> { }
+        }
+    }
+
+    /** Submits one read or write; a vDisk that throws (a contract breach) counts as a refused request. */
+    private int submitIo(boolean write, long pos, MemorySegment buf, int n) {
+        try {
+            return write ? jobDisk.write(pos, buf, n, seq, this) : jobDisk.read(pos, buf, n, seq, this);
+        } catch (RuntimeException e) {
+            return vdiskThrew(e);
+        }
+    }
+
+    private int vdiskThrew(RuntimeException e) {
+        target.internalError(e);
+        return VDiskStatus.IO_ERROR;
+    }
+
+    /**
+     * A frontend buffer could not be accessed (its memory was unmapped while the command ran): the
+     * command ends with HARDWARE ERROR instead of leaving the task hanging.
+     */
+    private void bufferFailed(RuntimeException e) {
+        target.internalError(e);
+        recordIo(VDiskStatus.IO_ERROR);
     }
 
     /** A vDisk request of this task completed (any thread). */

@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * the next one, can use a smaller maximum transfer, and can hold completions until the test releases
  * them (to test aborts and concurrency deterministically). Thread safe.
  */
-final class ScriptedVDisk implements VDisk, AutoCloseable {
+class ScriptedVDisk implements VDisk, AutoCloseable {
     enum Op { READ, WRITE, FLUSH, UNMAP, ZEROES }
 
     /** One logged request. */
