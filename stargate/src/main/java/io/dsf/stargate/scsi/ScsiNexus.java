@@ -55,8 +55,10 @@ public final class ScsiNexus implements AutoCloseable {
 
     /**
      * Executes the command described by {@code task}; its callback runs exactly once, possibly
-     * before this returns. Never throws for anything the command contains; throws
-     * {@link IllegalStateException} for a task that is still executing or has no callback.
+     * before this returns. Never throws for anything the command contains (a bad CDB is a CHECK
+     * CONDITION); throws for frontend programming errors only: {@link IllegalStateException} for a
+     * task still executing or without a callback, {@link IllegalArgumentException} for a task of
+     * another nexus or a read-only segment in a data-in buffer (the callback then does not run).
      */
     public void execute(ScsiTask task) {
         if (task.nexus != this) throw new IllegalArgumentException("task belongs to another nexus");
