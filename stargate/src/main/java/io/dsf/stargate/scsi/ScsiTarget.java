@@ -168,7 +168,7 @@ public final class ScsiTarget implements AutoCloseable {
             t.fail(ScsiSense.ILLEGAL_REQUEST, ScsiSense.INVALID_COMMAND_OPERATION_CODE);
             return;
         }
-        if (t.cdbLengthInternal() < 6) {
+        if (t.cdbLength() < 6) {
             t.fail(ScsiSense.ILLEGAL_REQUEST, ScsiSense.INVALID_FIELD_IN_CDB);
             return;
         }
@@ -179,7 +179,7 @@ public final class ScsiTarget implements AutoCloseable {
                 return;
             }
         }
-        if (t.cdbLengthInternal() < e.cdbLength()) { // the frontend delivered fewer bytes than the opcode's CDB has
+        if (t.cdbLength() < e.cdbLength()) { // the frontend delivered fewer bytes than the opcode's CDB has
             t.fail(ScsiSense.ILLEGAL_REQUEST, ScsiSense.INVALID_FIELD_IN_CDB);
             return;
         }

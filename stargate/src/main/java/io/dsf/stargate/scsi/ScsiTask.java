@@ -278,8 +278,6 @@ public final class ScsiTask implements IoCallback {
 
     boolean aborting() { return (int) STATE.getVolatile(this) == ABORTING; }
 
-    int cdbLengthInternal() { return cdbLength; }
-
     /** Bytes the target may write: the buffer when the task is data-in, else none. */
     long inCapacity() { return direction == DATA_IN ? bufferLength : 0; }
 
@@ -317,12 +315,6 @@ public final class ScsiTask implements IoCallback {
     /** Ends the command with GOOD status and {@code bytes} transferred. */
     void good(long bytes) {
         transferred = bytes;
-        finish();
-    }
-
-    /** Ends the command with a status that carries no sense (TASK SET FULL, BUSY). */
-    void finishWithStatus(int status) {
-        plainStatus = status;
         finish();
     }
 
