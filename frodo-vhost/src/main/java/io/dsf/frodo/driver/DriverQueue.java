@@ -113,7 +113,8 @@ public final class DriverQueue implements AutoCloseable {
                     if (n >= count) return n;
                     long left = (deadline - System.nanoTime()) / 1_000_000L;
                     if (left <= 0) return n;
-                    if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(left, 50)) > 0) Libc.read(callFd, eight, 8);
+                    if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(left, 50)) > 0 && Libc.read(callFd, eight, 8) == 8)
+                        interrupts += eight.get(JAVA_LONG, 0);
                 }
             } finally {
                 Libc.close(ep);
@@ -130,11 +131,15 @@ public final class DriverQueue implements AutoCloseable {
         return ((long) id << 32) | Integer.toUnsignedLong(len);
     }
 
-    /** Reads (and resets) the call eventfd: how many interrupts arrived since the last call (0 if none). */
+    /** Interrupts (call eventfd signals) received since the last call, including those seen while waiting. */
     public long interrupts() {
         long r = Libc.read(callFd, eight, 8);
-        return r == 8 ? eight.get(JAVA_LONG, 0) : 0;
+        long n = interrupts + (r == 8 ? eight.get(JAVA_LONG, 0) : 0);
+        interrupts = 0;
+        return n;
     }
+
+    private long interrupts;
 
     public VhostUserDriver driver() { return d; }
 

@@ -306,7 +306,7 @@ final class VhostUserConnection {
                 setInflight(what);
                 return false;
             }
-            default -> throw new VhostUserException("unsupported request " + what);
+            default -> throw new VhostUserException("unsupported " + what);
         }
     }
 
