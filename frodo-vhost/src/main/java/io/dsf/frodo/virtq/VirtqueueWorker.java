@@ -171,8 +171,6 @@ public final class VirtqueueWorker implements AutoCloseable {
             throw new IllegalStateException(name + ": requests still in flight " + timeoutMillis + " ms after stop");
         }
         thread = null;
-        Throwable f = failure;
-        if (f != null) LOG.log(System.Logger.Level.ERROR, name + " worker failed", f);
         return vq.lastAvail();
     }
 
@@ -247,6 +245,7 @@ public final class VirtqueueWorker implements AutoCloseable {
             }
         } catch (Throwable t) {
             failure = t;
+            LOG.log(System.Logger.Level.ERROR, name + ": worker stopped on an internal error", t);
         }
     }
 
