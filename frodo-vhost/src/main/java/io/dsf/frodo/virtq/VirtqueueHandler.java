@@ -14,4 +14,10 @@ public interface VirtqueueHandler {
      * {@link VirtqRequest#complete} (possibly before returning) and must not throw.
      */
     void submit(VirtqRequest request);
+
+    /**
+     * The queue is stopping: complete every request the handler holds without the device having
+     * work for it (e.g. event buffers), so the stop does not wait for them. Worker thread.
+     */
+    default void onStop() {}
 }

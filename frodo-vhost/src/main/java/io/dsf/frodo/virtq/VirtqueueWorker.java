@@ -297,6 +297,7 @@ public final class VirtqueueWorker implements AutoCloseable {
             }
         }
         if (abandoned) return;
+        handler.onStop();
         // drain: no new requests, wait for the ones in flight
         while (inFlightCount > 0 && !abandoned) {
             int w = drainCompletions();

@@ -62,6 +62,15 @@ class QemuBlkGuestTest {
             new Region("d", 1 << 20, 50L << 20, 2));
 
     static String script(int rounds) {
+        return script(rounds, "vda");
+    }
+
+    /** The workload for a disk that appears as {@code /dev/NAME}. */
+    static String script(int rounds, String name) {
+        return scriptFor(rounds).replace("vda", name);
+    }
+
+    private static String scriptFor(int rounds) {
         StringBuilder s = new StringBuilder();
         s.append("echo ").append(TestGuest.BEGIN).append('\n');
         s.append("""
@@ -107,7 +116,7 @@ class QemuBlkGuestTest {
                 "-device", "vhost-user-blk-pci,chardev=c0,num-queues=2");
     }
 
-    private static void verifyGuestAndDisk(String res, Map<String, String> r, VDisk disk, int rounds) {
+    static void verifyGuestAndDisk(String res, Map<String, String> r, VDisk disk, int rounds) {
         assertFalse(r.containsKey("error"), "guest errors: " + res);
         assertEquals("4096", r.get("lbs"), res);
         assertEquals("2", r.get("hwq"), "two hardware queues: " + res);
