@@ -106,7 +106,15 @@ final class TestGuest {
     }
 
     private static String kernelPackage() throws IOException {
-        String deps = run(Path.of("/"), 60, "apt-cache", "depends", "linux-image-amd64");
+        String deps;
+        try {
+            deps = run(Path.of("/"), 60, "apt-cache", "depends", "linux-image-amd64");
+        } catch (IOException e) {
+            // no package lists yet (a fresh machine): fetch them once when we may
+            if (!"root".equals(System.getProperty("user.name"))) throw e;
+            run(Path.of("/"), 600, "apt-get", "update", "-qq");
+            deps = run(Path.of("/"), 60, "apt-cache", "depends", "linux-image-amd64");
+        }
         for (String line : deps.split("\n")) {
             String t = line.trim();
             if (t.startsWith("Depends:") && t.contains("linux-image-")) return t.substring("Depends:".length()).trim();
