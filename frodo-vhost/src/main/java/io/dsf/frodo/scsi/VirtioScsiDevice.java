@@ -1,0 +1,99 @@
+package io.dsf.frodo.scsi;
+
+import io.dsf.frodo.vhostuser.VhostUserProtocol;
+import io.dsf.frodo.virtq.VirtioDevice;
+import io.dsf.frodo.virtq.VirtqRequest;
+import io.dsf.frodo.virtq.VirtqueueHandler;
+import io.dsf.stargate.api.VDisk;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
+/**
+ * virtio-scsi over vhost-user with one LUN (target 0, LUN 0): queue 0 is the control queue (task
+ * management answered, async notification queries answered with no events), queue 1 the event queue
+ * (buffers held until an event, returned empty when the queue stops), queues 2.. the request queues,
+ * whose commands a {@link StubScsiTarget} executes on the vDisk until stargate's SCSI target takes
+ * its place.
+ *
+ * <pre>
+ *   command request (51 bytes, device-readable): lun[8] | id u64 | task_attr u8 | prio u8 | crn u8 | cdb[32]
+ *   command response (108 bytes, device-writable): sense_len u32 | resid u32 | status_qualifier u16
+ *     | status u8 | response u8 | sense[96]
+ *   data-out follows the request, data-in follows the response
+ *   config (36 bytes): num_queues | seg_max | max_sectors | cmd_per_lun | event_info_size | sense_size
+ *     | cdb_size (u32 each) | max_channel u16 | max_target u16 | max_lun u32
+ * </pre>
+ * Thread safe: immutable; its handlers belong to their queue workers.
+ */
+public final class VirtioScsiDevice implements VirtioDevice {
+    public static final int CONTROL_QUEUE = 0;
+    public static final int EVENT_QUEUE = 1;
+    public static final int FIRST_REQUEST_QUEUE = 2;
+    public static final int REQ_SIZE = 51;
+    public static final int RESP_SIZE = 108;
+    public static final int CDB_SIZE = 32;
+    public static final int SENSE_SIZE = 96;
+    public static final int SEG_MAX = 126;
+
+    private final VDisk disk;
+    private final int requestQueues;
+
+    public VirtioScsiDevice(VDisk disk, int requestQueues) {
+        if (disk.blockSize() != 4096) throw new IllegalArgumentException("4096-byte blocks expected, the vDisk has " + disk.blockSize());
+        if (requestQueues < 1 || requestQueues > 62) throw new IllegalArgumentException("request queues must be in 1..62: " + requestQueues);
+        this.disk = disk;
+        this.requestQueues = requestQueues;
+    }
+
+    public VDisk disk() { return disk; }
+
+    @Override public String name() { return "virtio-scsi " + disk.name(); }
+
+    /** Parameter-change events may be reported (QEMU always acks this bit for vhost-user-scsi). */
+    public static final long F_CHANGE = 1L << 2;
+
+    @Override
+    public long features() {
+        return F_CHANGE | VhostUserProtocol.VIRTIO_F_VERSION_1 | VhostUserProtocol.VIRTIO_RING_F_INDIRECT_DESC | VhostUserProtocol.VIRTIO_RING_F_EVENT_IDX;
+    }
+
+    /** QEMU's vhost-user-scsi keeps the configuration space itself. */
+    @Override public long protocolFeatures() { return 0; }
+
+    @Override public int maxQueues() { return requestQueues + FIRST_REQUEST_QUEUE; }
+
+    @Override public int maxSegments() { return SEG_MAX + 2; }
+
+    @Override public int configSize() { return 36; }
+
+    @Override
+    public void readConfig(MemorySegment c) {
+        c.fill((byte) 0);
+        c.set(JAVA_INT_UNALIGNED, 0, requestQueues);
+        c.set(JAVA_INT_UNALIGNED, 4, SEG_MAX);
+        c.set(JAVA_INT_UNALIGNED, 8, disk.maxTransfer() / 512);
+        c.set(JAVA_INT_UNALIGNED, 12, 128);
+        c.set(JAVA_INT_UNALIGNED, 16, 16);
+        c.set(JAVA_INT_UNALIGNED, 20, SENSE_SIZE);
+        c.set(JAVA_INT_UNALIGNED, 24, CDB_SIZE);
+        c.set(JAVA_SHORT_UNALIGNED, 28, (short) 0);
+        c.set(JAVA_SHORT_UNALIGNED, 30, (short) 0);
+        c.set(JAVA_INT_UNALIGNED, 32, 0);
+    }
+
+    @Override public boolean writeConfig(int offset, MemorySegment src) { return false; }
+
+    @Override
+    public VirtqueueHandler newHandler(int index) {
+        if (index == CONTROL_QUEUE) return new ControlQueue();
+        if (index == EVENT_QUEUE) return new EventQueue();
+        StubScsiTarget target = new StubScsiTarget(disk);
+        return new VirtqueueHandler() {
+            @Override public VirtqRequest newRequest() { return new ScsiRequest(target, maxSegments()); }
+            @Override public void submit(VirtqRequest r) { ((ScsiRequest) r).start(); }
+        };
+    }
+}

@@ -1,0 +1,147 @@
+package io.dsf.frodo.scsi;
+
+import io.dsf.frodo.driver.DriverQueue;
+import io.dsf.frodo.driver.VhostUserDriver;
+import io.dsf.frodo.vhostuser.VhostOptions;
+import io.dsf.stargate.api.MemoryVDisk;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** virtio-scsi queues through the socket with the test driver: commands, bad input, control and event queues. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class VhostUserScsiTest {
+    @TempDir Path dir;
+    MemoryVDisk disk;
+    VhostUserScsiServer server;
+    VhostUserDriver drv;
+    DriverQueue ctl, evt, rq;
+    long req, resp, data;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        disk = new MemoryVDisk("scsi-test", 16L << 20);
+        server = VhostUserScsiServer.start(dir.resolve("s.sock"), disk, VhostOptions.defaults().withQueues(1));
+        drv = VhostUserDriver.connect(server.socket());
+        drv.negotiate(0);
+        drv.createGuestMemory(4L << 20);
+        ctl = drv.startQueue(0, 16, true);
+        evt = drv.startQueue(1, 16, true);
+        rq = drv.startQueue(2, 64, true);
+        req = drv.alloc(64, 16);
+        resp = drv.alloc(128, 16);
+        data = drv.alloc(64 << 10, 4096);
+    }
+
+    @AfterEach
+    void tearDown() {
+        drv.close();
+        server.close();
+        disk.close();
+    }
+
+    /** Sends one command; returns the response segment; {@code dataLen > 0} adds a data buffer in the given direction. */
+    MemorySegment command(int lun, int[] cdb, int dataLen, boolean dataIn) {
+        MemorySegment r = drv.at(req, 51);
+        r.fill((byte) 0);
+        r.set(JAVA_BYTE, 0, (byte) 1);
+        r.set(JAVA_BYTE, 2, (byte) (0x40 | (lun >> 8)));
+        r.set(JAVA_BYTE, 3, (byte) lun);
+        for (int i = 0; i < cdb.length; i++) r.set(JAVA_BYTE, 19 + i, (byte) cdb[i]);
+        drv.at(resp, 108).fill((byte) 0x55);
+        int head;
+        if (dataLen == 0) head = rq.chain(new long[] {req, resp}, new int[] {51, 108}, new boolean[] {false, true});
+        else if (dataIn) head = rq.chain(new long[] {req, resp, data}, new int[] {51, 108, dataLen}, new boolean[] {false, true, true});
+        else head = rq.chain(new long[] {req, data, resp}, new int[] {51, dataLen, 108}, new boolean[] {false, false, true});
+        rq.offer(head);
+        rq.kick();
+        assertEquals(1, rq.awaitUsed(1, 10_000));
+        lastUsed = rq.takeUsed();
+        return drv.at(resp, 108);
+    }
+
+    long lastUsed;
+
+    static int status(MemorySegment r) { return Byte.toUnsignedInt(r.get(JAVA_BYTE, 10)); }
+    static int response(MemorySegment r) { return Byte.toUnsignedInt(r.get(JAVA_BYTE, 11)); }
+    static int senseKey(MemorySegment r) { return r.get(JAVA_BYTE, 12 + 2); }
+    static int asc(MemorySegment r) { return Byte.toUnsignedInt(r.get(JAVA_BYTE, 12 + 12)); }
+
+    @Test
+    void inquiryCapacityWriteRead() {
+        MemorySegment r = command(0, new int[] {0x12, 0, 0, 0, 36, 0}, 36, true);
+        assertEquals(0, response(r));
+        assertEquals(0, status(r));
+        assertEquals(108 + 36, (int) lastUsed);
+        byte[] vendor = drv.at(data + 8, 8).toArray(JAVA_BYTE);
+        assertEquals("DSF     ", new String(vendor, java.nio.charset.StandardCharsets.US_ASCII));
+        r = command(0, new int[] {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0}, 32, true);
+        assertEquals(0, status(r));
+        assertEquals((16L << 20) / 4096 - 1, drv.at(data, 8).get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 0));
+        drv.at(data, 8192).fill((byte) 0x3c);
+        r = command(0, new int[] {0x2a, 0, 0, 0, 0, 5, 0, 0, 2, 0}, 8192, false); // WRITE(10) LBA 5, 2 blocks
+        assertEquals(0, status(r));
+        assertEquals(1, disk.writes.get());
+        drv.at(data, 8192).fill((byte) 0);
+        r = command(0, new int[] {0x28, 0, 0, 0, 0, 5, 0, 0, 2, 0}, 8192, true);
+        assertEquals(0, status(r));
+        assertEquals(0x3c, drv.at(data, 8192).get(JAVA_BYTE, 8191));
+    }
+
+    @Test
+    void badCommandsGetSenseAndTouchNothing() {
+        MemorySegment r = command(3, new int[] {0}, 0, false);
+        assertEquals(3, response(r), "BAD_TARGET for LUN 3");
+        r = command(0, new int[] {0xff}, 0, false);
+        assertEquals(2, status(r));
+        assertEquals(5, senseKey(r));
+        assertEquals(0x20, asc(r), "invalid command operation code");
+        r = command(0, new int[] {0x28, 0, 0, 0, 0x10, 0, 0, 0, 1, 0}, 4096, true); // LBA 4096: past the end
+        assertEquals(2, status(r));
+        assertEquals(0x21, asc(r), "LBA out of range");
+        r = command(0, new int[] {0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0}, 4096, true); // 2 blocks into a 1-block buffer
+        assertEquals(2, status(r));
+        assertEquals(0, disk.reads.get());
+        // a response buffer too small to answer in: returned unused
+        MemorySegment q = drv.at(req, 51);
+        q.set(JAVA_BYTE, 0, (byte) 1);
+        int head = rq.chain(new long[] {req, resp}, new int[] {51, 8}, new boolean[] {false, true});
+        rq.offer(head);
+        rq.kick();
+        assertEquals(1, rq.awaitUsed(1, 10_000));
+        assertEquals((long) head << 32, rq.takeUsed());
+    }
+
+    @Test
+    void controlAndEventQueues() throws Exception {
+        long tmf = drv.alloc(24, 8), out = drv.alloc(8, 8);
+        MemorySegment t = drv.at(tmf, 24);
+        t.fill((byte) 0);
+        t.set(JAVA_INT_UNALIGNED, 0, 0);      // TMF
+        t.set(JAVA_INT_UNALIGNED, 4, 5);      // logical unit reset
+        t.set(JAVA_BYTE, 8, (byte) 1);
+        t.set(JAVA_BYTE, 10, (byte) 0x40);
+        ctl.offer(ctl.chain(new long[] {tmf, out}, new int[] {24, 1}, new boolean[] {false, true}));
+        ctl.kick();
+        assertEquals(1, ctl.awaitUsed(1, 10_000));
+        ctl.takeUsed();
+        assertEquals(10, drv.at(out, 1).get(JAVA_BYTE, 0), "FUNCTION_SUCCEEDED");
+        // an event buffer is held (no events yet) and handed back when the queue stops
+        long ev = drv.alloc(16, 8);
+        evt.offer(evt.chain(new long[] {ev}, new int[] {16}, new boolean[] {true}));
+        evt.kick();
+        assertEquals(0, evt.awaitUsed(1, 200), "held until there is an event");
+        assertEquals(1, drv.getVringBase(1), "stopping does not wait for events");
+        assertEquals(1, evt.awaitUsed(1, 1000), "returned empty at stop");
+    }
+}
