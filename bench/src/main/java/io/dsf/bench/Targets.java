@@ -15,6 +15,7 @@ public final class Targets {
 
     static {
         register("device", DeviceTarget::open);
+        register("vdisk", VDiskTarget::open);
     }
 
     private Targets() {}

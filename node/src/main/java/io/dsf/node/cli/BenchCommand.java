@@ -110,9 +110,20 @@ public final class BenchCommand implements Callable<Integer> {
             description = "How many I/O errors and verify mismatches are printed in detail (default: ${DEFAULT-VALUE}).")
     int printErrors;
 
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
+            description = "vdisk: targets: shards (threads) of the vDisk; 0 = one per core, at most 8 (default: ${DEFAULT-VALUE}).")
+    int shards;
+
+    @Option(names = "--force", description = "vdisk: targets: reformat a device that already holds a BlockStore.")
+    boolean force;
+
     @Override
     public Integer call() {
         BenchConfig cfg = config();
+        if (shards < 0 || shards > 64) throw new ParameterException(spec.commandLine(), "--shards must be 0..64: " + shards);
+        io.dsf.bench.VDiskTarget.shards = shards;
+        io.dsf.bench.VDiskTarget.force = force;
+        io.dsf.bench.VDiskTarget.idle = idle.name().toLowerCase(java.util.Locale.ROOT).equals("spin") ? "spin" : "backoff";
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BenchResult r;

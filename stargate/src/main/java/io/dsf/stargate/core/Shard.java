@@ -44,6 +44,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     static final int BLOCK = 4096, BLOCK_SHIFT = 12, VB_SHIFT = 20, BLOCKS_PER_VB = 256;
     static final long MISSING = -1;
     static final int ZERO_SLOT = 1023;
+    private static final boolean DEBUG = Boolean.getBoolean("dsf.stargate.debug");
     private static final int SMALL = 64 << 10, SMALL_COUNT = 128, LARGE = 1 << 20, LARGE_COUNT = 8;
     private static final int LARGE_FLAG = 1 << 30;
     private static final int CHANNEL_DEPTH = 512;
@@ -185,7 +186,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     // ------------------------------------------------------------- stats
     volatile long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
-            statReads, statWrites, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains;
+            statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains;
 
     private boolean stopping;
     private Req stopReq;
@@ -564,6 +565,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         int n = (int) (r.length >>> BLOCK_SHIFT);
         long vb = b0 >>> 8;
         long ext = mapExt.get(vb);
+        statMapLookups++;
         int i = 0;
         while (i < n) {
             long b = b0 + i;
@@ -608,15 +610,20 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void issueRead(Req r, StoreObject o, long off, MemorySegment buf, int firstBlock, int nBlocks) {
         if (o == null) {
+            if (DEBUG) System.err.println("read of a missing object at " + r.offset);
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
         int st = submitRead(o, off, buf.asSlice((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
-        else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
+        else {
+            if (DEBUG) System.err.println("read refused: " + StoreStatus.describe(st) + " obj " + o + " off " + off);
+            if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
+        }
     }
 
     private void onReadDone(Req r, int st) {
+        if (st < 0 && DEBUG) System.err.println("read failed: " + StoreStatus.describe(st) + " at " + r.offset);
         if (st < 0 && r.status == VDiskStatus.OK) r.status = mapStatus(st);
         if (--r.pending == 0) finishRead(r);
     }

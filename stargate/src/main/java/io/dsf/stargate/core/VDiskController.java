@@ -269,6 +269,7 @@ public final class VDiskController implements VDisk {
             c.oplogCapacity += s.oplogCapacity();
             c.reads += s.statReads;
             c.writes += s.statWrites;
+            c.mapLookups += s.statMapLookups;
         }
         return c;
     }
@@ -276,7 +277,7 @@ public final class VDiskController implements VDisk {
     /** A racy sum of the shards' counters. */
     public static final class Counters {
         public long oplogWrites, bypassWrites, drains, drainedBlocks, backPressure, cowDrains, segmentsFreed,
-                cacheHits, cacheMisses, oplogBytes, oplogCapacity, reads, writes;
+                cacheHits, cacheMisses, oplogBytes, oplogCapacity, reads, writes, mapLookups;
 
         @Override
         public String toString() {

@@ -1,0 +1,143 @@
+package io.dsf.stargate.core;
+
+import io.dsf.blockstore.spi.BlockDevice;
+import io.dsf.blockstore.spi.BlockDevices;
+import io.dsf.blockstore.store.BlockStore;
+import io.dsf.blockstore.store.check.StoreChecker;
+import io.dsf.stargate.api.VDisk;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Crash test: a child JVM ({@link CrashWorkload}) writes and zeroes at random on a vDisk and is
+ * {@code kill -9}ed at a random moment; the parent reopens (OpLog replay, block-map logs) and checks
+ * every block: it holds its last acknowledged version, or the version that was in flight when the
+ * child died, never anything else; the BlockStore checker is clean. Over {@code file:} and over
+ * {@code faulty:powerloss:} (writes not covered by a flush are lost or torn at the kill).
+ * 12 cycles each ({@code -Ddsf.long=true}: 100).
+ *
+ * <p>Opt-in ({@code -Ddsf.stargate.crash=true}) until the two failures it finds are fixed: a
+ * torn, unacknowledged in-place write into an extent can read back as a medium error, and an
+ * acknowledged write-zeroes can be lost over {@code faulty:powerloss}. See stargate/ARCHITECTURE.md.
+ */
+@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "dsf.stargate.crash", matches = "true",
+        disabledReason = "opt-in: -Ddsf.stargate.crash=true (known failures, see the class comment)")
+@Timeout(value = 600, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class StargateCrashTest {
+    static final int CYCLES = Boolean.getBoolean("dsf.long") ? 100 : 12;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void fileBackend() throws Exception {
+        run("file:" + tmp.resolve("dev") + "?size=256m");
+    }
+
+    @Test
+    void powerlossBackend() throws Exception {
+        run("faulty:powerloss,seed=SEED:file:" + tmp.resolve("dev") + "?size=256m");
+    }
+
+    private void run(String template) throws Exception {
+        SplittableRandom rnd = new SplittableRandom(Long.getLong("dsf.crash.seed", System.nanoTime()));
+        long seed0 = rnd.nextLong();
+        System.out.println("StargateCrashTest " + template + ": " + CYCLES + " cycles, seed " + seed0);
+        rnd = new SplittableRandom(seed0);
+        // per block: the acknowledged version (0 = never written or zeroed at format)
+        long[] acked = new long[CrashWorkload.BLOCKS];
+        int verified = 0;
+        for (int cycle = 0; cycle < CYCLES; cycle++) {
+            String uri = template.replace("SEED", Integer.toString(cycle + 1));
+            List<String> lines = child(uri, rnd.nextLong(), cycle + 1, cycle == 0, rnd);
+            // in-flight versions at the kill: submitted, not acknowledged
+            long[] inflight = new long[CrashWorkload.BLOCKS];
+            boolean[] hasInflight = new boolean[CrashWorkload.BLOCKS];
+            for (String l : lines) {
+                String[] f = l.split(" ");
+                if (f.length != 4) continue;
+                int b = Integer.parseInt(f[1]), n = Integer.parseInt(f[2]);
+                long g = Long.parseLong(f[3]);
+                for (int i = 0; i < n; i++) {
+                    if (f[0].equals("S")) { inflight[b + i] = g; hasInflight[b + i] = true; }
+                    else if (f[0].equals("A")) { acked[b + i] = g; hasInflight[b + i] = false; }
+                }
+            }
+            verified += verify(uri, acked, inflight, hasInflight);
+        }
+        System.out.println("StargateCrashTest " + template + ": " + CYCLES + " kills, " + verified + " acknowledged block versions verified");
+    }
+
+    private List<String> child(String uri, long seed, int cycle, boolean format, SplittableRandom rnd) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Path out = tmp.resolve("child-" + cycle + ".out"), err = tmp.resolve("child-" + cycle + ".err");
+        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), CrashWorkload.class.getName(),
+                uri, Long.toString(seed), Integer.toString(cycle), format ? "format" : "open");
+        pb.redirectOutput(out.toFile());
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (p.isAlive() && System.nanoTime() < deadline && (Files.size(out) < 6 || !Files.readAllLines(out).getFirst().equals("READY"))) Thread.sleep(5);
+        assertTrue(p.isAlive(), () -> "child died: " + read(err));
+        p.waitFor(rnd.nextLong(50, 600), TimeUnit.MILLISECONDS);
+        assertTrue(p.isAlive(), () -> "child died: " + read(err));
+        p.destroyForcibly();
+        p.waitFor();
+        return Files.readAllLines(out);
+    }
+
+    private static String read(Path p) {
+        try { return Files.readString(p); } catch (Exception e) { return e.toString(); }
+    }
+
+    private int verify(String uri, long[] acked, long[] inflight, boolean[] hasInflight) throws Exception {
+        int ok = 0;
+        BlockDevice dev = BlockDevices.open(uri);
+        try (Arena a = Arena.ofShared()) {
+            BlockStore store = BlockStore.open(dev);
+            Stargate sg = Stargate.open(dev, store, CrashWorkload.OPTIONS);
+            VDisk d = sg.vdisk("v");
+            assertNotNull(d, "the vDisk survives");
+            MemorySegment buf = a.allocate(1 << 20, 4096), want = a.allocate(4096, 4096), alt = a.allocate(4096, 4096);
+            for (int vb = 0; vb < CrashWorkload.BLOCKS / 256; vb++) {
+                assertEquals(0, StargateBasicTest.sync(d, false, (long) vb << 20, buf, 1 << 20));
+                for (int i = 0; i < 256; i++) {
+                    int b = vb * 256 + i;
+                    MemorySegment got = buf.asSlice((long) i * 4096, 4096);
+                    CrashWorkload.fill(want, b, 1, acked[b] == 0 ? -1 : acked[b]);
+                    if (got.mismatch(want) == -1) {
+                        if (hasInflight[b]) acked[b] = acked[b]; // the in-flight write did not land: fine
+                        ok++;
+                        continue;
+                    }
+                    if (hasInflight[b]) {
+                        CrashWorkload.fill(alt, b, 1, inflight[b]);
+                        if (got.mismatch(alt) == -1) { acked[b] = inflight[b]; continue; }
+                    }
+                    fail("block " + b + " holds neither its acknowledged version " + acked[b]
+                            + (hasInflight[b] ? " nor the in-flight " + inflight[b] : "") + " after recovery on " + uri);
+                }
+            }
+            sg.close();
+            store.close();
+            StoreChecker.Report r = StoreChecker.check(dev);
+            assertTrue(r.clean(), () -> "BlockStore check after recovery: " + r);
+        } finally {
+            dev.close();
+        }
+        return ok;
+    }
+}
