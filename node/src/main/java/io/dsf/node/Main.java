@@ -2,6 +2,7 @@ package io.dsf.node;
 
 import io.dsf.node.cli.BenchCommand;
 import io.dsf.node.cli.BlockStoreCommand;
+import io.dsf.node.cli.UpCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,7 +27,7 @@ import java.nio.charset.Charset;
         usageHelpAutoWidth = true,
         versionProvider = Main.Version.class,
         description = "dsf: Distributed Storage Fabric (kernel-bypass storage data plane).",
-        subcommands = {BenchCommand.class, BlockStoreCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {UpCommand.class, BenchCommand.class, BlockStoreCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 finished with I/O or verify errors."})
 public final class Main implements Runnable {
     /** Exit code of a failure of the target or node (device cannot be opened, I/O stuck). */

@@ -4,7 +4,8 @@ import io.dsf.frodo.vhostuser.VhostUserProtocol;
 import io.dsf.frodo.virtq.VirtioDevice;
 import io.dsf.frodo.virtq.VirtqRequest;
 import io.dsf.frodo.virtq.VirtqueueHandler;
-import io.dsf.stargate.api.VDisk;
+import io.dsf.stargate.scsi.ScsiNexus;
+import io.dsf.stargate.scsi.ScsiTarget;
 
 import java.lang.foreign.MemorySegment;
 
@@ -12,11 +13,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
- * virtio-scsi over vhost-user with one LUN (target 0, LUN 0): queue 0 is the control queue (task
- * management answered, async notification queries answered with no events), queue 1 the event queue
- * (buffers held until an event, returned empty when the queue stops), queues 2.. the request queues,
- * whose commands a {@link StubScsiTarget} executes on the vDisk until stargate's SCSI target takes
- * its place.
+ * virtio-scsi over vhost-user in front of a stargate {@link ScsiTarget} (target 0, its LUNs): queue 0
+ * is the control queue (task management functions run by the target, async notification queries
+ * answered with no events), queue 1 the event queue (buffers held until an event, returned empty
+ * when the queue stops), queues 2.. the request queues, whose commands the target executes. The
+ * device is one initiator: one {@link ScsiNexus} for all its queues and connections.
  *
  * <pre>
  *   command request (51 bytes, device-readable): lun[8] | id u64 | task_attr u8 | prio u8 | crn u8 | cdb[32]
@@ -38,19 +39,25 @@ public final class VirtioScsiDevice implements VirtioDevice {
     public static final int SENSE_SIZE = 96;
     public static final int SEG_MAX = 126;
 
-    private final VDisk disk;
+    private final ScsiTarget target;
+    private final ScsiNexus nexus;
+    private final String name;
     private final int requestQueues;
 
-    public VirtioScsiDevice(VDisk disk, int requestQueues) {
-        if (disk.blockSize() != 4096) throw new IllegalArgumentException("4096-byte blocks expected, the vDisk has " + disk.blockSize());
+    /** {@code name} names the device in logs and the nexus (e.g. the socket path). */
+    public VirtioScsiDevice(ScsiTarget target, String name, int requestQueues) {
         if (requestQueues < 1 || requestQueues > 62) throw new IllegalArgumentException("request queues must be in 1..62: " + requestQueues);
-        this.disk = disk;
+        this.target = target;
+        this.name = name;
         this.requestQueues = requestQueues;
+        this.nexus = target.openNexus(name);
     }
 
-    public VDisk disk() { return disk; }
+    public ScsiTarget target() { return target; }
 
-    @Override public String name() { return "virtio-scsi " + disk.name(); }
+    public ScsiNexus nexus() { return nexus; }
+
+    @Override public String name() { return "virtio-scsi " + name; }
 
     /** Parameter-change events may be reported (QEMU always acks this bit for vhost-user-scsi). */
     public static final long F_CHANGE = 1L << 2;
@@ -74,7 +81,7 @@ public final class VirtioScsiDevice implements VirtioDevice {
         c.fill((byte) 0);
         c.set(JAVA_INT_UNALIGNED, 0, requestQueues);
         c.set(JAVA_INT_UNALIGNED, 4, SEG_MAX);
-        c.set(JAVA_INT_UNALIGNED, 8, disk.maxTransfer() / 512);
+        c.set(JAVA_INT_UNALIGNED, 8, target.config().maxTransferBlocks() * 8); // 512-byte sectors of 4 KiB blocks
         c.set(JAVA_INT_UNALIGNED, 12, 128);
         c.set(JAVA_INT_UNALIGNED, 16, 16);
         c.set(JAVA_INT_UNALIGNED, 20, SENSE_SIZE);
@@ -88,11 +95,10 @@ public final class VirtioScsiDevice implements VirtioDevice {
 
     @Override
     public VirtqueueHandler newHandler(int index) {
-        if (index == CONTROL_QUEUE) return new ControlQueue();
+        if (index == CONTROL_QUEUE) return new ControlQueue(nexus);
         if (index == EVENT_QUEUE) return new EventQueue();
-        StubScsiTarget target = new StubScsiTarget(disk);
         return new VirtqueueHandler() {
-            @Override public VirtqRequest newRequest() { return new ScsiRequest(target, maxSegments()); }
+            @Override public VirtqRequest newRequest() { return new ScsiRequest(nexus, maxSegments()); }
             @Override public void submit(VirtqRequest r) { ((ScsiRequest) r).start(); }
         };
     }

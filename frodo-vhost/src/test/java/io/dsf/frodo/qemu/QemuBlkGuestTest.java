@@ -129,7 +129,7 @@ class QemuBlkGuestTest {
         assertEquals(Long.toString((long) rounds * REGIONS.size() * PATTERN / 512), r.get("written"), res);
         assertEquals(Long.toString((long) REGIONS.size() * PATTERN / 512), r.get("read"), res);
         assertEquals("0", r.get("ioerrors"), res);
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {
             MemorySegment buf = a.allocate(PATTERN, 4096);
             for (Region g : REGIONS) {
                 AtomicInteger st = new AtomicInteger(99);

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A real Linux guest on {@code vhost-user-scsi-pci,num_queues=2} (control, event and two request
- * queues on the same engine as blk), LUN 0 served by the in-module stub SCSI target over a
+ * queues on the same engine as blk), LUN 0 served by stargate's SCSI target over a
  * {@link MemoryVDisk}: the disk is found through the SCSI scan and carries O_DIRECT pattern I/O from
  * both vCPUs, verified in the guest and on the vDisk.
  */

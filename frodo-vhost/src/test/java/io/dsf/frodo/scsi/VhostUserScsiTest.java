@@ -23,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class VhostUserScsiTest {
     @TempDir Path dir;
     MemoryVDisk disk;
+    GatedVDisk gated;
     VhostUserScsiServer server;
     VhostUserDriver drv;
     DriverQueue ctl, evt, rq;
@@ -31,7 +32,8 @@ class VhostUserScsiTest {
     @BeforeEach
     void setUp() throws Exception {
         disk = new MemoryVDisk("scsi-test", 16L << 20);
-        server = VhostUserScsiServer.start(dir.resolve("s.sock"), disk, VhostOptions.defaults().withQueues(1));
+        gated = new GatedVDisk(disk);
+        server = VhostUserScsiServer.start(dir.resolve("s.sock"), gated, VhostOptions.defaults().withQueues(1));
         drv = VhostUserDriver.connect(server.socket());
         drv.negotiate(0);
         drv.createGuestMemory(4L << 20);
@@ -101,7 +103,19 @@ class VhostUserScsiTest {
     @Test
     void badCommandsGetSenseAndTouchNothing() {
         MemorySegment r = command(3, new int[] {0}, 0, false);
-        assertEquals(3, response(r), "BAD_TARGET for LUN 3");
+        assertEquals(0, response(r));
+        assertEquals(2, status(r));
+        assertEquals(0x25, asc(r), "LUN 3: logical unit not supported");
+        MemorySegment q0 = drv.at(req, 51);
+        q0.fill((byte) 0);
+        q0.set(JAVA_BYTE, 0, (byte) 1);
+        q0.set(JAVA_BYTE, 1, (byte) 2); // target 2
+        int h0 = rq.chain(new long[] {req, resp}, new int[] {51, 108}, new boolean[] {false, true});
+        rq.offer(h0);
+        rq.kick();
+        assertEquals(1, rq.awaitUsed(1, 10_000));
+        rq.takeUsed();
+        assertEquals(3, response(drv.at(resp, 108)), "BAD_TARGET for target 2");
         r = command(0, new int[] {0xff}, 0, false);
         assertEquals(2, status(r));
         assertEquals(5, senseKey(r));
@@ -109,8 +123,13 @@ class VhostUserScsiTest {
         r = command(0, new int[] {0x28, 0, 0, 0, 0x10, 0, 0, 0, 1, 0}, 4096, true); // LBA 4096: past the end
         assertEquals(2, status(r));
         assertEquals(0x21, asc(r), "LBA out of range");
-        r = command(0, new int[] {0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0}, 4096, true); // 2 blocks into a 1-block buffer
+        r = command(0, new int[] {0x2a, 0, 0, 0, 0, 0, 0, 0, 2, 0}, 4096, false); // 2 blocks from a 1-block buffer
         assertEquals(2, status(r));
+        assertEquals(0x24, asc(r), "invalid field: data-out shorter than the transfer");
+        assertEquals(0, disk.writes.get());
+        r = command(0, new int[] {0x28, 0, 0, 0, 0, 0, 0x80, 0, 1, 0}, 4096, true); // RDPROTECT bits set
+        assertEquals(2, status(r));
+        assertEquals(0x24, asc(r), "invalid field in CDB");
         assertEquals(0, disk.reads.get());
         // a response buffer too small to answer in: returned unused
         MemorySegment q = drv.at(req, 51);
@@ -135,7 +154,13 @@ class VhostUserScsiTest {
         ctl.kick();
         assertEquals(1, ctl.awaitUsed(1, 10_000));
         ctl.takeUsed();
-        assertEquals(10, drv.at(out, 1).get(JAVA_BYTE, 0), "FUNCTION_SUCCEEDED");
+        assertEquals(0, drv.at(out, 1).get(JAVA_BYTE, 0), "FUNCTION_COMPLETE");
+        // the reset raised a unit attention: the next command reports it once
+        MemorySegment r = command(0, new int[] {0}, 0, false);
+        assertEquals(2, status(r));
+        assertEquals(6, senseKey(r), "UNIT ATTENTION");
+        assertEquals(0x29, asc(r));
+        assertEquals(0, status(command(0, new int[] {0}, 0, false)));
         // an event buffer is held (no events yet) and handed back when the queue stops
         long ev = drv.alloc(16, 8);
         evt.offer(evt.chain(new long[] {ev}, new int[] {16}, new boolean[] {true}));
@@ -143,5 +168,71 @@ class VhostUserScsiTest {
         assertEquals(0, evt.awaitUsed(1, 200), "held until there is an event");
         assertEquals(1, drv.getVringBase(1), "stopping does not wait for events");
         assertEquals(1, evt.awaitUsed(1, 1000), "returned empty at stop");
+    }
+
+    @Test
+    void abortTaskWaitsForTheHeldWriteAndReportsAborted() {
+        long tmf = drv.alloc(24, 8), out = drv.alloc(8, 8);
+        gated.hold = true;
+        MemorySegment r = drv.at(req, 51);
+        r.fill((byte) 0);
+        r.set(JAVA_BYTE, 0, (byte) 1);
+        r.set(JAVA_BYTE, 2, (byte) 0x40);
+        r.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, 77L); // command id
+        int[] cdb = {0x2a, 0, 0, 0, 0, 9, 0, 0, 1, 0};
+        for (int i = 0; i < cdb.length; i++) r.set(JAVA_BYTE, 19 + i, (byte) cdb[i]);
+        drv.at(resp, 108).fill((byte) 0x55);
+        rq.offer(rq.chain(new long[] {req, data, resp}, new int[] {51, 4096, 108}, new boolean[] {false, false, true}));
+        rq.kick();
+        assertEquals(0, rq.awaitUsed(1, 300), "the write is held in the vDisk");
+        MemorySegment t = drv.at(tmf, 24);
+        t.fill((byte) 0);
+        t.set(JAVA_INT_UNALIGNED, 4, 0);      // ABORT TASK
+        t.set(JAVA_BYTE, 8, (byte) 1);
+        t.set(JAVA_BYTE, 10, (byte) 0x40);
+        t.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 16, 77L);
+        drv.at(out, 1).fill((byte) 0x55);
+        ctl.offer(ctl.chain(new long[] {tmf, out}, new int[] {24, 1}, new boolean[] {false, true}));
+        ctl.kick();
+        assertEquals(0, ctl.awaitUsed(1, 300), "the abort waits for the submitted vDisk request");
+        gated.release();
+        assertEquals(1, ctl.awaitUsed(1, 10_000));
+        ctl.takeUsed();
+        assertEquals(0, drv.at(out, 1).get(JAVA_BYTE, 0), "FUNCTION_COMPLETE");
+        assertEquals(1, rq.awaitUsed(1, 10_000), "the aborted command was completed before the function");
+        rq.takeUsed();
+        MemorySegment s = drv.at(resp, 108);
+        assertEquals(2, response(s), "VIRTIO_SCSI_S_ABORTED");
+        assertEquals(0x40, status(s), "TASK ABORTED");
+    }
+
+    /** Passes requests to a vDisk; while {@code hold} is set, writes wait until {@link #release}. */
+    static final class GatedVDisk implements io.dsf.stargate.api.VDisk {
+        final io.dsf.stargate.api.VDisk d;
+        volatile boolean hold;
+        final java.util.concurrent.ConcurrentLinkedQueue<Runnable> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        GatedVDisk(io.dsf.stargate.api.VDisk d) { this.d = d; }
+
+        void release() {
+            hold = false;
+            Runnable r;
+            while ((r = held.poll()) != null) r.run();
+        }
+
+        @Override public String name() { return d.name(); }
+        @Override public long size() { return d.size(); }
+        @Override public int blockSize() { return d.blockSize(); }
+        @Override public int maxTransfer() { return d.maxTransfer(); }
+        @Override public boolean readOnly() { return d.readOnly(); }
+        @Override public int read(long o, MemorySegment b, int l, long tag, io.dsf.stargate.api.IoCallback cb) { return d.read(o, b, l, tag, cb); }
+        @Override public int write(long o, MemorySegment b, int l, long tag, io.dsf.stargate.api.IoCallback cb) {
+            if (!hold) return d.write(o, b, l, tag, cb);
+            held.add(() -> d.write(o, b, l, tag, cb));
+            return io.dsf.stargate.api.VDiskStatus.OK;
+        }
+        @Override public int flush(long tag, io.dsf.stargate.api.IoCallback cb) { return d.flush(tag, cb); }
+        @Override public int unmap(long o, long l, long tag, io.dsf.stargate.api.IoCallback cb) { return d.unmap(o, l, tag, cb); }
+        @Override public int writeZeroes(long o, long l, long tag, io.dsf.stargate.api.IoCallback cb) { return d.writeZeroes(o, l, tag, cb); }
     }
 }

@@ -1,0 +1,140 @@
+package io.dsf.node.cli;
+
+import io.dsf.blockstore.io.Sizes;
+import io.dsf.frodo.vhostuser.VhostOptions;
+import io.dsf.frodo.virtq.IdleMode;
+import io.dsf.node.up.Node;
+import io.dsf.stargate.core.StargateOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dsf up}: runs one node in the foreground (DESIGN.md's command-line contract): opens the
+ * store on the device or formats a blank device, opens Stargate, creates the vDisks asked for that
+ * do not exist, serves every vDisk over vhost-user-scsi (LUN 0) and vhost-user-blk, prints one
+ * {@code endpoint KIND NAME SOCKET} line per socket on stdout once they all listen, and runs until
+ * SIGTERM/SIGINT, which stop the servers (queues drained), Stargate, the store and the device, and
+ * exit 0. Control plane: the command's thread waits; a shutdown hook stops the node.
+ */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = {"Runs one node in the foreground: vDisks on a BlockStore, served over vhost-user-scsi and vhost-user-blk.",
+                "Prints 'endpoint vhost-user-scsi NAME SOCKET' and 'endpoint vhost-user-blk NAME SOCKET' on stdout once listening;",
+                "SIGTERM or SIGINT stops it cleanly (exit 0)."})
+public final class UpCommand implements Callable<Integer> {
+    /** The default device size: a thin (sparse) file. */
+    public static final String DEFAULT_DEVICE_SIZE = "8g";
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Data directory: default device and sockets (default: ${DEFAULT-VALUE}).")
+    Path data = Path.of("var", "node");
+
+    @Option(names = "--device", paramLabel = "URI",
+            description = "The device (default: file:DIR/dev0.img?size=" + DEFAULT_DEVICE_SIZE + ", a sparse file). One device for now.")
+    List<String> devices;
+
+    @Option(names = "--vdisk", paramLabel = "NAME:SIZE",
+            description = "A vDisk to serve, created (thin) if absent; repeatable (default: vdisk0:16g). Every vDisk already in the store is served too.")
+    List<String> vdisks;
+
+    @Option(names = "--queues", paramLabel = "N", description = "Request queues offered to the guest per device (default: ${DEFAULT-VALUE}).")
+    int queues = 16;
+
+    @Option(names = "--idle", paramLabel = "spin|backoff|block", description = "What an idle queue worker does (default: ${DEFAULT-VALUE}).")
+    String idle = "block";
+
+    @Option(names = "--threading", paramLabel = "dedicated|shared", description = "Queue worker threading (default: ${DEFAULT-VALUE}; shared is not implemented yet).")
+    String threading = "dedicated";
+
+    @Option(names = "--shards", paramLabel = "N", description = "Shards of a new vDisk (default: from the core count, at most 8).")
+    Integer shards;
+
+    /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private volatile Node node;
+
+    /** Stops a running {@code up} as SIGTERM would (for in-process use). */
+    public void stop() { stop.countDown(); }
+
+    /** The running node (null before it started). */
+    public Node node() { return node; }
+
+    @Override
+    public Integer call() throws Exception {
+        Node.Config config = config();
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Node n = Node.start(config, err);
+        node = n;
+        Thread hook = new Thread(() -> {
+            try {
+                n.close();
+            } catch (RuntimeException e) {
+                err.println("dsf up: error while stopping: " + e);
+                err.flush();
+                Runtime.getRuntime().halt(1);
+            }
+            err.println("dsf up: stopped");
+            err.flush();
+            out.flush();
+            Runtime.getRuntime().halt(0); // a signal's exit status would be 128+N: the contract says 0
+        }, "dsf-up-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        for (Node.Endpoint e : n.endpoints()) out.println(e.line());
+        out.flush();
+        err.println("dsf up: running (" + n.endpoints().size() + " endpoints, data " + config.data().toAbsolutePath().normalize()
+                + "); SIGTERM or Ctrl-C stops it");
+        err.flush();
+        stop.await();
+        Runtime.getRuntime().removeShutdownHook(hook);
+        n.close();
+        return 0;
+    }
+
+    Node.Config config() {
+        var cl = spec.commandLine();
+        if (queues < 1 || queues > 62) throw new ParameterException(cl, "--queues must be in 1..62: " + queues);
+        IdleMode idleMode;
+        try {
+            idleMode = IdleMode.parse(idle);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--idle: " + e.getMessage());
+        }
+        if (threading.equals("shared"))
+            throw new ParameterException(cl, "--threading shared is not implemented yet (queue workers run dedicated threads); use --threading dedicated");
+        if (!threading.equals("dedicated")) throw new ParameterException(cl, "--threading must be dedicated or shared: " + threading);
+        if (devices != null && devices.size() > 1) throw new ParameterException(cl, "one --device for now (got " + devices.size() + ")");
+        Path dir = data.toAbsolutePath().normalize();
+        String device = devices == null || devices.isEmpty() ? "file:" + dir.resolve("dev0.img") + "?size=" + DEFAULT_DEVICE_SIZE : devices.get(0);
+        Map<String, Long> disks = new LinkedHashMap<>();
+        for (String v : vdisks == null || vdisks.isEmpty() ? List.of("vdisk0:16g") : vdisks) {
+            int colon = v.lastIndexOf(':');
+            if (colon <= 0 || colon == v.length() - 1) throw new ParameterException(cl, "--vdisk NAME:SIZE expected: " + v);
+            long size;
+            try {
+                size = Sizes.parse(v.substring(colon + 1));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--vdisk " + v + ": " + e.getMessage());
+            }
+            if (size <= 0 || size % 4096 != 0) throw new ParameterException(cl, "--vdisk " + v + ": size must be a positive multiple of 4k");
+            if (disks.put(v.substring(0, colon), size) != null) throw new ParameterException(cl, "--vdisk " + v.substring(0, colon) + " given twice");
+        }
+        StargateOptions sg = StargateOptions.defaults();
+        if (shards != null) {
+            if (shards < 1 || shards > 64) throw new ParameterException(cl, "--shards must be in 1..64: " + shards);
+            sg = sg.withShards(shards);
+        }
+        VhostOptions vh = VhostOptions.defaults().withQueues(queues).withIdle(idleMode);
+        return new Node.Config(dir, device, disks, vh, sg);
+    }
+}
