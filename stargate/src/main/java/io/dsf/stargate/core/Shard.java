@@ -631,7 +631,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void finishRead(Req r) {
         MemorySegment buf = bufferOf(r.bufId);
         if (r.status == VDiskStatus.OK) {
-            MemorySegment.copy(buf, 0, r.buf, r.bufOffset, r.length);
+            try {
+                MemorySegment.copy(buf, 0, r.buf, r.bufOffset, r.length);
+            } catch (RuntimeException e) { // a confined or closed caller buffer
+                r.status = VDiskStatus.INVALID;
+            }
+        }
+        if (r.status == VDiskStatus.OK) {
             vd.cacheFill(this, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), buf, r.t0);
         }
         releaseBuffer(r.bufId);
@@ -641,6 +647,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     // ================================================================ writes
+
+    /** Copies from the caller's buffer; false (and INVALID) when this thread cannot read it (confined, closed). */
+    private static boolean copyIn(Req r, long from, MemorySegment dst, long dstOff, int len) {
+        try {
+            MemorySegment.copy(r.buf, r.bufOffset + from, dst, dstOff, len);
+            return true;
+        } catch (RuntimeException e) {
+            r.status = VDiskStatus.INVALID;
+            return false;
+        }
+    }
 
     /** Lists this shard's vBlocks in a zero request's range that hold any state. */
     private void prepareZero(Req r) {
@@ -738,10 +755,14 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int room = Formats.OPLOG_MAX_DATA_SLICES - open.dataSlices;
             int slices = (int) Math.min((end - r.cursor) >>> BLOCK_SHIFT, room);
             if (!oplogHasRoom(slices, slices)) return false;
-            int at = open.count++;
             long dataOff = (long) (1 + open.dataSlices) * BLOCK;
             int len = slices << BLOCK_SHIFT;
-            MemorySegment.copy(r.buf, r.bufOffset + (r.cursor - r.offset), open.mem, dataOff, len);
+            if (!copyIn(r, r.cursor - r.offset, open.mem, dataOff, len)) {
+                r.cursor = end; // a buffer this thread cannot use: the request fails, the shard goes on
+                if (r.pending == 0) complete(r, r.status);
+                return true;
+            }
+            int at = open.count++;
             open.seq[at] = nextSeq++;
             open.block[at] = r.cursor >>> BLOCK_SHIFT;
             open.nBlocks[at] = slices;
@@ -951,7 +972,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.seq = nextSeq++;
         directInflight.put(vb, directInflight.get(vb) + 1);
         MemorySegment buf = bufferOf(id);
-        MemorySegment.copy(r.buf, r.bufOffset, buf, 0, r.length);
+        if (!copyIn(r, 0, buf, 0, (int) r.length)) {
+            releaseBuffer(id);
+            complete(r, r.status);
+            return true;
+        }
         long inVb = r.offset & (StargateOptions.VBLOCK - 1);
         StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
         r.pending = 1;

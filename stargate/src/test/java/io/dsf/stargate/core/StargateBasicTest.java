@@ -57,6 +57,14 @@ class StargateBasicTest {
             assertEquals(0, sync(d, true, 5L << 20, p2, 8192));
             assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
             assertEquals(-1, r.mismatch(p1));
+            // a buffer the shard thread cannot touch fails that request only
+            try (Arena confined = Arena.ofConfined()) {
+                MemorySegment c = confined.allocate(4096, 4096);
+                assertEquals(VDiskStatus.INVALID, sync(d, true, 0, c, 4096));
+                assertEquals(VDiskStatus.INVALID, sync(d, false, 0, c, 4096));
+            }
+            assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
+            assertEquals(-1, r.mismatch(p1));
             // errors: unaligned, out of range
             assertEquals(VDiskStatus.INVALID, d.write(100, p2, 4096, 0, (t, s) -> { }));
             assertEquals(VDiskStatus.OUT_OF_RANGE, d.write(1L << 30, p2, 4096, 0, (t, s) -> { }));
