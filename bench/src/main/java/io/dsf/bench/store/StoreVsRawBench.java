@@ -26,15 +26,18 @@ import java.util.SplittableRandom;
  * BlockStore against the raw device it sits on, same backend, same sizes, one thread:
  * <ul>
  *   <li>sync latency at QD1: a 4 KiB write then a sync through a channel, vs a 4 KiB device write
- *       then a device flush (target: at most 1.3x), for writes into fresh slices and overwrites of
- *       written (armed) slices;</li>
+ *       then a device flush (target: at most 1.3x), for writes into fresh slices (a new object per
+ *       rep) and overwrites of written slices;</li>
  *   <li>sequential and random 4 KiB write throughput at QD32 into an object vs into the raw device
  *       region of the same size (target: at least 0.9x).</li>
  * </ul>
- * Usage: {@code StoreVsRawBench [URI-with-SIZE] [--size 1g] [--seconds 5] [--syncs 2000] [--json]};
- * the default URI is {@code uring:bench/target/store-bench.img?size=SIZE} (a file on the work disk).
- * The raw runs go first, then the device is formatted for the store runs. Prints a table and,
- * with {@code --json}, one JSON object as the last line.
+ * Usage: {@code StoreVsRawBench [--raw URI] [--store URI] [--size 256m] [--seconds 3] [--syncs 2000]
+ * [--reps 3] [--json]}. The raw side and the store side are two devices of the same size on the
+ * same backend (by default two files side by side on the work disk, {@code uring:bench/target/
+ * store-bench-{raw,store}.img}), both written once in full before anything is measured so that no
+ * run pays for the file system's block allocation. Every rep measures raw then store for each
+ * case, so each ratio compares runs taken moments apart; the table gives the median ratio over the
+ * reps with min-max. With {@code --json} the last line is one JSON object.
  */
 public final class StoreVsRawBench {
     private static final int BS = 4096;
@@ -44,65 +47,100 @@ public final class StoreVsRawBench {
     private StoreVsRawBench() {}
 
     public static void main(String[] args) throws Exception {
-        String uri = "uring:" + Path.of("bench/target/store-bench.img").toAbsolutePath() + "?size=SIZE";
-        long size = 1L << 30;
-        double seconds = 5;
-        int syncs = 2000;
+        String rawUri = "uring:" + Path.of("bench/target/store-bench-raw.img").toAbsolutePath() + "?size=SIZE";
+        String storeUri = "uring:" + Path.of("bench/target/store-bench-store.img").toAbsolutePath() + "?size=SIZE";
+        long size = 256L << 20;
+        double seconds = 3;
+        int syncs = 2000, reps = 3;
         boolean json = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--size" -> size = Sizes.parse(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--syncs" -> syncs = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--raw" -> rawUri = args[++i];
+                case "--store" -> storeUri = args[++i];
                 case "--json" -> json = true;
-                default -> uri = args[i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        String devUri = uri.replace("SIZE", Long.toString(size + (size / 8) + (256L << 20)));
-        if (devUri.contains(":bench/target") || devUri.contains("/bench/target/")) Files.createDirectories(Path.of("bench/target"));
-        Map<String, Double> r = new LinkedHashMap<>();
-        try (BlockDevice dev = BlockDevices.open(devUri)) {
-            // ---------- raw device
-            Raw raw = new Raw(dev);
-            raw.throughput(size + (size / 8) + (128L << 20), 0, false, true); // prefill: every block of the file allocated once
-            r.put("raw_sync_us", raw.writeFlushLatency(syncs, size));
-            r.put("raw_seq_iops", raw.throughput(size, seconds, false, false));
-            r.put("raw_rand_iops", raw.throughput(size, seconds, true, false));
-            raw.close();
-            // ---------- store
-            try (BlockStore s = BlockStore.format(dev, FormatOptions.DEFAULTS)) {
+        long devSize = size + (size / 8) + (256L << 20);
+        rawUri = rawUri.replace("SIZE", Long.toString(devSize));
+        storeUri = storeUri.replace("SIZE", Long.toString(devSize));
+        Files.createDirectories(Path.of("bench/target"));
+        Map<String, double[]> r = new LinkedHashMap<>();
+        String[] keys = {"raw_write_us", "raw_flush_us", "raw_sync_us", "store_sync_fresh_us", "store_sync_overwrite_us",
+                "raw_seq_iops", "store_seq_iops", "raw_rand_iops", "store_rand_iops",
+                "ratio_sync_fresh", "ratio_sync_overwrite", "ratio_seq", "ratio_rand"};
+        for (String k : keys) r.put(k, new double[reps]);
+        try (BlockDevice rawDev = BlockDevices.open(rawUri); BlockDevice storeDev = BlockDevices.open(storeUri)) {
+            Raw raw = new Raw(rawDev);
+            raw.fill(devSize);                                   // every block of both files written once
+            Raw pre = new Raw(storeDev);
+            pre.fill(devSize);
+            pre.close();
+            try (BlockStore s = BlockStore.format(storeDev, FormatOptions.DEFAULTS)) {
                 Store st = new Store(s);
-                StoreObject fresh = s.create(0, size, Map.of());
-                r.put("store_sync_fresh_us", st.writeSyncLatency(fresh, syncs, size));
-                s.delete(fresh);
-                s.sync(); // its units are reusable once the delete is durable
                 StoreObject seq = s.create(0, size, Map.of());
-                r.put("store_seq_iops", st.throughput(seq, size, seconds, false));   // fresh slices: allocation on the way
-                r.put("store_rand_iops", st.throughput(seq, size, seconds, true));   // overwrites of written (armed) slices
-                r.put("store_sync_overwrite_us", st.writeSyncLatency(seq, syncs, size));
+                for (int rep = 0; rep < reps; rep++) {
+                    r.get("raw_seq_iops")[rep] = raw.throughput(size, seconds, false);
+                    r.get("store_seq_iops")[rep] = st.throughput(seq, size, seconds, false); // rep 0: first pass allocates
+                    r.get("raw_rand_iops")[rep] = raw.throughput(size, seconds, true);
+                    r.get("store_rand_iops")[rep] = st.throughput(seq, size, seconds, true);
+                    double[] parts = raw.writeFlushLatency(syncs, size);
+                    r.get("raw_sync_us")[rep] = parts[0];
+                    r.get("raw_write_us")[rep] = parts[1];
+                    r.get("raw_flush_us")[rep] = parts[2];
+                    StoreObject fresh = s.create(0, size, Map.of());
+                    r.get("store_sync_fresh_us")[rep] = st.writeSyncLatency(fresh, syncs, size);
+                    s.delete(fresh);
+                    r.get("store_sync_overwrite_us")[rep] = st.writeSyncLatency(seq, syncs, size);
+                    s.sync(); // the deleted object's units are reusable once the delete is durable
+                    r.get("ratio_sync_fresh")[rep] = r.get("store_sync_fresh_us")[rep] / r.get("raw_sync_us")[rep];
+                    r.get("ratio_sync_overwrite")[rep] = r.get("store_sync_overwrite_us")[rep] / r.get("raw_sync_us")[rep];
+                    r.get("ratio_seq")[rep] = r.get("store_seq_iops")[rep] / r.get("raw_seq_iops")[rep];
+                    r.get("ratio_rand")[rep] = r.get("store_rand_iops")[rep] / r.get("raw_rand_iops")[rep];
+                    System.err.printf(Locale.ROOT, "rep %d: sync fresh %.2f, sync ovw %.2f, seq %.2f, rand %.2f (raw write %.1f us, flush %.1f us)%n", rep + 1,
+                            r.get("ratio_sync_fresh")[rep], r.get("ratio_sync_overwrite")[rep], r.get("ratio_seq")[rep], r.get("ratio_rand")[rep],
+                            parts[1], parts[2]);
+                }
                 st.close();
             }
+            raw.close();
         }
-        r.put("ratio_sync_fresh", r.get("store_sync_fresh_us") / r.get("raw_sync_us"));
-        r.put("ratio_sync_overwrite", r.get("store_sync_overwrite_us") / r.get("raw_sync_us"));
-        r.put("ratio_seq", r.get("store_seq_iops") / r.get("raw_seq_iops"));
-        r.put("ratio_rand", r.get("store_rand_iops") / r.get("raw_rand_iops"));
-        System.out.printf(Locale.ROOT, "device %s, region %s, placement: %s%n", devUri, Sizes.format(size), placement());
-        System.out.printf(Locale.ROOT, "%-34s %12s %12s %8s %s%n", "measure", "raw", "store", "ratio", "target");
-        row("4K write + sync, QD1, mean us (fresh)", r.get("raw_sync_us"), r.get("store_sync_fresh_us"), "<= 1.3");
-        row("4K write + sync, QD1, mean us (ovw)", r.get("raw_sync_us"), r.get("store_sync_overwrite_us"), "<= 1.3");
-        row("4K seq write QD32, IOPS", r.get("raw_seq_iops"), r.get("store_seq_iops"), ">= 0.9");
-        row("4K rand write QD32, IOPS", r.get("raw_rand_iops"), r.get("store_rand_iops"), ">= 0.9");
+        System.out.printf(Locale.ROOT, "raw %s, store %s, region %s, %d reps, placement: %s%n", rawUri, storeUri, Sizes.format(size), reps, placement());
+        System.out.printf(Locale.ROOT, "%-38s %12s %12s %20s %s%n", "measure (medians)", "raw", "store", "ratio med (min-max)", "target");
+        row("4K write + sync, QD1, mean us (fresh)", r.get("raw_sync_us"), r.get("store_sync_fresh_us"), r.get("ratio_sync_fresh"), "<= 1.3");
+        row("4K write + sync, QD1, mean us (ovw)", r.get("raw_sync_us"), r.get("store_sync_overwrite_us"), r.get("ratio_sync_overwrite"), "<= 1.3");
+        row("4K seq write QD32, IOPS", r.get("raw_seq_iops"), r.get("store_seq_iops"), r.get("ratio_seq"), ">= 0.9");
+        row("4K rand write QD32, IOPS", r.get("raw_rand_iops"), r.get("store_rand_iops"), r.get("ratio_rand"), ">= 0.9");
+        System.out.printf(Locale.ROOT, "raw parts: 4K write QD1 %.1f us, flush after it %.1f us (medians)%n", median(r.get("raw_write_us")), median(r.get("raw_flush_us")));
         if (json) {
             StringBuilder sb = new StringBuilder("{");
-            r.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":").append(String.format(Locale.ROOT, "%.3f", v)));
-            sb.append(",\"placement\":\"").append(placement().replace("\"", "'")).append("\",\"device\":\"").append(devUri).append("\"}");
+            r.forEach((k, v) -> {
+                sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":").append(String.format(Locale.ROOT, "%.3f", median(v)));
+                sb.append(",\"").append(k).append("_reps\":[");
+                for (int i = 0; i < v.length; i++) sb.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.3f", v[i]));
+                sb.append(']');
+            });
+            sb.append(",\"placement\":\"").append(placement().replace("\"", "'")).append("\",\"raw\":\"").append(rawUri)
+              .append("\",\"store\":\"").append(storeUri).append("\"}");
             System.out.println(sb);
         }
     }
 
-    private static void row(String what, double raw, double store, String target) {
-        System.out.printf(Locale.ROOT, "%-34s %12.1f %12.1f %8.2f %s%n", what, raw, store, store / raw, target);
+    static double median(double[] v) {
+        double[] c = v.clone();
+        java.util.Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    private static void row(String what, double[] raw, double[] store, double[] ratio, String target) {
+        double lo = Double.MAX_VALUE, hi = 0;
+        for (double x : ratio) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+        System.out.printf(Locale.ROOT, "%-38s %12.1f %12.1f %20s %s%n", what, median(raw), median(store),
+                String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", median(ratio), lo, hi), target);
     }
 
     private static String placement() {
@@ -147,41 +185,50 @@ public final class StoreVsRawBench {
             if (failed != 0) throw new IllegalStateException("device I/O failed: " + IoError.describe(failed));
         }
 
-        double writeFlushLatency(int n, long size) {
-            Histogram h = new Histogram(3);
+        /** Mean us of write + flush at QD1, and of its two parts. */
+        double[] writeFlushLatency(int n, long size) {
+            Histogram h = new Histogram(3), hw = new Histogram(3), hf = new Histogram(3);
             SplittableRandom r = new SplittableRandom(1);
             for (int i = 0; i < n + n / 10; i++) {
                 long t0 = System.nanoTime();
                 done = 0;
                 check(q.write(r.nextLong(size / BS) * BS, bufs[0], BS, 0));
                 waitFor(1);
+                long t1 = System.nanoTime();
                 check(q.flush(1));
                 waitFor(2);
-                if (i >= n / 10) h.recordValue(System.nanoTime() - t0);
+                long t2 = System.nanoTime();
+                if (i >= n / 10) {
+                    h.recordValue(t2 - t0);
+                    hw.recordValue(t1 - t0);
+                    hf.recordValue(t2 - t1);
+                }
             }
-            return h.getMean() / 1000.0;
+            return new double[]{h.getMean() / 1000.0, hw.getMean() / 1000.0, hf.getMean() / 1000.0};
         }
 
-        /** Keeps QD writes in flight for {@code seconds} (or, with {@code once}, until the region was written once). */
-        double throughput(long size, double seconds, boolean random, boolean once) {
+        /** Writes the first {@code size} bytes once, sequentially, in 4 KiB writes, and flushes. */
+        void fill(long size) {
+            done = 0;
+            int issued = 0;
+            for (long off = 0; off + BS <= size; off += BS) {
+                while (issued - done >= QD) q.await(QD, 1_000_000);
+                check(q.write(off, bufs[issued % QD], BS, issued % QD));
+                issued++;
+            }
+            waitFor(issued);
+            done = 0;
+            check(q.flush(0));
+            waitFor(1);
+        }
+
+        /** Keeps QD writes in flight for a ramp plus {@code seconds}; returns the measured IOPS. */
+        double throughput(long size, double seconds, boolean random) {
             SplittableRandom r = new SplittableRandom(2);
             long[] seq = {0};
             done = 0;
             int issued = 0;
-            long end = once ? Long.MAX_VALUE : System.nanoTime() + (long) (seconds * 1e9);
-            if (once) {
-                MemorySegment[] big = bufs; // 4 KiB each: fine for a one-off pass
-                for (long off = 0; off < size; off += BS) {
-                    while (issued - done >= QD) q.await(QD, 1_000_000);
-                    check(q.write(off, big[issued % QD], BS, issued % QD));
-                    issued++;
-                }
-                waitFor(issued);
-                done = 0;
-                check(q.flush(0));
-                waitFor(1);
-                return 0;
-            }
+            long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
             long t0 = System.nanoTime();
             for (int i = 0; i < QD; i++, issued++) check(q.write(next(r, seq, size, random), bufs[i], BS, i));
             long measuredStart = 0, base = 0;

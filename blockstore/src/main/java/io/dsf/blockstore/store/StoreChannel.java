@@ -44,6 +44,8 @@ public final class StoreChannel implements AutoCloseable {
     private static final long BLOCKING_BASE = Long.MIN_VALUE;
     private static final int RING_BYTES = 256 << 10;
     private static final byte[] ZEROS = new byte[64 << 10];
+    /** Device tag of the requests of a journal commit this channel leads (op tags stay below 2^28). */
+    private static final long LEAD_UD = 1L << 62;
 
     private final BlockStore store;
     private final MetaImage image;
@@ -70,6 +72,10 @@ public final class StoreChannel implements AutoCloseable {
     private volatile boolean closed;
     private final int[] cache = new int[16];
     private int cached;
+    /** Journal pages of a commit this channel leads (see {@link JournalWriter#lead}). */
+    private final MemorySegment leadDma;
+    /** Whether this channel leads a journal commit now (its requests are on this queue). */
+    private boolean leading;
 
     private final CRC32C crc = new CRC32C();
     private final byte[] scratch = new byte[12];
@@ -155,15 +161,20 @@ public final class StoreChannel implements AutoCloseable {
         this.syncTicket = new long[depth];
         this.syncTag = new long[depth];
         this.ring = new RecordRing(RING_BYTES);
-        this.queue = store.device.openQueue(depth * maxSegs + 1, this::onDevice);
+        this.queue = store.device.openQueue(depth * maxSegs + 1 + JournalWriter.LEAD_IOS, this::onDevice);
         BufferPool p = null;
+        MemorySegment ld = null;
         try {
             p = BufferPool.allocate(store.device, bufferSize, bufferCount).registerWith(queue);
+            long leadBytes = (long) JournalWriter.LEAD_PAGES * Layout.PAGE;
+            ld = store.device.allocateDma(leadBytes + Math.max(Layout.PAGE, store.device.geometry().bufferAlignment())).asSlice(0, leadBytes);
+            queue.registerBuffers(ld);
         } catch (RuntimeException e) {
             queue.close();
             throw e;
         }
         this.pool = p;
+        this.leadDma = ld;
         registerRegion(pool.region());
     }
 
@@ -359,6 +370,11 @@ public final class StoreChannel implements AutoCloseable {
             store.lastOverwrite[u] = now;
             if (image.armState(u) != MetaImage.ARMED) needArm = true;
         }
+        // a sequential stream of overwrites: arm the units ahead of it now, so it never parks on them
+        boolean sequential = o == streamObj && offset == streamEnd;
+        streamObj = o;
+        streamEnd = offset + length;
+        if (sequential && now != 0) preArm(o, (int) ((offset + length - 1) / unitSize), now);
         if (needArm) {
             long t = arm(op);
             if (t != 0) {
@@ -369,6 +385,40 @@ public final class StoreChannel implements AutoCloseable {
             }
         }
         return submitSegments(op, true);
+    }
+
+    /** Units armed ahead of a sequential overwrite stream (each ARM costs one commit with a flush, off the writer's path). */
+    static final int PREARM_AHEAD = Integer.getInteger("dsf.blockstore.prearmUnits", 2);
+    private StoreObject streamObj;
+    private long streamEnd = -1;
+
+    /**
+     * Arms the allocated, unarmed units at indexes {@code idx+1 .. idx+PREARM_AHEAD} of {@code o}
+     * (a sequential overwrite stream is about to reach them) and asks for a commit nobody waits
+     * for. Units not allocated yet need no arming: first writes into them are not overwrites.
+     */
+    private void preArm(StoreObject o, int idx, long now) {
+        int[] units = o.units;
+        boolean any = false;
+        for (int k = 1; k <= PREARM_AHEAD && idx + k < units.length && !any; k++) {
+            int u = o.unitAt(units, idx + k);
+            any = u >= 0 && image.armState(u) == MetaImage.UNARMED;
+        }
+        if (!any) return;
+        journal.lock.lock();
+        try {
+            for (int k = 1; k <= PREARM_AHEAD && idx + k < units.length; k++) {
+                int u = o.unitAt(units, idx + k);
+                if (u < 0 || image.armState(u) != MetaImage.UNARMED || image.crcArray(u) == null) continue;
+                store.lastOverwrite[u] = now; // not a quiet unit: keep the journal from disarming it before the stream arrives
+                journal.armLocked(u);
+            }
+        } finally {
+            journal.lock.unlock();
+        }
+        long t = journal.requestSyncQuiet();
+        tryLead();
+        if (!leading && journal.syncDone() < t) journal.wake();
     }
 
     /** Logs ARM for the op's unarmed units; returns the ticket to wait for, or 0 when all are armed already. */
@@ -386,7 +436,16 @@ public final class StoreChannel implements AutoCloseable {
         } finally {
             journal.lock.unlock();
         }
-        return wait ? journal.requestSync() : 0;
+        if (!wait) return 0;
+        long t = journal.requestSyncQuiet();
+        tryLead();
+        return t;
+    }
+
+    /** Leads the journal commit on this queue if nobody else is committing (no hand-off to another thread). */
+    private void tryLead() {
+        if (leading) return;
+        if (journal.lead(this, queue, leadDma, LEAD_UD) == JournalWriter.LED_ASYNC) leading = true;
     }
 
     private void releaseOverwrites(Op op) {
@@ -511,9 +570,10 @@ public final class StoreChannel implements AutoCloseable {
         if (syncCount == syncTicket.length) return StoreStatus.QUEUE_FULL.code();
         int i = (syncHead + syncCount) % syncTicket.length;
         syncTag[i] = tag;
-        syncTicket[i] = journal.requestSync();
+        syncTicket[i] = journal.requestSyncQuiet();
         syncCount++;
         syncWaiting = true;
+        tryLead();
         return ACCEPTED;
     }
 
@@ -522,6 +582,10 @@ public final class StoreChannel implements AutoCloseable {
     private void onImmediate(long ud, int status) { finish(ops[(int) ud]); }
 
     private void onDevice(long ud, int status) {
+        if (ud == LEAD_UD) {
+            if (journal.leadIoDone(status)) leading = false;
+            return;
+        }
         Op op = ops[(int) (ud >>> 16)];
         if (status < 0 && op.status == 0) op.status = status;
         if (--op.pending == 0) finish(op);
@@ -634,6 +698,9 @@ public final class StoreChannel implements AutoCloseable {
         immediate.deliver(immediateHandler, max);
         pollParked();
         deliverSyncs();
+        // a sync or arm of ours that nobody commits yet: lead it (the token's last holder woke the
+        // journal thread too; whichever comes first commits)
+        if (!leading && (syncCount > 0 || parkedN > 0) && journal.tokenFree() && journal.syncDone() < journal.syncRequested.get()) tryLead();
         return (int) (delivered - before);
     }
 
@@ -650,7 +717,7 @@ public final class StoreChannel implements AutoCloseable {
             long left = deadline - System.nanoTime();
             if (left <= 0) return 0;
             if (queue.inFlight() > 0) {
-                queue.await(max, syncCount > 0 ? Math.min(left, 50_000) : left);
+                queue.await(max, syncCount > 0 && !leading ? Math.min(left, 50_000) : left);
             } else if (syncCount > 0 || parkedN > 0) {
                 long spinEnd = System.nanoTime() + Math.min(left, JournalWriter.SPIN_NANOS);
                 while (System.nanoTime() < spinEnd && journal.syncDone() < (syncCount > 0 ? syncTicket[syncHead] : Long.MAX_VALUE)) Thread.onSpinWait();
@@ -722,7 +789,7 @@ public final class StoreChannel implements AutoCloseable {
     public void close() {
         if (closed) return;
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while ((queue.inFlight() > 0 || syncCount > 0 || parkedN > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline) {
+        while (leading || ((queue.inFlight() > 0 || syncCount > 0 || parkedN > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline)) {
             await(64, 10_000_000);
         }
         queue.close();
@@ -746,6 +813,12 @@ public final class StoreChannel implements AutoCloseable {
         cached = 0;
         closed = true;
         journal.requestDrain();
+    }
+
+    /** Runs a journal commit this channel leads to its end when called on the owner thread (store close). */
+    void finishCommitIfOwner() {
+        if (Thread.currentThread() != owner) return;
+        while (leading) queue.await(64, 10_000_000);
     }
 
     void wakeIfWaiting() {
