@@ -10,6 +10,7 @@ import io.dsf.blockstore.store.BlockStore;
 import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.blockstore.store.StoreChannel;
 import io.dsf.blockstore.store.StoreObject;
+import io.dsf.blockstore.store.StoreStats;
 import io.dsf.blockstore.store.StoreStatus;
 import org.HdrHistogram.Histogram;
 
@@ -84,19 +85,36 @@ public final class StoreVsRawBench {
                 Store st = new Store(s);
                 StoreObject seq = s.create(0, size, Map.of());
                 for (int rep = 0; rep < reps; rep++) {
+                    StoreStats s0 = s.stats();
+                    double[] cpu = new double[4];
                     r.get("raw_seq_iops")[rep] = raw.throughput(size, seconds, false);
+                    cpu[0] = lastCpuPerIo;
                     r.get("store_seq_iops")[rep] = st.throughput(seq, size, seconds, false); // rep 0: first pass allocates
+                    cpu[1] = lastCpuPerIo;
+                    StoreStats s1 = s.stats();
                     r.get("raw_rand_iops")[rep] = raw.throughput(size, seconds, true);
+                    cpu[2] = lastCpuPerIo;
                     r.get("store_rand_iops")[rep] = st.throughput(seq, size, seconds, true);
-                    double[] parts = raw.writeFlushLatency(syncs, size);
-                    r.get("raw_sync_us")[rep] = parts[0];
-                    r.get("raw_write_us")[rep] = parts[1];
-                    r.get("raw_flush_us")[rep] = parts[2];
+                    cpu[3] = lastCpuPerIo;
+                    StoreStats s2 = s.stats();
+                    // QD1 write + sync: raw, fresh and overwrite requests interleaved one by one, so
+                    // that a change in the machine's load hits all three alike
                     StoreObject fresh = s.create(0, size, Map.of());
-                    r.get("store_sync_fresh_us")[rep] = st.writeSyncLatency(fresh, syncs, size);
+                    double[] lat = interleavedSyncLatency(raw, st, fresh, seq, syncs, size);
                     s.delete(fresh);
-                    r.get("store_sync_overwrite_us")[rep] = st.writeSyncLatency(seq, syncs, size);
                     s.sync(); // the deleted object's units are reusable once the delete is durable
+                    double[] parts = {lat[0], lat[1], lat[2]};
+                    r.get("raw_sync_us")[rep] = lat[0];
+                    r.get("raw_write_us")[rep] = lat[1];
+                    r.get("raw_flush_us")[rep] = lat[2];
+                    r.get("store_sync_fresh_us")[rep] = lat[3];
+                    r.get("store_sync_overwrite_us")[rep] = lat[4];
+                    StoreStats s3 = s.stats();
+                    System.err.printf(Locale.ROOT, "rep %d store commits/checkpoints: seq %d/%d, rand %d/%d, syncs %d/%d;"
+                                    + " CPU us per I/O raw/store: seq %.2f/%.2f, rand %.2f/%.2f%n", rep + 1,
+                            s1.commits() - s0.commits(), s1.checkpoints() - s0.checkpoints(), s2.commits() - s1.commits(),
+                            s2.checkpoints() - s1.checkpoints(), s3.commits() - s2.commits(), s3.checkpoints() - s2.checkpoints(),
+                            cpu[0], cpu[1], cpu[2], cpu[3]);
                     r.get("ratio_sync_fresh")[rep] = r.get("store_sync_fresh_us")[rep] / r.get("raw_sync_us")[rep];
                     r.get("ratio_sync_overwrite")[rep] = r.get("store_sync_overwrite_us")[rep] / r.get("raw_sync_us")[rep];
                     r.get("ratio_seq")[rep] = r.get("store_seq_iops")[rep] / r.get("raw_seq_iops")[rep];
@@ -128,6 +146,34 @@ public final class StoreVsRawBench {
               .append("\",\"store\":\"").append(storeUri).append("\"}");
             System.out.println(sb);
         }
+    }
+
+    /** Mean us of: raw write+flush, raw write, raw flush, store write+sync fresh, store write+sync overwrite. */
+    private static double[] interleavedSyncLatency(Raw raw, Store st, StoreObject fresh, StoreObject ovw, int n, long size) {
+        Histogram h = new Histogram(3), hw = new Histogram(3), hf = new Histogram(3), sf = new Histogram(3), so = new Histogram(3);
+        SplittableRandom r = new SplittableRandom(1);
+        long[] t = new long[3];
+        for (int i = 0; i < n + n / 10; i++) {
+            boolean rec = i >= n / 10;
+            raw.writeFlush(r.nextLong(size / BS) * BS, t);
+            if (rec) {
+                h.recordValue(t[0]);
+                hw.recordValue(t[1]);
+                hf.recordValue(t[2]);
+            }
+            long x = st.writeSync(fresh, r.nextLong(size / BS) * BS);
+            if (rec) sf.recordValue(x);
+            x = st.writeSync(ovw, r.nextLong(size / BS) * BS);
+            if (rec) so.recordValue(x);
+        }
+        return new double[]{h.getMean() / 1000.0, hw.getMean() / 1000.0, hf.getMean() / 1000.0, sf.getMean() / 1000.0, so.getMean() / 1000.0};
+    }
+
+    /** CPU microseconds per I/O (all threads of this process, the journal thread included) of the last throughput run. */
+    static double lastCpuPerIo;
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static double median(double[] v) {
@@ -185,6 +231,21 @@ public final class StoreVsRawBench {
             if (failed != 0) throw new IllegalStateException("device I/O failed: " + IoError.describe(failed));
         }
 
+        /** One write + flush at QD1: total, write and flush nanoseconds into {@code t}. */
+        void writeFlush(long off, long[] t) {
+            long t0 = System.nanoTime();
+            done = 0;
+            check(q.write(off, bufs[0], BS, 0));
+            waitFor(1);
+            long t1 = System.nanoTime();
+            check(q.flush(1));
+            waitFor(2);
+            long t2 = System.nanoTime();
+            t[0] = t2 - t0;
+            t[1] = t1 - t0;
+            t[2] = t2 - t1;
+        }
+
         /** Mean us of write + flush at QD1, and of its two parts. */
         double[] writeFlushLatency(int n, long size) {
             Histogram h = new Histogram(3), hw = new Histogram(3), hf = new Histogram(3);
@@ -231,7 +292,7 @@ public final class StoreVsRawBench {
             long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
             long t0 = System.nanoTime();
             for (int i = 0; i < QD; i++, issued++) check(q.write(next(r, seq, size, random), bufs[i], BS, i));
-            long measuredStart = 0, base = 0;
+            long measuredStart = 0, base = 0, cpu0 = 0;
             while (System.nanoTime() < end) {
                 int before = done;
                 q.await(QD, 1_000_000);
@@ -239,8 +300,10 @@ public final class StoreVsRawBench {
                 if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) { // ramp
                     measuredStart = System.nanoTime();
                     base = done;
+                    cpu0 = cpuNanos();
                 }
             }
+            lastCpuPerIo = (cpuNanos() - cpu0) / 1000.0 / Math.max(1, done - base);
             double iops = (done - base) / ((System.nanoTime() - measuredStart) / 1e9);
             waitFor(issued);
             done = 0;
@@ -284,6 +347,17 @@ public final class StoreVsRawBench {
             return st;
         }
 
+        /** One write + sync at QD1; returns nanoseconds. */
+        long writeSync(StoreObject o, long off) {
+            long t0 = System.nanoTime();
+            done = 0;
+            check(submit(o, off, 0));
+            waitFor(1);
+            check(ch.sync(1));
+            waitFor(2);
+            return System.nanoTime() - t0;
+        }
+
         double writeSyncLatency(StoreObject o, int n, long size) {
             Histogram h = new Histogram(3);
             SplittableRandom r = new SplittableRandom(1);
@@ -307,7 +381,7 @@ public final class StoreVsRawBench {
             long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
             long t0 = System.nanoTime();
             for (int i = 0; i < QD; i++, issued++) check(submit(o, next(r, seq, size, random), i));
-            long measuredStart = 0, base = 0;
+            long measuredStart = 0, base = 0, cpu0 = 0;
             while (System.nanoTime() < end) {
                 int before = done;
                 ch.await(QD, 1_000_000);
@@ -315,8 +389,10 @@ public final class StoreVsRawBench {
                 if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) {
                     measuredStart = System.nanoTime();
                     base = done;
+                    cpu0 = cpuNanos();
                 }
             }
+            lastCpuPerIo = (cpuNanos() - cpu0) / 1000.0 / Math.max(1, done - base);
             double iops = (done - base) / ((System.nanoTime() - measuredStart) / 1e9);
             waitFor(issued);
             done = 0;

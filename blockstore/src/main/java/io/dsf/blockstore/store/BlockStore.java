@@ -46,6 +46,10 @@ public final class BlockStore implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicIntegerArray overwrites;
     /** Per unit: when an overwrite last started (a hint for disarming; racy by design). */
     final long[] lastOverwrite;
+    /** Per unit: how long it must be quiet before the journal disarms it (0: the default); under the journal lock. */
+    final long[] quietNanos;
+    /** Per unit: when the journal last disarmed it (0: never); under the journal lock. */
+    final long[] disarmedAt;
     /**
      * Per unit: a shrink reset checksums in it, which stays undone on the device until the RESIZE
      * is durable; until a DISARM after it is durable, every write into the unit counts as an
@@ -76,6 +80,8 @@ public final class BlockStore implements AutoCloseable {
         this.allocator = new UnitAllocator(layout.unitCount, 16);
         this.overwrites = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.lastOverwrite = new long[layout.unitCount];
+        this.quietNanos = new long[layout.unitCount];
+        this.disarmedAt = new long[layout.unitCount];
         this.tailReset = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.journal = new JournalWriter(this, device, image, sb);
     }

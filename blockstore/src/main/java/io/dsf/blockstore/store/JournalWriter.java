@@ -159,8 +159,19 @@ final class JournalWriter implements Runnable {
     /** Sequence of the first journal page written since the last flush, or -1 (token holder). */
     private long unflushedFrom = -1;
 
-    /** Logs ARM for {@code unit} (state UNARMED); caller holds {@link #lock}. The unit is ARMED once the commit holding it is durable. */
+    /** Longest quiet time a unit re-armed again and again must have before it is disarmed. */
+    static final long MAX_QUIET_NANOS = Math.max(DISARM_NANOS, Long.getLong("dsf.blockstore.maxDisarmMillis", 5000) * 1_000_000L);
+
+    /**
+     * Logs ARM for {@code unit} (state UNARMED); caller holds {@link #lock}. The unit is ARMED once
+     * the commit holding it is durable. A unit armed again soon after it was disarmed (within four
+     * of its quiet times) is kept armed twice as long next time, up to {@link #MAX_QUIET_NANOS}:
+     * re-arming costs the writer a commit, keeping a unit armed only costs recovery a scan of it.
+     */
     void armLocked(int unit) {
+        long q = Math.max(DISARM_NANOS, store.quietNanos[unit]);
+        long since = store.disarmedAt[unit] == 0 ? Long.MAX_VALUE : System.nanoTime() - store.disarmedAt[unit];
+        store.quietNanos[unit] = since < 4 * q ? Math.min(2 * q, MAX_QUIET_NANOS) : since > 16 * q ? DISARM_NANOS : q;
         image.setArmState(unit, MetaImage.ARMING);
         int off = reserveCtl(JournalRecord.ARM_LEN);
         JournalRecord.putArm(ctl, off, JournalRecord.ARM, unit, image.unitGen[unit]);
@@ -188,7 +199,7 @@ final class JournalWriter implements Runnable {
                 armed.fastUnorderedRemove(i);       // freed or reallocated since
                 continue;
             }
-            if (now - store.lastOverwrite[u] < DISARM_NANOS) continue;
+            if (now - store.lastOverwrite[u] < Math.max(DISARM_NANOS, store.quietNanos[u])) continue;
             image.setArmState(u, MetaImage.UNARMED);
             if (store.overwrites.get(u) > 0) {
                 image.setArmState(u, MetaImage.ARMED);
@@ -196,6 +207,7 @@ final class JournalWriter implements Runnable {
             }
             if (n == disarming.length) disarming = java.util.Arrays.copyOf(disarming, n * 2);
             disarming[n++] = u;
+            store.disarmedAt[u] = now;
             armed.fastUnorderedRemove(i);
         }
         return n;
@@ -309,8 +321,9 @@ final class JournalWriter implements Runnable {
                         state = CLOSED;
                         break;
                     }
+                    boolean cp = checkpointWanted;
                     checkpointWanted = false;
-                    pass(); // commits, drains, disarms quiet units, checkpoints past half the ring
+                    if (!pass() && cp) checkpoint(-1); // commits, drains, disarms quiet units, checkpoints past half the ring
                 } finally {
                     token.set(0);
                 }
@@ -471,7 +484,7 @@ final class JournalWriter implements Runnable {
     }
 
     /** One group commit: drain, write sealed pages, flush, publish. */
-    private void pass() {
+    private boolean pass() {
         long ticket = syncRequested.get();
         drainRequested = false;
         StoreChannel[] chans = store.channelArray();
@@ -496,7 +509,9 @@ final class JournalWriter implements Runnable {
         // pages an earlier drain wrote without a flush count too: a sync with nothing new to
         // write still needs the flush that makes them (and the data they describe) durable
         if (!checkpointed && flush && unflushedFrom >= 0) {
+            snapshotIntents();
             io.flush();
+            confirmIntents();
             unflushedFrom = -1;
             commits++;
         }
@@ -505,8 +520,12 @@ final class JournalWriter implements Runnable {
             if (ticket > syncDone) syncDone = ticket;
             wakeAll();
         }
-        for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain()) store.removeChannel(ch);
-        if (!checkpointed && nextSeq - replayStart > layout.ringPages / 2) checkpoint(-1);
+        for (StoreChannel ch : chans) if (ch.isClosed() && ch.ring.tailAcquire() == ch.ring.headPlain() && ch.intent() < 0) store.removeChannel(ch);
+        if (!checkpointed && nextSeq - replayStart > layout.ringPages / 2) {
+            checkpoint(-1);
+            checkpointed = true;
+        }
+        return checkpointed;
     }
 
     /** Returns the packed pages to the pool (no allocation: ArrayList.addAll would copy). */
@@ -546,6 +565,7 @@ final class JournalWriter implements Runnable {
         if (unflushedFrom < 0) unflushedFrom = nextSeq;
         long commitFirst = unflushedFrom; // every page since the last flush is one commit
         int total = packed.size();
+        long floor = intentFloor();
         for (int i = 0; i < total; ) {
             int n = Math.min(Math.min(CHUNK, total - i), Math.max(1, layout.ringPages / 4));
             if (nextSeq + n - replayStart > layout.ringPages) {
@@ -554,7 +574,7 @@ final class JournalWriter implements Runnable {
             }
             for (int k = 0; k < n; k++) {
                 byte[] p = packed.get(i + k);
-                JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, LE.u16(p, 32), LE.u16(p, 34));
+                JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, Math.min(floor, nextSeq + k + 1), LE.u16(p, 32), LE.u16(p, 34));
                 MemorySegment.copy(p, 0, dma, ValueLayout.JAVA_BYTE, (long) k * Layout.PAGE, Layout.PAGE);
             }
             // contiguous runs in the ring, each within the device's largest transfer
@@ -604,10 +624,19 @@ final class JournalWriter implements Runnable {
      * writing: already published) or {@link #NOT_LED} (the token is taken, whose holder will see
      * the request; or the commit does not fit, and the journal thread was woken for it).
      */
-    int lead(StoreChannel ch, DeviceQueue q, MemorySegment dma, long ud) {
+    int lead(StoreChannel ch, DeviceQueue q, MemorySegment dma, long ud) { return lead(ch, q, dma, ud, null, 0); }
+
+    /**
+     * As {@link #lead(StoreChannel, DeviceQueue, MemorySegment, long)}; with {@code intent} (an
+     * INTENT record of {@code intentLen} bytes for a write the channel just submitted) the record
+     * goes last into the commit, the channel's {@link StoreChannel#intent()} is set to its page, and
+     * the commit flushes only if a sync waits or its records free or arm units. Returns
+     * {@link #NOT_LED} without waking anyone when the intent cannot be logged this way.
+     */
+    int lead(StoreChannel ch, DeviceQueue q, MemorySegment dma, long ud, byte[] intent, int intentLen) {
         if (state != RUNNING || !token.compareAndSet(0, 1)) return NOT_LED;
         long ticket = syncRequested.get();
-        if (ticket <= syncDone) {
+        if (intent == null && ticket <= syncDone) {
             releaseToken();
             return LED_DONE;
         }
@@ -616,7 +645,7 @@ final class JournalWriter implements Runnable {
         lock.lock();
         try {
             if (leadTails.length < chans.length) leadTails = new long[chans.length * 2];
-            long bytes = ctlLen;
+            long bytes = ctlLen + intentLen;
             for (int c = 0; c < chans.length; c++) {
                 RecordRing r = chans[c].ring;
                 leadTails[c] = r.tailAcquire();
@@ -626,24 +655,27 @@ final class JournalWriter implements Runnable {
             if (bound > dma.byteSize() / Layout.PAGE || nextSeq + bound - replayStart > layout.ringPages / 2) {
                 lock.unlock();
                 releaseToken(); // too big for the channel, or time for a checkpoint: the journal thread commits it
-                wake();
+                if (intent == null) wake();
                 return NOT_LED;
             }
             drainLocked(d, false, chans, leadTails);
         } finally {
             if (lock.isHeldByCurrentThread()) lock.unlock();
         }
+        boolean flush = intent == null || ticket > syncDone || d.freedN > 0 || d.armingN > 0;
         leader = ch;
         leadQueue = q;
-        leadTicket = ticket;
+        leadTicket = flush ? ticket : -1; // -1: write the pages, no flush, publish nothing
         leadUd = ud;
         leadFailure = 0;
         leadFlushing = false;
         packed.clear();
         packPage = null;
         for (int off = 0; off < d.len; off += JournalRecord.length(d.buf, off)) add(d.buf, off);
+        if (intent != null) add(intent, 0);
         if (packPage != null) closePage();
         int n = packed.size();
+        if (intent != null) ch.setIntent(nextSeq + n - 1); // its page: the last one
         if (n == 0 && unflushedFrom < 0) { // nothing written since the last flush: durable already
             leadEnd();
             return LED_DONE;
@@ -651,14 +683,20 @@ final class JournalWriter implements Runnable {
         if (n == 0) {
             leadFlushing = true;
             leadPending = 1;
-            submitLead(q.flush(ud));
+            snapshotIntents();
+            if (!submitLead(q.flush(ud))) {
+                releaseLeadAfterFailure();
+                return LED_DONE;
+            }
+            q.submit();
             return LED_ASYNC;
         }
         if (unflushedFrom < 0) unflushedFrom = nextSeq;
         long commitFirst = unflushedFrom;
+        long floor = intentFloor();
         for (int k = 0; k < n; k++) {
             byte[] p = packed.get(k);
-            JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, LE.u16(p, 32), LE.u16(p, 34));
+            JournalPage.seal(crc, p, nextSeq + k, nonce, commitFirst, Math.min(floor, nextSeq + k + 1), LE.u16(p, 32), LE.u16(p, 34));
             MemorySegment.copy(p, 0, dma, ValueLayout.JAVA_BYTE, (long) k * Layout.PAGE, Layout.PAGE);
         }
         recyclePacked();
@@ -703,8 +741,13 @@ final class JournalWriter implements Runnable {
             return true;
         }
         if (!leadFlushing) {
+            if (leadTicket < 0) { // an intent's pages: written, nothing to publish
+                releaseToken();
+                return true;
+            }
             leadFlushing = true;
             leadPending = 1;
+            snapshotIntents();
             if (!submitLead(leadQueue.flush(leadUd))) {
                 releaseLeadAfterFailure();
                 return true;
@@ -712,10 +755,61 @@ final class JournalWriter implements Runnable {
             leadQueue.submit();
             return false;
         }
+        confirmIntents();
         unflushedFrom = -1;
         commits++;
         leadEnd();
         return true;
+    }
+
+    // ---- intents (token holder): INTENT records of writes not yet known durable
+
+    /** Lowest journal page holding an INTENT not yet confirmed durable, or Long.MAX_VALUE. */
+    private long intentFloor() {
+        long f = Long.MAX_VALUE;
+        for (StoreChannel ch : store.channelArray()) {
+            long s = ch.intent();
+            if (s >= 0) f = Math.min(f, s & ~StoreChannel.INTENT_DONE);
+        }
+        return f;
+    }
+
+    /** Before submitting a flush: the intents whose writes completed are the ones it makes durable. */
+    private void snapshotIntents() {
+        for (StoreChannel ch : store.channelArray()) {
+            long s = ch.intent();
+            ch.intentConfirm = s >= 0 && (s & StoreChannel.INTENT_DONE) != 0 ? s : -1;
+        }
+    }
+
+    /** After that flush completed: those intents are durable, their records trustworthy. */
+    private void confirmIntents() {
+        for (StoreChannel ch : store.channelArray()) {
+            if (ch.intentConfirm >= 0) ch.casIntent(ch.intentConfirm, -1);
+            ch.intentConfirm = -1;
+        }
+    }
+
+    /**
+     * A checkpoint holds every completed write's checksum and starts replay after every intent:
+     * forget them all. An intent whose write is still in flight is dropped here, and its channel
+     * then logs the write's checksums the usual way when it completes. Caller holds {@link #lock},
+     * before copying pages (so a write completed by now is in the copy).
+     */
+    private void dropIntentsLocked() {
+        for (StoreChannel ch : store.channelArray()) {
+            while (true) {
+                long s = ch.intent();
+                if (s < 0 || ch.casIntent(s, -1)) break;
+            }
+            ch.intentConfirm = -1;
+        }
+    }
+
+    /** A write logged with an INTENT failed: its record stays unconfirmed until a checkpoint, so ask for one. */
+    void intentFailed() {
+        checkpointWanted = true;
+        wake();
     }
 
     /** The led commit is durable: frees and arms take effect, tickets are published, the token is released. */
@@ -764,6 +858,7 @@ final class JournalWriter implements Runnable {
         synchronized (store.objectLock()) {
             lock.lock();
             try {
+                dropIntentsLocked();
                 drainLocked(d, false);
                 for (int off = 0; off < d.len; off += JournalRecord.length(d.buf, off)) image.markDirty(d.buf, off, dirty);
                 dirty.clear(layout.dataPages, Integer.MAX_VALUE);

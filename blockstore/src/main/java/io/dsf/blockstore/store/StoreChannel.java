@@ -12,6 +12,8 @@ import io.dsf.blockstore.store.format.Layout;
 import io.dsf.blockstore.store.meta.MetaImage;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.concurrent.locks.LockSupport;
@@ -106,6 +108,9 @@ public final class StoreChannel implements AutoCloseable {
         int pending;
         int status;
         int reserve;
+        /** Whether the write's checksums went to the journal as an INTENT with the data, and that intent's value. */
+        boolean intent;
+        long intentSeq;
         int segs;
         long badOffset;
         final int[] segUnit, segGen, segFirst, segN, segBufOff;
@@ -242,6 +247,7 @@ public final class StoreChannel implements AutoCloseable {
         op.reserve = 0;
         op.segs = 0;
         op.badOffset = -1;
+        op.intent = false;
         op.view = null;
         op.registered = false;
         for (int r = 0; r < regionCount; r++) {
@@ -384,11 +390,69 @@ public final class StoreChannel implements AutoCloseable {
                 return ACCEPTED;
             }
         }
-        return submitSegments(op, true);
+        int st2 = submitSegments(op, true);
+        if (st2 == ACCEPTED && op.pending == 1 && op.segs == 1 && op.segN[0] <= INTENT_MAX_SLICES && freeTop == ops.length - 1
+                && parkedN == 0 && !leading && intent < 0 && journal.tokenFree()) logIntent(op);
+        return st2;
     }
 
-    /** Units armed ahead of a sequential overwrite stream (each ARM costs one commit with a flush, off the writer's path). */
-    static final int PREARM_AHEAD = Integer.getInteger("dsf.blockstore.prearmUnits", 2);
+    // ------------------------------------------------------------- intents
+
+    /** Bit set in {@link #intent} once the write completed successfully. */
+    static final long INTENT_DONE = 1L << 62;
+    /** Largest write (in slices) logged as an INTENT with its data. */
+    private static final int INTENT_MAX_SLICES = 16;
+    private static final VarHandle INTENT;
+
+    static {
+        try {
+            INTENT = MethodHandles.lookup().findVarHandle(StoreChannel.class, "intent", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * The journal page of this channel's INTENT not yet known durable (with {@link #INTENT_DONE}
+     * once its write completed), or -1. Set by this channel while it holds the commit token; a
+     * write's completion adds DONE; the commit token's holder clears it after a flush that follows
+     * the completion, or at a checkpoint.
+     */
+    @SuppressWarnings("unused") private volatile long intent = -1;
+    /** The intent a flush in progress will confirm, or -1 (commit token holder only). */
+    long intentConfirm = -1;
+    private final byte[] intentRec = new byte[JournalRecord.MAX_LEN];
+
+    long intent() { return intent; }
+
+    void setIntent(long page) { intent = page; }
+
+    boolean casIntent(long expect, long value) { return INTENT.compareAndSet(this, expect, value); }
+
+    /**
+     * A lone small write on an idle channel (queue depth 1): its checksums go to the journal as an
+     * INTENT record in a page written beside the data, instead of after the write completes, so a
+     * sync that follows needs only a flush (sync = max(data, journal page) + flush). Needs the
+     * commit token; without it the write is logged the usual way when it completes.
+     */
+    private void logIntent(Op op) {
+        int n = op.segN[0];
+        int len = JournalRecord.CRC_BASE + 4 * n;
+        JournalRecord.putCrcHeader(intentRec, 0, JournalRecord.INTENT, op.segUnit[0], op.segGen[0], op.segFirst[0], n);
+        for (int j = 0; j < n; j++) LE.i32(intentRec, JournalRecord.CRC_BASE + 4 * j, op.crcs[j]);
+        if (journal.lead(this, queue, leadDma, LEAD_UD, intentRec, len) == JournalWriter.LED_ASYNC) {
+            leading = true;
+            op.intent = true;
+            op.intentSeq = intent;
+        }
+    }
+
+    /**
+     * Units kept armed ahead of a sequential overwrite stream. Each ARM commit costs a device
+     * flush, so when the nearer half of this window has an unarmed unit the whole window is armed
+     * in one commit: about one flush per {@code PREARM_AHEAD / 2} units, off the writer's path.
+     */
+    static final int PREARM_AHEAD = Integer.getInteger("dsf.blockstore.prearmUnits", 8);
     private StoreObject streamObj;
     private long streamEnd = -1;
 
@@ -400,7 +464,7 @@ public final class StoreChannel implements AutoCloseable {
     private void preArm(StoreObject o, int idx, long now) {
         int[] units = o.units;
         boolean any = false;
-        for (int k = 1; k <= PREARM_AHEAD && idx + k < units.length && !any; k++) {
+        for (int k = 1; k <= Math.max(1, PREARM_AHEAD / 2) && idx + k < units.length && !any; k++) {
             int u = o.unitAt(units, idx + k);
             any = u >= 0 && image.armState(u) == MetaImage.UNARMED;
         }
@@ -599,6 +663,13 @@ public final class StoreChannel implements AutoCloseable {
                     int[] arr = op.segCrcs[s];
                     int first = op.segFirst[s], n = op.segN[s];
                     for (int k = 0; k < n; k++) arr[first + k] = op.crcs[ci + k];
+                    ci += n;
+                }
+                // logged with the data already, unless a checkpoint dropped the intent meanwhile
+                boolean logged = op.intent && casIntent(op.intentSeq, op.intentSeq | INTENT_DONE);
+                ci = 0;
+                for (int s = 0; s < op.segs && !logged; s++) {
+                    int first = op.segFirst[s], n = op.segN[s];
                     for (int k = 0; k < n; ) {
                         int m = Math.min(JournalRecord.CRC_MAX_N, n - k);
                         int len = JournalRecord.CRC_BASE + 4 * m;
@@ -611,6 +682,8 @@ public final class StoreChannel implements AutoCloseable {
                     ci += n;
                 }
                 if (ring.used() > ring.capacity() / 2) journal.requestDrain();
+            } else if (op.intent) {
+                journal.intentFailed();
             }
             releaseOverwrites(op); // after the checksums are in the ring: the journal may disarm now
             ring.unreserve(op.reserve);
