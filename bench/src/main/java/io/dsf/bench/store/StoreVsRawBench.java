@@ -36,9 +36,12 @@ import java.util.SplittableRandom;
  * [--reps 3] [--json]}. The raw side and the store side are two devices of the same size on the
  * same backend (by default two files side by side on the work disk, {@code uring:bench/target/
  * store-bench-{raw,store}.img}), both written once in full before anything is measured so that no
- * run pays for the file system's block allocation. Every rep measures raw then store for each
- * case, so each ratio compares runs taken moments apart; the table gives the median ratio over the
- * reps with min-max. With {@code --json} the last line is one JSON object.
+ * run pays for the file system's block allocation. Every rep measures raw and store back to back
+ * for each throughput case (raw first in odd reps, store first in even ones), and interleaves the
+ * QD1 write + sync requests of raw, fresh and overwrite one by one, so each ratio compares runs
+ * taken moments apart on a shared machine; the table gives the median ratio over the reps with
+ * min-max. Diagnostics per rep on stderr: store commits and checkpoints per phase, CPU per I/O
+ * (whole process), back-pressure retries. With {@code --json} the last line is one JSON object.
  */
 public final class StoreVsRawBench {
     private static final int BS = 4096;
@@ -86,16 +89,35 @@ public final class StoreVsRawBench {
                 StoreObject seq = s.create(0, size, Map.of());
                 for (int rep = 0; rep < reps; rep++) {
                     StoreStats s0 = s.stats();
+                    // raw first in odd reps, store first in even ones: whichever runs second inherits
+                    // the device's write-back of the first, so neither side always pays for it
+                    boolean rawFirst = rep % 2 == 0;
                     double[] cpu = new double[4];
-                    r.get("raw_seq_iops")[rep] = raw.throughput(size, seconds, false);
-                    cpu[0] = lastCpuPerIo;
-                    r.get("store_seq_iops")[rep] = st.throughput(seq, size, seconds, false); // rep 0: first pass allocates
-                    cpu[1] = lastCpuPerIo;
+                    long[] bp = new long[2];
+                    for (int k = 0; k < 2; k++) {
+                        if ((k == 0) == rawFirst) {
+                            r.get("raw_seq_iops")[rep] = raw.throughput(size, seconds, false);
+                            cpu[0] = lastCpuPerIo;
+                        } else {
+                            long bp0 = st.backPressure;
+                            r.get("store_seq_iops")[rep] = st.throughput(seq, size, seconds, false); // rep 0: the first pass allocates
+                            cpu[1] = lastCpuPerIo;
+                            bp[0] = st.backPressure - bp0;
+                        }
+                    }
                     StoreStats s1 = s.stats();
-                    r.get("raw_rand_iops")[rep] = raw.throughput(size, seconds, true);
-                    cpu[2] = lastCpuPerIo;
-                    r.get("store_rand_iops")[rep] = st.throughput(seq, size, seconds, true);
-                    cpu[3] = lastCpuPerIo;
+                    for (int k = 0; k < 2; k++) {
+                        if ((k == 0) == rawFirst) {
+                            r.get("raw_rand_iops")[rep] = raw.throughput(size, seconds, true);
+                            cpu[2] = lastCpuPerIo;
+                        } else {
+                            long bp0 = st.backPressure;
+                            r.get("store_rand_iops")[rep] = st.throughput(seq, size, seconds, true);
+                            cpu[3] = lastCpuPerIo;
+                            bp[1] = st.backPressure - bp0;
+                        }
+                    }
+                    long bpSeq = bp[0], bpRand = bp[1];
                     StoreStats s2 = s.stats();
                     // QD1 write + sync: raw, fresh and overwrite requests interleaved one by one, so
                     // that a change in the machine's load hits all three alike
@@ -111,10 +133,10 @@ public final class StoreVsRawBench {
                     r.get("store_sync_overwrite_us")[rep] = lat[4];
                     StoreStats s3 = s.stats();
                     System.err.printf(Locale.ROOT, "rep %d store commits/checkpoints: seq %d/%d, rand %d/%d, syncs %d/%d;"
-                                    + " CPU us per I/O raw/store: seq %.2f/%.2f, rand %.2f/%.2f%n", rep + 1,
+                                    + " CPU us per I/O raw/store: seq %.2f/%.2f, rand %.2f/%.2f; back-pressure retries seq %d, rand %d%n", rep + 1,
                             s1.commits() - s0.commits(), s1.checkpoints() - s0.checkpoints(), s2.commits() - s1.commits(),
                             s2.checkpoints() - s1.checkpoints(), s3.commits() - s2.commits(), s3.checkpoints() - s2.checkpoints(),
-                            cpu[0], cpu[1], cpu[2], cpu[3]);
+                            cpu[0], cpu[1], cpu[2], cpu[3], bpSeq, bpRand);
                     r.get("ratio_sync_fresh")[rep] = r.get("store_sync_fresh_us")[rep] / r.get("raw_sync_us")[rep];
                     r.get("ratio_sync_overwrite")[rep] = r.get("store_sync_overwrite_us")[rep] / r.get("raw_sync_us")[rep];
                     r.get("ratio_seq")[rep] = r.get("store_seq_iops")[rep] / r.get("raw_seq_iops")[rep];
@@ -323,6 +345,8 @@ public final class StoreVsRawBench {
         final StoreChannel ch;
         final MemorySegment[] bufs = new MemorySegment[QD];
         int done, failed;
+        /** Writes refused with BACK_PRESSURE (the channel's record ring full) and retried. */
+        long backPressure;
 
         Store(BlockStore s) {
             ch = s.openChannel(QD, BS, QD, (t, st) -> {
@@ -343,7 +367,10 @@ public final class StoreVsRawBench {
 
         int submit(StoreObject o, long off, int slot) {
             int st;
-            while ((st = ch.write(o, off, bufs[slot], BS, slot)) == StoreStatus.BACK_PRESSURE.code()) ch.await(QD, 100_000);
+            while ((st = ch.write(o, off, bufs[slot], BS, slot)) == StoreStatus.BACK_PRESSURE.code()) {
+                backPressure++;
+                ch.await(QD, 100_000);
+            }
             return st;
         }
 

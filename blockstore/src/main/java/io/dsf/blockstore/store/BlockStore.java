@@ -30,9 +30,16 @@ import java.util.zip.CRC32C;
  * attributes) whose data is checksummed per slice, a metadata journal with group commit,
  * checkpoints, and recovery on open after any crash. The on-device format is FORMAT.md.
  *
- * <p>Thread safe: the control path (create, resize, delete, attributes, {@link #sync}, channels)
- * may be called from any thread; data moves through {@link StoreChannel}s, one per I/O thread.
- * The store does not own the device: close the store, then the device.
+ * <p>Thread safe: the control path — {@link #create}, {@link #resize}, {@link #delete},
+ * {@link #setAttribute}, {@link #attribute}, {@link #attributes}, {@link #find}, {@link #object},
+ * {@link #objects}, {@link #sync}, {@link #openChannel}, {@link #stats} — may be called from
+ * several threads at once (e.g. one per Stargate shard): object changes serialize on the store
+ * lock, held for microseconds and never across device I/O, then append their journal record under
+ * the journal lock. Changing an object while another thread's channel has I/O in flight on the
+ * range concerned is the callers' race (the store stays consistent; the data is either version).
+ * Data moves through {@link StoreChannel}s, one per I/O thread. The store does not own the
+ * device: close the store, then the device; a channel leading a journal commit when the store
+ * closes finishes it when its thread next polls or closes it (on the closing thread: at once).
  */
 public final class BlockStore implements AutoCloseable {
     final BlockDevice device;

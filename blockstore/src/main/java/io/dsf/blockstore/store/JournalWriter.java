@@ -597,7 +597,7 @@ final class JournalWriter implements Runnable {
     // ------------------------------------------------- channel-led commits
 
     /** Pages of a commit a channel can lead (its page buffer); bigger commits go to the journal thread. */
-    static final int LEAD_PAGES = 8;
+    static final int LEAD_PAGES = 32;
     /** Device requests a led commit may have in flight at once on the channel's queue. */
     static final int LEAD_IOS = LEAD_PAGES + 1;
     static final int NOT_LED = -1, LED_DONE = 0, LED_ASYNC = 1;
