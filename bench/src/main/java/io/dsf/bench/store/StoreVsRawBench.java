@@ -36,10 +36,10 @@ import java.util.SplittableRandom;
  * [--reps 3] [--json]}. The raw side and the store side are two devices of the same size on the
  * same backend (by default two files side by side on the work disk, {@code uring:bench/target/
  * store-bench-{raw,store}.img}), both written once in full before anything is measured so that no
- * run pays for the file system's block allocation. Every rep measures raw and store back to back
- * for each throughput case (raw first in odd reps, store first in even ones), and interleaves the
- * QD1 write + sync requests of raw, fresh and overwrite one by one, so each ratio compares runs
- * taken moments apart on a shared machine; the table gives the median ratio over the reps with
+ * run pays for the file system's block allocation. Every rep measures each throughput case in
+ * alternating 250 ms windows of raw and store (after a 1 s ramp of each), and interleaves the QD1
+ * write + sync requests of raw, fresh and overwrite one by one, so each ratio compares runs taken
+ * moments apart on a shared machine; the table gives the median ratio over the reps with
  * min-max. Diagnostics per rep on stderr: store commits and checkpoints per phase, CPU per I/O
  * (whole process), back-pressure retries. With {@code --json} the last line is one JSON object.
  */
@@ -47,6 +47,7 @@ public final class StoreVsRawBench {
     private static final int BS = 4096;
     private static final int QD = 32;
     private static final long RAMP_NANOS = 1_000_000_000L; // not measured: caches warm, units armed
+    private static final long WINDOW_NANOS = 250_000_000L;
 
     private StoreVsRawBench() {}
 
@@ -89,35 +90,25 @@ public final class StoreVsRawBench {
                 StoreObject seq = s.create(0, size, Map.of());
                 for (int rep = 0; rep < reps; rep++) {
                     StoreStats s0 = s.stats();
-                    // raw first in odd reps, store first in even ones: whichever runs second inherits
-                    // the device's write-back of the first, so neither side always pays for it
-                    boolean rawFirst = rep % 2 == 0;
+                    raw.size = size;
+                    st.size = size;
+                    st.obj = seq;
                     double[] cpu = new double[4];
-                    long[] bp = new long[2];
-                    for (int k = 0; k < 2; k++) {
-                        if ((k == 0) == rawFirst) {
-                            r.get("raw_seq_iops")[rep] = raw.throughput(size, seconds, false);
-                            cpu[0] = lastCpuPerIo;
-                        } else {
-                            long bp0 = st.backPressure;
-                            r.get("store_seq_iops")[rep] = st.throughput(seq, size, seconds, false); // rep 0: the first pass allocates
-                            cpu[1] = lastCpuPerIo;
-                            bp[0] = st.backPressure - bp0;
-                        }
-                    }
+                    long bp0 = st.backPressure;
+                    double[] x = compare(raw, st, seconds, false); // rep 1: the store's first pass allocates
+                    r.get("raw_seq_iops")[rep] = x[0];
+                    r.get("store_seq_iops")[rep] = x[1];
+                    cpu[0] = x[2];
+                    cpu[1] = x[3];
+                    long bpSeq = st.backPressure - bp0;
                     StoreStats s1 = s.stats();
-                    for (int k = 0; k < 2; k++) {
-                        if ((k == 0) == rawFirst) {
-                            r.get("raw_rand_iops")[rep] = raw.throughput(size, seconds, true);
-                            cpu[2] = lastCpuPerIo;
-                        } else {
-                            long bp0 = st.backPressure;
-                            r.get("store_rand_iops")[rep] = st.throughput(seq, size, seconds, true);
-                            cpu[3] = lastCpuPerIo;
-                            bp[1] = st.backPressure - bp0;
-                        }
-                    }
-                    long bpSeq = bp[0], bpRand = bp[1];
+                    bp0 = st.backPressure;
+                    x = compare(raw, st, seconds, true);
+                    r.get("raw_rand_iops")[rep] = x[0];
+                    r.get("store_rand_iops")[rep] = x[1];
+                    cpu[2] = x[2];
+                    cpu[3] = x[3];
+                    long bpRand = st.backPressure - bp0;
                     StoreStats s2 = s.stats();
                     // QD1 write + sync: raw, fresh and overwrite requests interleaved one by one, so
                     // that a change in the machine's load hits all three alike
@@ -191,9 +182,6 @@ public final class StoreVsRawBench {
         return new double[]{h.getMean() / 1000.0, hw.getMean() / 1000.0, hf.getMean() / 1000.0, sf.getMean() / 1000.0, so.getMean() / 1000.0};
     }
 
-    /** CPU microseconds per I/O (all threads of this process, the journal thread included) of the last throughput run. */
-    static double lastCpuPerIo;
-
     private static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
@@ -231,7 +219,38 @@ public final class StoreVsRawBench {
 
     // ------------------------------------------------------------------ raw
 
-    private static final class Raw {
+    /** One side of a throughput comparison, keeping its write stream's position across windows. */
+    private interface Side {
+        long window(long nanos, boolean random);
+
+        void settle();
+    }
+
+    /**
+     * Throughput of {@code a} and {@code b} compared in alternating windows of {@link #WINDOW_NANOS}
+     * (the order swapped every window) after a ramp of each, so that the machine's load, which
+     * changes from second to second on a shared host, falls on both alike. Returns IOPS of a, IOPS
+     * of b, CPU us per I/O of a, of b.
+     */
+    private static double[] compare(Side a, Side b, double seconds, boolean random) {
+        a.window(RAMP_NANOS, random);
+        b.window(RAMP_NANOS, random);
+        long[] ios = new long[2], nanos = new long[2], cpu = new long[2];
+        Side[] sides = {a, b};
+        int windows = Math.max(2, (int) Math.round(seconds * 1e9 / WINDOW_NANOS));
+        for (int w = 0; w < 2 * windows; w++) {
+            int i = (w & 1) ^ ((w >> 1) & 1); // a b b a a b b a ...
+            long c0 = cpuNanos(), t0 = System.nanoTime();
+            ios[i] += sides[i].window(WINDOW_NANOS, random);
+            nanos[i] += System.nanoTime() - t0;
+            cpu[i] += cpuNanos() - c0;
+        }
+        a.settle();
+        b.settle();
+        return new double[]{ios[0] / (nanos[0] / 1e9), ios[1] / (nanos[1] / 1e9), cpu[0] / 1000.0 / ios[0], cpu[1] / 1000.0 / ios[1]};
+    }
+
+    private static final class Raw implements Side {
         final DeviceQueue q;
         final MemorySegment[] bufs = new MemorySegment[QD];
         int done, failed;
@@ -305,33 +324,30 @@ public final class StoreVsRawBench {
             waitFor(1);
         }
 
-        /** Keeps QD writes in flight for a ramp plus {@code seconds}; returns the measured IOPS. */
-        double throughput(long size, double seconds, boolean random) {
-            SplittableRandom r = new SplittableRandom(2);
-            long[] seq = {0};
+        final SplittableRandom rnd = new SplittableRandom(2);
+        final long[] seqPos = {0};
+        long size;
+
+        /** Keeps QD writes in flight for {@code nanos}, then waits for them; returns the writes completed. */
+        public long window(long nanos, boolean random) {
             done = 0;
             int issued = 0;
-            long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
-            long t0 = System.nanoTime();
-            for (int i = 0; i < QD; i++, issued++) check(q.write(next(r, seq, size, random), bufs[i], BS, i));
-            long measuredStart = 0, base = 0, cpu0 = 0;
+            long end = System.nanoTime() + nanos;
+            for (int i = 0; i < QD; i++, issued++) check(q.write(next(rnd, seqPos, size, random), bufs[i], BS, i));
             while (System.nanoTime() < end) {
                 int before = done;
                 q.await(QD, 1_000_000);
-                for (int k = before; k < done; k++, issued++) check(q.write(next(r, seq, size, random), bufs[issued % QD], BS, issued % QD));
-                if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) { // ramp
-                    measuredStart = System.nanoTime();
-                    base = done;
-                    cpu0 = cpuNanos();
-                }
+                for (int k = before; k < done && System.nanoTime() < end; k++, issued++)
+                    check(q.write(next(rnd, seqPos, size, random), bufs[issued % QD], BS, issued % QD));
             }
-            lastCpuPerIo = (cpuNanos() - cpu0) / 1000.0 / Math.max(1, done - base);
-            double iops = (done - base) / ((System.nanoTime() - measuredStart) / 1e9);
             waitFor(issued);
+            return issued;
+        }
+
+        public void settle() {
             done = 0;
             check(q.flush(0));
             waitFor(1);
-            return iops;
         }
 
         void check(int st) { if (st != 0) throw new IllegalStateException("submission refused: " + IoError.describe(st)); }
@@ -341,7 +357,7 @@ public final class StoreVsRawBench {
 
     // ---------------------------------------------------------------- store
 
-    private static final class Store {
+    private static final class Store implements Side {
         final StoreChannel ch;
         final MemorySegment[] bufs = new MemorySegment[QD];
         int done, failed;
@@ -400,32 +416,32 @@ public final class StoreVsRawBench {
             return h.getMean() / 1000.0;
         }
 
-        double throughput(StoreObject o, long size, double seconds, boolean random) {
-            SplittableRandom r = new SplittableRandom(2);
-            long[] seq = {0};
+        final SplittableRandom rnd = new SplittableRandom(2);
+        final long[] seqPos = {0};
+        long size;
+        StoreObject obj;
+
+        /** Keeps QD writes in flight for {@code nanos}, then waits for them; returns the writes completed. */
+        public long window(long nanos, boolean random) {
             done = 0;
             int issued = 0;
-            long end = System.nanoTime() + RAMP_NANOS + (long) (seconds * 1e9);
-            long t0 = System.nanoTime();
-            for (int i = 0; i < QD; i++, issued++) check(submit(o, next(r, seq, size, random), i));
-            long measuredStart = 0, base = 0, cpu0 = 0;
+            long end = System.nanoTime() + nanos;
+            for (int i = 0; i < QD; i++, issued++) check(submit(obj, next(rnd, seqPos, size, random), i));
             while (System.nanoTime() < end) {
                 int before = done;
                 ch.await(QD, 1_000_000);
-                for (int k = before; k < done; k++, issued++) check(submit(o, next(r, seq, size, random), issued % QD));
-                if (measuredStart == 0 && System.nanoTime() - t0 > RAMP_NANOS) {
-                    measuredStart = System.nanoTime();
-                    base = done;
-                    cpu0 = cpuNanos();
-                }
+                for (int k = before; k < done && System.nanoTime() < end; k++, issued++)
+                    check(submit(obj, next(rnd, seqPos, size, random), issued % QD));
             }
-            lastCpuPerIo = (cpuNanos() - cpu0) / 1000.0 / Math.max(1, done - base);
-            double iops = (done - base) / ((System.nanoTime() - measuredStart) / 1e9);
             waitFor(issued);
+            return issued;
+        }
+
+        /** Commits what the windows wrote (a sync), outside the measurement. */
+        public void settle() {
             done = 0;
             check(ch.sync(0));
             waitFor(1);
-            return iops;
         }
 
         void check(int st) { if (st != 0) throw new IllegalStateException("submission refused: " + StoreStatus.describe(st)); }

@@ -182,7 +182,8 @@ final class JournalWriter implements Runnable {
     private int[] disarming = new int[16];    // journal thread
 
     /**
-     * Picks the armed units no overwrite touched for {@link #DISARM_NANOS} and sets them UNARMED;
+     * Picks the armed units no overwrite touched for their quiet time ({@link #DISARM_NANOS}, more
+     * for units re-armed soon after a disarm, see {@link #armLocked}) and sets them UNARMED;
      * returns how many are in {@link #disarming}. The state goes to UNARMED first, then the
      * in-flight count is read (a channel increments it before reading the state), so either the
      * channel sees UNARMED and re-arms, or this sees the overwrite and keeps the unit armed. A
