@@ -33,7 +33,7 @@ import java.util.SplittableRandom;
  *       region of the same size (target: at least 0.9x).</li>
  * </ul>
  * Usage: {@code StoreVsRawBench [--raw URI] [--store URI] [--size 256m] [--seconds 3] [--syncs 2000]
- * [--reps 3] [--json]}. The raw side and the store side are two devices of the same size on the
+ * [--reps 3] [--journal SIZE] [--json]}. The raw side and the store side are two devices of the same size on the
  * same backend (by default two files side by side on the work disk, {@code uring:bench/target/
  * store-bench-{raw,store}.img}), both written once in full before anything is measured so that no
  * run pays for the file system's block allocation. Every rep measures each throughput case in
@@ -58,6 +58,7 @@ public final class StoreVsRawBench {
         double seconds = 3;
         int syncs = 2000, reps = 3;
         boolean json = false;
+        long journal = 0; // 0: the format's default (capacity / 128)
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--size" -> size = Sizes.parse(args[++i]);
@@ -67,6 +68,7 @@ public final class StoreVsRawBench {
                 case "--raw" -> rawUri = args[++i];
                 case "--store" -> storeUri = args[++i];
                 case "--json" -> json = true;
+                case "--journal" -> journal = Sizes.parse(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -85,7 +87,7 @@ public final class StoreVsRawBench {
             Raw pre = new Raw(storeDev);
             pre.fill(devSize);
             pre.close();
-            try (BlockStore s = BlockStore.format(storeDev, FormatOptions.DEFAULTS)) {
+            try (BlockStore s = BlockStore.format(storeDev, journal > 0 ? FormatOptions.DEFAULTS.withJournalBytes(journal) : FormatOptions.DEFAULTS)) {
                 Store st = new Store(s);
                 StoreObject seq = s.create(0, size, Map.of());
                 for (int rep = 0; rep < reps; rep++) {
