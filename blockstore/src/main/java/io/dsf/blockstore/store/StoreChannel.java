@@ -785,6 +785,15 @@ public final class StoreChannel implements AutoCloseable {
         long before = delivered;
         long deadline = System.nanoTime() + timeoutNanos;
         while (true) {
+            if (syncCount == 0 && parkedN == 0 && immediate.size() == 0 && queue.inFlight() > 0) {
+                // only the device queue can complete something: its await polls first, then waits,
+                // in as few kernel entries as the backend needs (no separate poll before it)
+                queue.await(max, Math.max(0, deadline - System.nanoTime()));
+                immediate.deliver(immediateHandler, max);
+                if (delivered != before) return (int) (delivered - before);
+                if (deadline - System.nanoTime() <= 0) return 0;
+                continue;
+            }
             poll(max);
             if (delivered != before) return (int) (delivered - before);
             long left = deadline - System.nanoTime();
