@@ -30,9 +30,16 @@ import java.util.zip.CRC32C;
  * attributes) whose data is checksummed per slice, a metadata journal with group commit,
  * checkpoints, and recovery on open after any crash. The on-device format is FORMAT.md.
  *
- * <p>Thread safe: the control path (create, resize, delete, attributes, {@link #sync}, channels)
- * may be called from any thread; data moves through {@link StoreChannel}s, one per I/O thread.
- * The store does not own the device: close the store, then the device.
+ * <p>Thread safe: the control path — {@link #create}, {@link #resize}, {@link #delete},
+ * {@link #setAttribute}, {@link #attribute}, {@link #attributes}, {@link #find}, {@link #object},
+ * {@link #objects}, {@link #sync}, {@link #openChannel}, {@link #stats} — may be called from
+ * several threads at once (e.g. one per Stargate shard): object changes serialize on the store
+ * lock, held for microseconds and never across device I/O, then append their journal record under
+ * the journal lock. Changing an object while another thread's channel has I/O in flight on the
+ * range concerned is the callers' race (the store stays consistent; the data is either version).
+ * Data moves through {@link StoreChannel}s, one per I/O thread. The store does not own the
+ * device: close the store, then the device; a channel leading a journal commit when the store
+ * closes finishes it when its thread next polls or closes it (on the closing thread: at once).
  */
 public final class BlockStore implements AutoCloseable {
     final BlockDevice device;
@@ -46,6 +53,10 @@ public final class BlockStore implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicIntegerArray overwrites;
     /** Per unit: when an overwrite last started (a hint for disarming; racy by design). */
     final long[] lastOverwrite;
+    /** Per unit: how long it must be quiet before the journal disarms it (0: the default); under the journal lock. */
+    final long[] quietNanos;
+    /** Per unit: when the journal last disarmed it (0: never); under the journal lock. */
+    final long[] disarmedAt;
     /**
      * Per unit: a shrink reset checksums in it, which stays undone on the device until the RESIZE
      * is durable; until a DISARM after it is durable, every write into the unit counts as an
@@ -76,6 +87,8 @@ public final class BlockStore implements AutoCloseable {
         this.allocator = new UnitAllocator(layout.unitCount, 16);
         this.overwrites = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.lastOverwrite = new long[layout.unitCount];
+        this.quietNanos = new long[layout.unitCount];
+        this.disarmedAt = new long[layout.unitCount];
         this.tailReset = new java.util.concurrent.atomic.AtomicIntegerArray(layout.unitCount);
         this.journal = new JournalWriter(this, device, image, sb);
     }

@@ -12,6 +12,8 @@ import io.dsf.blockstore.store.format.Layout;
 import io.dsf.blockstore.store.meta.MetaImage;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.concurrent.locks.LockSupport;
@@ -44,6 +46,8 @@ public final class StoreChannel implements AutoCloseable {
     private static final long BLOCKING_BASE = Long.MIN_VALUE;
     private static final int RING_BYTES = 256 << 10;
     private static final byte[] ZEROS = new byte[64 << 10];
+    /** Device tag of the requests of a journal commit this channel leads (op tags stay below 2^28). */
+    private static final long LEAD_UD = 1L << 62;
 
     private final BlockStore store;
     private final MetaImage image;
@@ -70,6 +74,10 @@ public final class StoreChannel implements AutoCloseable {
     private volatile boolean closed;
     private final int[] cache = new int[16];
     private int cached;
+    /** Journal pages of a commit this channel leads (see {@link JournalWriter#lead}). */
+    private final MemorySegment leadDma;
+    /** Whether this channel leads a journal commit now (its requests are on this queue). */
+    private boolean leading;
 
     private final CRC32C crc = new CRC32C();
     private final byte[] scratch = new byte[12];
@@ -100,6 +108,9 @@ public final class StoreChannel implements AutoCloseable {
         int pending;
         int status;
         int reserve;
+        /** Whether the write's checksums went to the journal as an INTENT with the data, and that intent's value. */
+        boolean intent;
+        long intentSeq;
         int segs;
         long badOffset;
         final int[] segUnit, segGen, segFirst, segN, segBufOff;
@@ -155,15 +166,20 @@ public final class StoreChannel implements AutoCloseable {
         this.syncTicket = new long[depth];
         this.syncTag = new long[depth];
         this.ring = new RecordRing(RING_BYTES);
-        this.queue = store.device.openQueue(depth * maxSegs + 1, this::onDevice);
+        this.queue = store.device.openQueue(depth * maxSegs + 1 + JournalWriter.LEAD_IOS, this::onDevice);
         BufferPool p = null;
+        MemorySegment ld = null;
         try {
             p = BufferPool.allocate(store.device, bufferSize, bufferCount).registerWith(queue);
+            long leadBytes = (long) JournalWriter.LEAD_PAGES * Layout.PAGE;
+            ld = store.device.allocateDma(leadBytes + Math.max(Layout.PAGE, store.device.geometry().bufferAlignment())).asSlice(0, leadBytes);
+            queue.registerBuffers(ld);
         } catch (RuntimeException e) {
             queue.close();
             throw e;
         }
         this.pool = p;
+        this.leadDma = ld;
         registerRegion(pool.region());
     }
 
@@ -231,6 +247,7 @@ public final class StoreChannel implements AutoCloseable {
         op.reserve = 0;
         op.segs = 0;
         op.badOffset = -1;
+        op.intent = false;
         op.view = null;
         op.registered = false;
         for (int r = 0; r < regionCount; r++) {
@@ -359,6 +376,11 @@ public final class StoreChannel implements AutoCloseable {
             store.lastOverwrite[u] = now;
             if (image.armState(u) != MetaImage.ARMED) needArm = true;
         }
+        // a sequential stream of overwrites: arm the units ahead of it now, so it never parks on them
+        boolean sequential = o == streamObj && offset == streamEnd;
+        streamObj = o;
+        streamEnd = offset + length;
+        if (sequential && now != 0) preArm(o, (int) ((offset + length - 1) / unitSize), now);
         if (needArm) {
             long t = arm(op);
             if (t != 0) {
@@ -368,7 +390,99 @@ public final class StoreChannel implements AutoCloseable {
                 return ACCEPTED;
             }
         }
-        return submitSegments(op, true);
+        int st2 = submitSegments(op, true);
+        if (st2 == ACCEPTED && op.pending == 1 && op.segs == 1 && op.segN[0] <= INTENT_MAX_SLICES && freeTop == ops.length - 1
+                && parkedN == 0 && !leading && intent < 0 && journal.tokenFree()) logIntent(op);
+        return st2;
+    }
+
+    // ------------------------------------------------------------- intents
+
+    /** Bit set in {@link #intent} once the write completed successfully. */
+    static final long INTENT_DONE = 1L << 62;
+    /** Largest write (in slices) logged as an INTENT with its data. */
+    private static final int INTENT_MAX_SLICES = 16;
+    private static final VarHandle INTENT;
+
+    static {
+        try {
+            INTENT = MethodHandles.lookup().findVarHandle(StoreChannel.class, "intent", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * The journal page of this channel's INTENT not yet known durable (with {@link #INTENT_DONE}
+     * once its write completed), or -1. Set by this channel while it holds the commit token; a
+     * write's completion adds DONE; the commit token's holder clears it after a flush that follows
+     * the completion, or at a checkpoint.
+     */
+    @SuppressWarnings("unused") private volatile long intent = -1;
+    /** The intent a flush in progress will confirm, or -1 (commit token holder only). */
+    long intentConfirm = -1;
+    private final byte[] intentRec = new byte[JournalRecord.MAX_LEN];
+
+    long intent() { return intent; }
+
+    void setIntent(long page) { intent = page; }
+
+    boolean casIntent(long expect, long value) { return INTENT.compareAndSet(this, expect, value); }
+
+    /**
+     * A lone small write on an idle channel (queue depth 1): its checksums go to the journal as an
+     * INTENT record in a page written beside the data, instead of after the write completes, so a
+     * sync that follows needs only a flush (sync = max(data, journal page) + flush). Needs the
+     * commit token; without it the write is logged the usual way when it completes.
+     */
+    private void logIntent(Op op) {
+        int n = op.segN[0];
+        int len = JournalRecord.CRC_BASE + 4 * n;
+        JournalRecord.putCrcHeader(intentRec, 0, JournalRecord.INTENT, op.segUnit[0], op.segGen[0], op.segFirst[0], n);
+        for (int j = 0; j < n; j++) LE.i32(intentRec, JournalRecord.CRC_BASE + 4 * j, op.crcs[j]);
+        if (journal.lead(this, queue, leadDma, LEAD_UD, intentRec, len) == JournalWriter.LED_ASYNC) {
+            leading = true;
+            op.intent = true;
+            op.intentSeq = intent;
+        }
+    }
+
+    /**
+     * Units kept armed ahead of a sequential overwrite stream. Each ARM commit costs a device
+     * flush, so when the nearer half of this window has an unarmed unit the whole window is armed
+     * in one commit: about one flush per {@code PREARM_AHEAD / 2} units, off the writer's path.
+     */
+    static final int PREARM_AHEAD = Integer.getInteger("dsf.blockstore.prearmUnits", 8);
+    private StoreObject streamObj;
+    private long streamEnd = -1;
+
+    /**
+     * Arms the allocated, unarmed units at indexes {@code idx+1 .. idx+PREARM_AHEAD} of {@code o}
+     * (a sequential overwrite stream is about to reach them) and asks for a commit nobody waits
+     * for. Units not allocated yet need no arming: first writes into them are not overwrites.
+     */
+    private void preArm(StoreObject o, int idx, long now) {
+        int[] units = o.units;
+        boolean any = false;
+        for (int k = 1; k <= Math.max(1, PREARM_AHEAD / 2) && idx + k < units.length && !any; k++) {
+            int u = o.unitAt(units, idx + k);
+            any = u >= 0 && image.armState(u) == MetaImage.UNARMED;
+        }
+        if (!any) return;
+        journal.lock.lock();
+        try {
+            for (int k = 1; k <= PREARM_AHEAD && idx + k < units.length; k++) {
+                int u = o.unitAt(units, idx + k);
+                if (u < 0 || image.armState(u) != MetaImage.UNARMED || image.crcArray(u) == null) continue;
+                store.lastOverwrite[u] = now; // not a quiet unit: keep the journal from disarming it before the stream arrives
+                journal.armLocked(u);
+            }
+        } finally {
+            journal.lock.unlock();
+        }
+        long t = journal.requestSyncQuiet();
+        tryLead();
+        if (!leading && journal.syncDone() < t) journal.wake();
     }
 
     /** Logs ARM for the op's unarmed units; returns the ticket to wait for, or 0 when all are armed already. */
@@ -386,7 +500,16 @@ public final class StoreChannel implements AutoCloseable {
         } finally {
             journal.lock.unlock();
         }
-        return wait ? journal.requestSync() : 0;
+        if (!wait) return 0;
+        long t = journal.requestSyncQuiet();
+        tryLead();
+        return t;
+    }
+
+    /** Leads the journal commit on this queue if nobody else is committing (no hand-off to another thread). */
+    private void tryLead() {
+        if (leading) return;
+        if (journal.lead(this, queue, leadDma, LEAD_UD) == JournalWriter.LED_ASYNC) leading = true;
     }
 
     private void releaseOverwrites(Op op) {
@@ -511,9 +634,10 @@ public final class StoreChannel implements AutoCloseable {
         if (syncCount == syncTicket.length) return StoreStatus.QUEUE_FULL.code();
         int i = (syncHead + syncCount) % syncTicket.length;
         syncTag[i] = tag;
-        syncTicket[i] = journal.requestSync();
+        syncTicket[i] = journal.requestSyncQuiet();
         syncCount++;
         syncWaiting = true;
+        tryLead();
         return ACCEPTED;
     }
 
@@ -522,6 +646,10 @@ public final class StoreChannel implements AutoCloseable {
     private void onImmediate(long ud, int status) { finish(ops[(int) ud]); }
 
     private void onDevice(long ud, int status) {
+        if (ud == LEAD_UD) {
+            if (journal.leadIoDone(status)) leading = false;
+            return;
+        }
         Op op = ops[(int) (ud >>> 16)];
         if (status < 0 && op.status == 0) op.status = status;
         if (--op.pending == 0) finish(op);
@@ -535,6 +663,13 @@ public final class StoreChannel implements AutoCloseable {
                     int[] arr = op.segCrcs[s];
                     int first = op.segFirst[s], n = op.segN[s];
                     for (int k = 0; k < n; k++) arr[first + k] = op.crcs[ci + k];
+                    ci += n;
+                }
+                // logged with the data already, unless a checkpoint dropped the intent meanwhile
+                boolean logged = op.intent && casIntent(op.intentSeq, op.intentSeq | INTENT_DONE);
+                ci = 0;
+                for (int s = 0; s < op.segs && !logged; s++) {
+                    int first = op.segFirst[s], n = op.segN[s];
                     for (int k = 0; k < n; ) {
                         int m = Math.min(JournalRecord.CRC_MAX_N, n - k);
                         int len = JournalRecord.CRC_BASE + 4 * m;
@@ -547,6 +682,8 @@ public final class StoreChannel implements AutoCloseable {
                     ci += n;
                 }
                 if (ring.used() > ring.capacity() / 2) journal.requestDrain();
+            } else if (op.intent) {
+                journal.intentFailed();
             }
             releaseOverwrites(op); // after the checksums are in the ring: the journal may disarm now
             ring.unreserve(op.reserve);
@@ -634,6 +771,9 @@ public final class StoreChannel implements AutoCloseable {
         immediate.deliver(immediateHandler, max);
         pollParked();
         deliverSyncs();
+        // a sync or arm of ours that nobody commits yet: lead it (the token's last holder woke the
+        // journal thread too; whichever comes first commits)
+        if (!leading && (syncCount > 0 || parkedN > 0) && journal.tokenFree() && journal.syncDone() < journal.syncRequested.get()) tryLead();
         return (int) (delivered - before);
     }
 
@@ -645,12 +785,21 @@ public final class StoreChannel implements AutoCloseable {
         long before = delivered;
         long deadline = System.nanoTime() + timeoutNanos;
         while (true) {
+            if (syncCount == 0 && parkedN == 0 && immediate.size() == 0 && queue.inFlight() > 0) {
+                // only the device queue can complete something: its await polls first, then waits,
+                // in as few kernel entries as the backend needs (no separate poll before it)
+                queue.await(max, Math.max(0, deadline - System.nanoTime()));
+                immediate.deliver(immediateHandler, max);
+                if (delivered != before) return (int) (delivered - before);
+                if (deadline - System.nanoTime() <= 0) return 0;
+                continue;
+            }
             poll(max);
             if (delivered != before) return (int) (delivered - before);
             long left = deadline - System.nanoTime();
             if (left <= 0) return 0;
             if (queue.inFlight() > 0) {
-                queue.await(max, syncCount > 0 ? Math.min(left, 50_000) : left);
+                queue.await(max, syncCount > 0 && !leading ? Math.min(left, 50_000) : left);
             } else if (syncCount > 0 || parkedN > 0) {
                 long spinEnd = System.nanoTime() + Math.min(left, JournalWriter.SPIN_NANOS);
                 while (System.nanoTime() < spinEnd && journal.syncDone() < (syncCount > 0 ? syncTicket[syncHead] : Long.MAX_VALUE)) Thread.onSpinWait();
@@ -722,7 +871,7 @@ public final class StoreChannel implements AutoCloseable {
     public void close() {
         if (closed) return;
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while ((queue.inFlight() > 0 || syncCount > 0 || parkedN > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline) {
+        while (leading || ((queue.inFlight() > 0 || syncCount > 0 || parkedN > 0) && journal.state() == JournalWriter.RUNNING && System.nanoTime() < deadline)) {
             await(64, 10_000_000);
         }
         queue.close();
@@ -746,6 +895,12 @@ public final class StoreChannel implements AutoCloseable {
         cached = 0;
         closed = true;
         journal.requestDrain();
+    }
+
+    /** Runs a journal commit this channel leads to its end when called on the owner thread (store close). */
+    void finishCommitIfOwner() {
+        if (Thread.currentThread() != owner) return;
+        while (leading) queue.await(64, 10_000_000);
     }
 
     void wakeIfWaiting() {

@@ -167,7 +167,9 @@ class ConcurrencyTest {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assumeTrue(mx.isThreadAllocatedMemorySupported());
         try (BlockDevice dev = BlockDevices.open("mem:64m");
-             BlockStore s = BlockStore.format(dev, FormatOptions.DEFAULTS.withUnitSize(64 << 10).withJournalBytes(4 << 20))) {
+             // the journal inside mem:'s first 1 MiB chunk, which format writes: mem: allocates a chunk on
+             // the first write into it, and syncs commit on the channel's own thread
+             BlockStore s = BlockStore.format(dev, FormatOptions.DEFAULTS.withUnitSize(64 << 10).withJournalBytes(512 << 10))) {
             StoreObject o = s.create(0, 16L << 20, Map.of());
             long[] done = {0};
             try (StoreChannel ch = s.openChannel(8, 16 << 10, 8, (t, st) -> {

@@ -108,10 +108,12 @@ class FormatCodecTest {
         byte[] p = new byte[Layout.PAGE];
         sb().encode(p);
         byte[] v = p.clone();
-        LE.i32(v, 8, 2);
-        Superblock.Decoded d = resealed(v);
-        assertTrue(d.otherVersion());
-        assertTrue(d.problem().contains("version 2"));
+        for (int other : new int[]{Superblock.VERSION - 1, Superblock.VERSION + 1}) { // the previous format and a future one
+            LE.i32(v, 8, other);
+            Superblock.Decoded d = resealed(v);
+            assertTrue(d.otherVersion());
+            assertTrue(d.problem().contains("version " + other), d.problem());
+        }
         byte[] m = p.clone();
         LE.i64(m, 80, L.metaPages + 1);
         assertTrue(resealed(m).problem().contains("metadata page count"));
@@ -257,7 +259,7 @@ class FormatCodecTest {
     byte[] page(long seq, byte[] records, int used, int count) {
         byte[] p = new byte[Layout.PAGE];
         System.arraycopy(records, 0, p, JournalPage.HEADER, records.length);
-        JournalPage.seal(crc, p, seq, NONCE, seq, used, count);
+        JournalPage.seal(crc, p, seq, NONCE, seq, seq + 1, used, count);
         return p;
     }
 
@@ -306,7 +308,7 @@ class FormatCodecTest {
         assertEquals(JournalPage.State.STALE, check(page(5 - L.ringPages, r, r.length, 2), 5, why));
         // another store's page
         byte[] foreign = new byte[Layout.PAGE];
-        JournalPage.seal(crc, foreign, 5, NONCE + 1, 5, 0, 0);
+        JournalPage.seal(crc, foreign, 5, NONCE + 1, 5, 6, 0, 0);
         assertEquals(JournalPage.State.FOREIGN, check(foreign, 5, why));
         byte[] notJournal = new byte[Layout.PAGE];
         notJournal[0] = 1;

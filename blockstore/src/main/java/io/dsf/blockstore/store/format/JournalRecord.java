@@ -19,11 +19,14 @@ package io.dsf.blockstore.store.format;
  *  ARM    8  unit u32, generation u32: in-place overwrites of the unit may follow; recovery
  *            verifies its written slices and records torn ones as lost                  (12)
  *  DISARM 9  unit u32, generation u32: no overwrite of the unit is in flight or unlogged (12)
+ *  INTENT 10 as CRC, logged when the write was submitted, before it completed (so the journal
+ *            page and the data travel together); replayed like CRC, and trusted only in pages
+ *            before the last page's verify-from mark, else checked against the data (FORMAT.md)
  *  PAD    0  filler inside in-memory record rings, never in a journal page
  * </pre>
  */
 public final class JournalRecord {
-    public static final int PAD = 0, CREATE = 1, RESIZE = 2, DELETE = 3, ATTRS = 4, ALLOC = 5, FREE = 6, CRC = 7, ARM = 8, DISARM = 9;
+    public static final int PAD = 0, CREATE = 1, RESIZE = 2, DELETE = 3, ATTRS = 4, ALLOC = 5, FREE = 6, CRC = 7, ARM = 8, DISARM = 9, INTENT = 10;
     public static final int CREATE_BASE = 34, RESIZE_LEN = 24, DELETE_LEN = 16, ATTRS_BASE = 18, ALLOC_LEN = 24, FREE_LEN = 8, CRC_BASE = 16, ARM_LEN = 12;
     /** Most checksums in one CRC record. */
     public static final int CRC_MAX_N = 256;
@@ -36,7 +39,7 @@ public final class JournalRecord {
     public static String typeName(int t) {
         return switch (t) {
             case PAD -> "PAD"; case CREATE -> "CREATE"; case RESIZE -> "RESIZE"; case DELETE -> "DELETE";
-            case ATTRS -> "ATTRS"; case ALLOC -> "ALLOC"; case FREE -> "FREE"; case CRC -> "CRC"; case ARM -> "ARM"; case DISARM -> "DISARM";
+            case ATTRS -> "ATTRS"; case ALLOC -> "ALLOC"; case FREE -> "FREE"; case CRC -> "CRC"; case ARM -> "ARM"; case DISARM -> "DISARM"; case INTENT -> "INTENT";
             default -> "type " + t;
         };
     }
@@ -106,12 +109,15 @@ public final class JournalRecord {
     }
 
     /** Writes the CRC record header for {@code n} checksums; the caller stores them at {@code off + 16 + 4i}. */
-    public static int putCrcHeader(byte[] b, int off, int unit, int gen, int first, int n) {
+    public static int putCrcHeader(byte[] b, int off, int unit, int gen, int first, int n) { return putCrcHeader(b, off, CRC, unit, gen, first, n); }
+
+    /** Writes the header of a CRC or INTENT record ({@code type}) for {@code n} checksums. */
+    public static int putCrcHeader(byte[] b, int off, int type, int unit, int gen, int first, int n) {
         LE.i32(b, off + 4, unit);
         LE.i32(b, off + 8, gen);
         LE.u16(b, off + 12, first);
         LE.u16(b, off + 14, n);
-        return head(b, off, CRC, CRC_BASE + 4 * n);
+        return head(b, off, type, CRC_BASE + 4 * n);
     }
 
     // field accessors (offsets from the record start)
@@ -177,7 +183,7 @@ public final class JournalRecord {
                 if (len != FREE_LEN) return "FREE length " + len;
                 if (bad(unit(b, off), l.unitCount)) return "FREE unit " + unit(b, off) + " beyond " + l.unitCount;
             }
-            case CRC -> {
+            case CRC, INTENT -> {
                 if (len < CRC_BASE) return "CRC truncated: " + len + " bytes";
                 int n = crcCount(b, off), first = crcFirst(b, off);
                 if (n < 1 || n > CRC_MAX_N || len != CRC_BASE + 4 * n) return "CRC length " + len + " does not match " + n + " checksums";

@@ -24,7 +24,8 @@ import java.util.UUID;
  * Version 1 (format changelog in FORMAT.md).
  */
 public record Superblock(UUID uuid, int flags, Layout layout, long generation, long replaySeq, long writeSeq, long nextHandle) {
-    public static final int VERSION = 1;
+    /** 1: first format; 2: journal pages carry verify-from, INTENT records. */
+    public static final int VERSION = 2;
     public static final byte[] MAGIC = "DSFBLKS1".getBytes(StandardCharsets.US_ASCII);
     public static final int CRC_OFF = 12;
     /** Flag: metadata kept in memory only (a store on {@code null:}, for benchmarks). */

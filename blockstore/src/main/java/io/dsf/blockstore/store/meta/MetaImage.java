@@ -264,7 +264,7 @@ public final class MetaImage {
                 if (unitsByHandle != null) unitsOf(h).addInt(u);
             }
             case JournalRecord.FREE -> freeUnit(JournalRecord.unit(b, off));
-            case JournalRecord.CRC -> {
+            case JournalRecord.CRC, JournalRecord.INTENT -> {
                 int u = JournalRecord.unit(b, off);
                 int[] c = crcs[u];
                 if (c != null && unitOwner[u] != 0 && unitGen[u] == JournalRecord.gen(b, off)) {
@@ -293,7 +293,7 @@ public final class MetaImage {
             case JournalRecord.ALLOC -> markUnitPages(JournalRecord.unit(b, off), true, dirty);
             case JournalRecord.FREE -> markUnitPages(JournalRecord.unit(b, off), false, dirty);
             case JournalRecord.ARM, JournalRecord.DISARM -> dirty.set(layout.unitPageOf(JournalRecord.unit(b, off)));
-            case JournalRecord.CRC -> markCrcPages(JournalRecord.unit(b, off), JournalRecord.crcFirst(b, off), JournalRecord.crcCount(b, off), dirty);
+            case JournalRecord.CRC, JournalRecord.INTENT -> markCrcPages(JournalRecord.unit(b, off), JournalRecord.crcFirst(b, off), JournalRecord.crcCount(b, off), dirty);
             default -> { }
         }
     }

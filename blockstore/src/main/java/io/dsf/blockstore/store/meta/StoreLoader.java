@@ -238,14 +238,20 @@ public final class StoreLoader {
             pages.add(page.clone());
             seq++;
         }
-        long lastCommit = pages.isEmpty() ? Long.MAX_VALUE : JournalPage.commitFirst(pages.get(pages.size() - 1));
+        byte[] lastPage = pages.isEmpty() ? null : pages.get(pages.size() - 1);
+        long lastCommit = lastPage == null ? Long.MAX_VALUE : JournalPage.commitFirst(lastPage);
+        // INTENT records from here on may describe writes that never became durable
+        long verifyFrom = lastPage == null ? Long.MAX_VALUE : JournalPage.verifyFrom(lastPage);
         img.beginReplay(r.touched);
         try {
             for (byte[] p : pages) {
                 boolean unflushed = JournalPage.commitFirst(p) == lastCommit;
+                boolean intentsUnsure = JournalPage.seq(p) >= verifyFrom;
                 int off = JournalPage.HEADER, stop = JournalPage.HEADER + JournalPage.used(p);
                 while (off < stop) {
-                    if (unflushed && JournalRecord.type(p, off) == JournalRecord.CRC) noteUnflushedCrc(p, off);
+                    int t = JournalRecord.type(p, off);
+                    if (t == JournalRecord.CRC || t == JournalRecord.INTENT)
+                        noteCrc(p, off, unflushed || (t == JournalRecord.INTENT && intentsUnsure), t == JournalRecord.INTENT && !unflushed);
                     img.apply(p, off);
                     r.replayedRecords++;
                     off += JournalRecord.length(p, off);
@@ -283,40 +289,75 @@ public final class StoreLoader {
     private MemorySegment slice;
     private java.nio.ByteBuffer sliceView;
     private final byte[] scratch = new byte[12];
-    /** Slices the last commit's CRC records change: unit * slices-per-unit + slice -> checksum before that commit. */
-    private final org.agrona.collections.Long2LongHashMap unflushedOld = new org.agrona.collections.Long2LongHashMap(Long.MIN_VALUE);
+    /**
+     * A slice whose latest checksums come from records that may describe data not on the media:
+     * the checksum it had before them ({@code base}), the ones they set (oldest first), and
+     * whether one of those could belong to an acknowledged write (an INTENT outside the last
+     * commit: its write may have completed and been flushed after that page was sealed).
+     */
+    private static final class Unsure {
+        final int gen, base;
+        final org.agrona.collections.IntArrayList values = new org.agrona.collections.IntArrayList();
+        boolean ackPossible;
 
-    private void noteUnflushedCrc(byte[] p, int off) {
+        Unsure(int gen, int base) {
+            this.gen = gen;
+            this.base = base;
+        }
+    }
+
+    /** Slices to check against the data after replay: unit * slices-per-unit + slice. */
+    private final java.util.HashMap<Long, Unsure> unsure = new java.util.HashMap<>();
+
+    /**
+     * Notes the slices a CRC or INTENT record is about to set: {@code unverified} ones are checked
+     * against the data after replay; a trusted record settles its slices (it supersedes whatever
+     * unsure record came before).
+     */
+    private void noteCrc(byte[] p, int off, boolean unverified, boolean ackPossible) {
         MetaImage img = r.image;
         int u = JournalRecord.unit(p, off);
         int[] c = img.crcArray(u);
-        if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != JournalRecord.gen(p, off)) return; // ignored by replay too
+        int gen = JournalRecord.gen(p, off);
+        if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != gen) return; // ignored by replay too
         int first = JournalRecord.crcFirst(p, off), n = JournalRecord.crcCount(p, off);
         for (int k = 0; k < n; k++) {
             long key = (long) u * img.slicesPerUnit + first + k;
-            if (unflushedOld.get(key) == Long.MIN_VALUE) unflushedOld.put(key, c[first + k]);
+            if (!unverified) {
+                unsure.remove(key);
+                continue;
+            }
+            Unsure x = unsure.get(key);
+            if (x == null || x.gen != gen) {
+                x = new Unsure(gen, c[first + k]);
+                unsure.put(key, x);
+            }
+            x.values.addInt(JournalRecord.crcAt(p, off, k));
+            x.ackPossible |= ackPossible;
         }
     }
 
     /**
      * The last commit's flush may not have happened, and a volatile write cache persists in any
-     * order: its CRC records can be on the media while the data they describe is not. Every
-     * slice they changed, in a unit not armed at the end of replay (so no unlogged overwrite can
-     * have followed), keeps the checksum its data matches: the logged one, else the one from before
-     * the commit, else it is recorded lost (a torn write), or stays unwritten if it held nothing.
-     * In armed units the recovery scan of the armed units decides instead.
+     * order: its CRC records can be on the media while the data they describe is not. INTENT
+     * records at or after the verify-from mark were logged before their writes completed. Every
+     * slice such records changed, in a unit not armed at the end of replay (so no unlogged
+     * overwrite can have followed), keeps the checksum its data matches: the latest logged one,
+     * else an earlier one of those records, else the one from before them; else it is recorded
+     * lost (a torn write), or stays unwritten if it held nothing before and none of the records
+     * can have been acknowledged. In armed units the recovery scan of the armed units decides.
      */
     private void verifyUnflushed(BlockingBatch io) {
         MetaImage img = r.image;
         Layout l = img.layout;
         int spu = img.slicesPerUnit;
-        org.agrona.collections.Long2LongHashMap.KeyIterator it = unflushedOld.keySet().iterator();
-        while (it.hasNext()) {
-            long key = it.nextValue();
+        for (java.util.Map.Entry<Long, Unsure> ent : unsure.entrySet()) {
+            long key = ent.getKey();
+            Unsure x = ent.getValue();
             int u = (int) (key / spu), s = (int) (key % spu);
-            int old = (int) unflushedOld.get(key);
+            int old = x.base;
             int[] c = img.crcArray(u);
-            if (c == null || img.unitOwner[u] == 0 || img.armState(u) != MetaImage.UNARMED) continue;
+            if (c == null || img.unitOwner[u] == 0 || img.unitGen[u] != x.gen || img.armState(u) != MetaImage.UNARMED) continue;
             int want = c[s];
             if (want == old || want == 0 || want == Crc.LOST) continue;
             if (slice == null) {
@@ -333,7 +374,10 @@ public final class StoreLoader {
             } catch (RuntimeException e) {
                 got = 0;
             }
-            int v = got == want ? want : (got == old ? old : (old == 0 ? 0 : Crc.LOST));
+            int v = got == want ? want : Crc.LOST;
+            for (int i = x.values.size() - 1; i >= 0 && v == Crc.LOST; i--) if (x.values.getInt(i) == got && got != 0 && got != Crc.LOST) v = got;
+            if (v == Crc.LOST && got == old) v = old;
+            if (v == Crc.LOST && old == 0 && !x.ackPossible) v = 0;
             if (v != want) {
                 c[s] = v;
                 img.markCrcPages(u, s, 1, r.touched);
