@@ -1,5 +1,7 @@
 package io.dsf.bindings.spdk;
 
+import io.dsf.bindings.testing.ChildJvm;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -34,7 +36,7 @@ class SpdkEmulatorRulesTest {
         Map<String, String> env = new java.util.HashMap<>(Map.of("DSF_SPDK_EMU_DIR", dir.resolve("emu").toString(),
                 "DSF_SPDK_EMU_SIZE", "64M", "DSF_SPDK_EMU_PIN", "0"));
         env.putAll(extraEnv);
-        ChildJvm.Result r = ChildJvm.run(dir, env, SpdkRulesProbe.class, args);
+        ChildJvm.Result r = ChildJvm.run(dir, env, java.util.List.of(), SpdkRulesProbe.class, args);
         assertEquals(0, r.exit(), r::toString);
         return r;
     }

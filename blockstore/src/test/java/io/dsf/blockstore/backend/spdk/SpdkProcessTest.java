@@ -1,5 +1,7 @@
 package io.dsf.blockstore.backend.spdk;
 
+import io.dsf.bindings.testing.ChildJvm;
+
 import io.dsf.bindings.spdk.SpdkLibrary;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
