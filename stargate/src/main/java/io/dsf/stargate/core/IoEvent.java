@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * {@code publish()}, then read by the shard; never shared otherwise.
  */
 final class IoEvent {
-    static final int READ = 1, WRITE = 2, ZERO = 3, FLUSH = 4, SNAPSHOT = 5, STOP = 6, DRAIN_ALL = 7, STATS = 8;
+    static final int READ = 1, WRITE = 2, ZERO = 3, SNAPSHOT = 5, STOP = 6, DRAIN_ALL = 7;
     int kind;
     long offset;
     long length;

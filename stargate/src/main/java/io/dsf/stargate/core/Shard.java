@@ -20,7 +20,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -44,7 +43,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     static final int BLOCK = 4096, BLOCK_SHIFT = 12, VB_SHIFT = 20, BLOCKS_PER_VB = 256;
     static final long MISSING = -1;
     static final int ZERO_SLOT = 1023;
-    private static final boolean DEBUG = Boolean.getBoolean("dsf.stargate.debug");
     private static final int SMALL = 64 << 10, SMALL_COUNT = 128, LARGE = 1 << 20, LARGE_COUNT = 8;
     private static final int LARGE_FLAG = 1 << 30;
     private static final int CHANNEL_DEPTH = 512;
@@ -124,6 +122,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     final Long2LongHashMap oplogIndex = new Long2LongHashMap(MISSING);   // block -> loc
     private final Long2LongHashMap vbLive = new Long2LongHashMap(0); // vblock -> live OpLog blocks
     private long budgetHeld;
+    private long unindexedBlocks;   // blocks appended to the open or in-flight batch, not yet in the index
     private long nextSeq = 1;
 
     static long loc(long seq, int slot, int slice) { return seq << 24 | (long) slot << 14 | slice; }
@@ -367,12 +366,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 else prepareZero(r);
                 if (pendHead != null || ctlHead != null || !startWrite(r)) enqueuePending(r);
             }
-            case IoEvent.FLUSH -> {
-                // every write this shard acknowledged is already durable; a flush waits for the
-                // writes queued before it to be acknowledged, so it rides the same FIFO
-                if (pendHead == null && open.empty() && flight.empty()) complete(r, VDiskStatus.OK);
-                else enqueuePending(r);
-            }
             case IoEvent.SNAPSHOT, IoEvent.DRAIN_ALL -> {
                 drainAll = true;
                 if (ctlTail == null) ctlHead = ctlTail = r;
@@ -409,18 +402,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         while (pendHead != null && ctlHead == null) {
             Req r = pendHead;
-            boolean done;
-            if (r.kind == IoEvent.FLUSH) {
-                done = open.empty() && flight.empty() && r == pendHead;
-                if (done) {
-                    pendHead = r.next;
-                    if (pendHead == null) pendTail = null;
-                    complete(r, VDiskStatus.OK);
-                    n++;
-                    continue;
-                }
-                break;
-            }
             if (!startWrite(r)) break;
             pendHead = r.next;
             if (pendHead == null) pendTail = null;
@@ -610,20 +591,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void issueRead(Req r, StoreObject o, long off, MemorySegment buf, int firstBlock, int nBlocks) {
         if (o == null) {
-            if (DEBUG) System.err.println("read of a missing object at " + r.offset);
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
         int st = submitRead(o, off, buf.asSlice((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
-        else {
-            if (DEBUG) System.err.println("read refused: " + StoreStatus.describe(st) + " obj " + o + " off " + off);
-            if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
-        }
+        else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
     }
 
     private void onReadDone(Req r, int st) {
-        if (st < 0 && DEBUG) System.err.println("read failed: " + StoreStatus.describe(st) + " at " + r.offset);
         if (st < 0 && r.status == VDiskStatus.OK) r.status = mapStatus(st);
         if (--r.pending == 0) finishRead(r);
     }
@@ -718,7 +694,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private boolean reserveBudget(int blocks) {
-        long need = oplogIndex.size() + open.dataSlices + blocks + flightBlocks();
+        long need = oplogIndex.size() + unindexedBlocks + blocks;
         while (need > budgetHeld) {
             long chunk = 1024;
             if (node.indexBudget.addAndGet(-chunk) < 0) {
@@ -730,15 +706,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return true;
     }
 
-    private long flightBlocks() {
-        long n = 0;
-        for (int i = 0; i < flight.count; i++) n += flight.nBlocks[i];
-        for (int i = 0; i < open.count; i++) if ((open.flags[i] & Formats.FLAG_ZERO) != 0) n += open.nBlocks[i];
-        return n;
-    }
-
     private void releaseBudget() {
-        long used = oplogIndex.size() + flightBlocks() + open.dataSlices;
+        long used = oplogIndex.size() + unindexedBlocks;
         while (budgetHeld - used >= 1024) {
             budgetHeld -= 1024;
             node.indexBudget.addAndGet(1024);
@@ -770,6 +739,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             open.dataSlice[at] = open.dataSlices;
             open.req[at] = r.id;
             open.dataSlices += slices;
+            unindexedBlocks += slices;
             r.pending++;
             r.cursor += len;
             statOplogWrites++;
@@ -796,6 +766,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             open.flags[at] = Formats.FLAG_ZERO;
             open.dataSlice[at] = 0;
             open.req[at] = r.id;
+            unindexedBlocks += n;
             r.pending++;
             r.vbCursor++;
         }
@@ -871,6 +842,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void failBatch(int status) {
         Batch b = flight;
         for (int i = 0; i < b.count; i++) {
+            unindexedBlocks -= b.nBlocks[i];
             Req r = reqs[b.req[i]];
             if (r.status == VDiskStatus.OK) r.status = status;
             if (--r.pending == 0 && r.cursor >= r.offset + r.length && (r.vblocks == null || r.vbCursor >= r.vblocks.size())) {
@@ -891,6 +863,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         Segment s = b.seg;
         int firstSlice = (int) (b.pos >>> BLOCK_SHIFT) + 1;
         for (int i = 0; i < b.count; i++) {
+            unindexedBlocks -= b.nBlocks[i];
             boolean zero = (b.flags[i] & Formats.FLAG_ZERO) != 0;
             long block = b.block[i];
             long seq = b.seq[i];
@@ -1045,8 +1018,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         int st = submitWrite(mapObj, mapPos, mapFlightPage, Formats.PAGE, T_MAP_WRITE);
         if (st != StoreChannel.ACCEPTED) onMapWritten(st);
     }
-
-    private int mapFailStatus;
 
     private void onMapWritten(int st) {
         if (st < 0) {
@@ -1510,6 +1481,4 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         for (Segment s : segs) if (s != null) l.add(s.obj);
         return l;
     }
-
-    static Map<String, byte[]> none() { return Map.of(); }
 }
