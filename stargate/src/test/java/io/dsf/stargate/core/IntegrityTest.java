@@ -153,7 +153,7 @@ class IntegrityTest {
     @Test
     void concurrentWritersSnapshotsClonesAgainstModel() throws Exception {
         StargateOptions o = StargateOptions.defaults().withShards(3).withOplog(4L << 20, 8L << 20)
-                .withIndexBudget(3072).withBypassBytes(256 << 10).withRingSize(256).withDrainStart(0.5);
+                .withIndexBudget(1024).withBypassBytes(256 << 10).withRingSize(256).withDrainStart(0.5);
         BlockDevice dev = BlockDevices.open("mem:768m");
         BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
         Stargate sg = Stargate.open(dev, store, o);
