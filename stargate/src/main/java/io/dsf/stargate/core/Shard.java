@@ -189,6 +189,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private boolean stopping;
     private Req stopReq;
+    /** This shard's part of the vDisk's statistics: written by this thread only. */
+    final io.dsf.stargate.stats.VDiskShardStats stats;
 
     @SuppressWarnings("unchecked")
     Shard(Stargate node, VDiskController vd, int index, int shards, ShardState initial, List<StoreObject> segments) {
@@ -198,6 +200,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         this.shards = shards;
         this.vdiskId = vd.id;
         this.initial = initial;
+        this.stats = vd.stats.shard(index);
         this.initialSegments = segments;
         this.mapExt = initial.mapExt;
         this.mapSeq = initial.mapSeq;
@@ -489,10 +492,19 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return VDiskStatus.IO_ERROR;
     }
 
+    private void recordStats(Req r, int status) {
+        long nanos = System.nanoTime() - r.t0;
+        if (status < 0) stats.recordError();
+        else if (r.kind == IoEvent.READ) stats.recordRead(r.length, nanos);
+        else if (r.kind == IoEvent.WRITE) stats.recordWrite(r.length, nanos);
+        else if (r.kind == IoEvent.ZERO) stats.recordUnmap(r.bufOffset, nanos);
+        if (r.kind != IoEvent.READ) stats.setOplog(oplogBytes(), oplogCapacity());
+    }
+
     private void complete(Req r, int status) {
         if (r.kind == IoEvent.WRITE) vd.outstanding.add(-r.length);
         else if (r.kind == IoEvent.ZERO) vd.outstanding.add(-r.bufOffset);
-        vd.stats.record(index, r.kind, r.length, System.nanoTime() - r.t0, status);
+        recordStats(r, status);
         io.dsf.stargate.api.IoCallback cb = r.cb;
         Join j = r.join;
         long tag = r.tag;

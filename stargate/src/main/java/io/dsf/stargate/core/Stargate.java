@@ -277,6 +277,33 @@ public final class Stargate implements AutoCloseable {
     /** One catalog entry. */
     public record Info(String name, long size, boolean readOnly, int shards, String parent) {}
 
+    /**
+     * Statistics of vDisk {@code name} since the previous call for it (the interval) and since it
+     * was opened (the totals): IOPS, bytes, latency percentiles per kind, errors, OpLog fill and
+     * cache hits. Any thread. Flushes complete inline (every acknowledged write is durable) and are
+     * not counted.
+     */
+    public io.dsf.stargate.stats.VDiskStatsSnapshot stats(String name) {
+        VDiskController vd = vdisks.get(name);
+        if (vd == null) throw new IllegalArgumentException("no vDisk named " + name);
+        return vd.stats.snapshot();
+    }
+
+    /** {@link #stats(String)} of every vDisk, sorted by name. */
+    public List<io.dsf.stargate.stats.VDiskStatsSnapshot> stats() {
+        List<io.dsf.stargate.stats.VDiskStatsSnapshot> l = new ArrayList<>();
+        for (Info i : list()) {
+            VDiskController vd = vdisks.get(i.name());
+            if (vd != null) l.add(vd.stats.snapshot());
+        }
+        return l;
+    }
+
+    /** {@link #stats()} as a one-line JSON array of per-vDisk objects. */
+    public String statsJson() {
+        return io.dsf.stargate.stats.VDiskStatsRegistry.toJson(stats());
+    }
+
     public StargateOptions options() { return options; }
 
     public BlockStore store() { return store; }

@@ -4,6 +4,7 @@ import com.lmax.disruptor.RingBuffer;
 import io.dsf.stargate.api.IoCallback;
 import io.dsf.stargate.api.VDisk;
 import io.dsf.stargate.api.VDiskStatus;
+import io.dsf.stargate.stats.VDiskStats;
 import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
 
 import java.lang.foreign.MemorySegment;
@@ -27,15 +28,10 @@ public final class VDiskController implements VDisk {
     final Shard[] shards;
     /** Write bytes submitted and not yet completed: the write characterizer's input (striped, approximate). */
     final LongAdder outstanding = new LongAdder();
-    volatile StatsSink stats = StatsSink.NONE;
+    /** Per-vDisk statistics; shard i records into {@code stats.shard(i)} on its own thread. */
+    final VDiskStats stats;
     private final ManyToManyConcurrentArrayQueue<Join> joins = new ManyToManyConcurrentArrayQueue<>(1024);
     volatile boolean closed;
-
-    /** Receives one record per completed request on the shard thread; must not block or allocate. */
-    public interface StatsSink {
-        StatsSink NONE = (shard, kind, bytes, nanos, status) -> { };
-        void record(int shard, int kind, long bytes, long nanos, int status);
-    }
 
     VDiskController(Stargate node, Catalog.VDiskRecord rec, ShardState[] states, java.util.List<java.util.List<io.dsf.blockstore.store.StoreObject>> segments) {
         this.node = node;
@@ -44,6 +40,7 @@ public final class VDiskController implements VDisk {
         this.size = rec.size();
         this.readOnly = rec.readOnly();
         this.parent = rec.parent();
+        this.stats = new VDiskStats(name, rec.shards());
         this.shards = new Shard[rec.shards()];
         for (int i = 0; i < shards.length; i++) shards[i] = new Shard(node, this, i, shards.length, states[i], segments.get(i));
     }

@@ -88,6 +88,14 @@ class StargateBasicTest {
             assertEquals(0, sync(d, false, (1 << 20) - 8192, r, 1 << 20));
             assertEquals(-1, r.mismatch(a.allocate(1 << 20)));
             assertEquals(3, sg.list().size());
+            var st = sg.stats("disk1");
+            assertEquals((1 << 20) + 8192 + 4096, st.total().write().bytes(), st.format());
+            assertEquals(3 * (1 << 20) + 4096, st.total().read().bytes(), st.format());
+            assertEquals(1L << 30, st.total().unmap().bytes(), st.format());
+            assertEquals(2, st.total().errors(), st.format());
+            assertTrue(st.total().write().p50Us() > 0, st.format());
+            assertTrue(sg.statsJson().contains("\"disk1\""), sg.statsJson());
+            assertEquals(0, sg.stats("disk1").interval().write().ops(), "a new interval starts empty");
             sg.close();
             store.close();
             dev.close();
