@@ -42,7 +42,8 @@ import java.util.zip.CRC32C;
 final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreCompletionHandler {
     static final int BLOCK = 4096, BLOCK_SHIFT = 12, VB_SHIFT = 20, BLOCKS_PER_VB = 256;
     static final long MISSING = -1;
-    static final int ZERO_SLOT = 1023;
+    /** Segments a shard may hold at once (the slot field of an index location has 10 bits). */
+    static final int MAX_SEGMENTS = 1023;
     private static final int SMALL = 64 << 10, SMALL_COUNT = 128, LARGE = 1 << 20, LARGE_COUNT = 8;
     private static final int LARGE_FLAG = 1 << 30;
     private static final int CHANNEL_DEPTH = 512;
@@ -111,11 +112,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         final long number;
         long writePos;
         long live;
+        /** No live entry left; deleted once every older segment is (see {@link #releaseDeadSegments}). */
+        boolean dead;
         final LongArrayList vblocks = new LongArrayList();
         Segment(int slot, StoreObject obj, long number) { this.slot = slot; this.obj = obj; this.number = number; }
     }
 
-    private final Segment[] segs = new Segment[ZERO_SLOT];
+    private final Segment[] segs = new Segment[MAX_SEGMENTS];
     private int segCount;
     private Segment current;
     private long nextSegmentNumber;
@@ -129,6 +132,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     static long locSeq(long loc) { return loc >>> 24; }
     static int locSlot(long loc) { return (int) (loc >>> 14) & 0x3ff; }
     static int locSlice(long loc) { return (int) loc & 0x3fff; }
+    /**
+     * A write-zeroes entry: slice 0 of a segment is always a batch header, never data. The entry
+     * keeps its segment (slot) live like any other, so the segment holding the zero record is not
+     * deleted before the zeroes are drained.
+     */
+    static boolean isZero(long loc) { return (loc & 0x3fff) == 0; }
 
     private final class Batch {
         final int bufId;
@@ -565,7 +574,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             long loc = oplogIndex.get(b);
             if (loc != MISSING) {
                 int slot = locSlot(loc);
-                if (slot == ZERO_SLOT) {
+                if (isZero(loc)) {
                     buf.asSlice((long) i << BLOCK_SHIFT, BLOCK).fill((byte) 0);
                     i++;
                     continue;
@@ -825,7 +834,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         if (segCount >= o.oplogShardBytes() / o.oplogSegmentBytes()) return null;
         int slot = -1;
-        for (int i = 0; i < ZERO_SLOT; i++) if (segs[i] == null) { slot = i; break; }
+        for (int i = 0; i < MAX_SEGMENTS; i++) if (segs[i] == null) { slot = i; break; }
         if (slot < 0) return null;
         long number = nextSegmentNumber++;
         StoreObject obj;
@@ -880,8 +889,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             long block = b.block[i];
             long seq = b.seq[i];
             for (int k = 0; k < b.nBlocks[i]; k++) {
-                long nl = zero ? loc(seq, ZERO_SLOT, 0) : loc(seq, s.slot, firstSlice + b.dataSlice[i] + k);
-                putIndex(block + k, nl, zero ? null : s);
+                long nl = loc(seq, s.slot, zero ? 0 : firstSlice + b.dataSlice[i] + k);
+                putIndex(block + k, nl, s);
             }
             s.vblocks.addLong(block >>> 8);
             if (zero) vd.cacheInvalidate(this, block, b.nBlocks[i]);
@@ -902,16 +911,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long vb = block >>> 8;
         if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
         else dropLoc(old);
-        if (s != null) s.live++;
+        s.live++;
     }
 
     /** Accounts for an OpLog location that no longer holds the newest data of its block. */
     private void dropLoc(long old) {
-        int slot = locSlot(old);
-        if (slot != ZERO_SLOT) {
-            Segment os = segs[slot];
-            if (--os.live == 0 && os != current) freeSegment(os);
-        }
+        Segment os = segs[locSlot(old)];
+        if (--os.live == 0 && os != current) freeSegment(os);
     }
 
     private void removeIndex(long block) {
@@ -925,23 +931,78 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private void freeSegment(Segment s) {
-        segs[s.slot] = null;
-        segCount--;
-        statSegmentsFreed++;
-        StoreObject obj = s.obj;
-        defer(() -> node.store.delete(obj));
+        s.dead = true;
+        releaseDeadSegments();
+    }
+
+    /**
+     * Deletes dead segments oldest first, stopping at the first one still live. Order matters: an
+     * entry drained in place leaves no trace in the block map, so if a newer segment's delete were
+     * durable while an older one's was lost to a crash, the older segment's stale entries would
+     * replay over the drained data. Deletes are issued in segment order and the store's journal
+     * keeps their order, so a lost delete only ever resurrects a suffix of the newest deletes.
+     */
+    private void releaseDeadSegments() {
+        while (true) {
+            Segment oldest = null;
+            for (int i = 0; i < MAX_SEGMENTS; i++) {
+                Segment c = segs[i];
+                if (c != null && (oldest == null || c.number < oldest.number)) oldest = c;
+            }
+            if (oldest == null || !oldest.dead) return;
+            segs[oldest.slot] = null;
+            segCount--;
+            statSegmentsFreed++;
+            StoreObject obj = oldest.obj;
+            defer(() -> node.store.delete(obj));
+        }
     }
 
     // ========================================================= direct writes
+
+    // ------------------------------------------------ never-written blocks of new extents
+    /**
+     * Blocks of extents allocated by this shard in this run that were never written (bit set =
+     * written). A write straight into an extent must only touch never-written blocks: an
+     * unacknowledged in-place overwrite that a crash tears would leave the store's slice lost (it
+     * reads as a checksum error), destroying the block's previous, acknowledged data. Overwrites
+     * go through the OpLog, which keeps the data until the in-place drain is durable. Extents not
+     * tracked here (older, or beyond the cap) count as fully written.
+     */
+    private final org.agrona.collections.Long2ObjectHashMap<long[]> fresh = new org.agrona.collections.Long2ObjectHashMap<>();
+    private static final int FRESH_CAP = 1 << 15;
+
+    private void trackFresh(long ext) {
+        if (fresh.size() < FRESH_CAP) fresh.put(ext, new long[BLOCKS_PER_VB / 64]);
+    }
+
+    /** True when blocks [first, first + n) of {@code ext} (indexes within the extent) were never written. */
+    private boolean neverWritten(long ext, int first, int n) {
+        long[] w = fresh.get(ext);
+        if (w == null) return false;
+        for (int b = first; b < first + n; b++) if ((w[b >>> 6] & (1L << b)) != 0) return false;
+        return true;
+    }
+
+    private void markWritten(long ext, int first, int n) {
+        long[] w = fresh.get(ext);
+        if (w == null) return;
+        for (int b = first; b < first + n; b++) w[b >>> 6] |= 1L << b;
+        for (long x : w) if (x != -1L) return;
+        fresh.remove(ext); // full: nothing left to track
+    }
 
     private boolean tryDirect(Req r) {
         if (vd.outstanding.sum() <= node.options.bypassBytes()) return false;
         long vb = r.offset >>> VB_SHIFT;
         if (vbLive.get(vb) > 0 || (dState != D_IDLE && dVb == vb) || shared.contains(vb)) return false;
         long ext = mapExt.get(vb);
+        int firstInVb = (int) ((r.offset >>> BLOCK_SHIFT) & (BLOCKS_PER_VB - 1)), nBlocks = (int) (r.length >>> BLOCK_SHIFT);
+        boolean hasExt = ext != MISSING && ext != ExtentTable.NONE;
+        if (hasExt && !neverWritten(ext, firstInVb, nBlocks)) return false; // an overwrite: through the OpLog
         int id = acquireFor(r.length);
         if (id < 0) return false;
-        if (ext == MISSING || ext == ExtentTable.NONE) {
+        if (!hasExt) {
             try {
                 ext = node.extents.allocate(openGroup);
             } catch (RuntimeException e) {
@@ -949,8 +1010,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 complete(r, VDiskStatus.NO_SPACE);
                 return true;
             }
+            trackFresh(ext);
             mapExt.put(vb, ext);
         }
+        markWritten(ext, firstInVb, nBlocks);
         r.bufId = id;
         r.vb = vb;
         r.ext = ext;
@@ -1133,7 +1196,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             long vb = dScanSeg.vblocks.getLong(dScanPos++);
             if (vbLive.get(vb) > 0 && directInflight.get(vb) == 0) return vb;
         }
-        // live ZERO entries are in no segment's list once their segments went: scan the index
+        // a safety net: any vBlock with live entries
         for (var it = vbLive.keySet().iterator(); it.hasNext(); ) {
             long vb = it.nextValue();
             if (directInflight.get(vb) == 0) return vb;
@@ -1144,7 +1207,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private Segment oldestSegmentWithData() {
         Segment best = null;
         for (Segment s : segs) {
-            if (s == null) continue;
+            if (s == null || s.dead) continue;
             if (dScanSeg == s && dScanPos >= s.vblocks.size()) continue;
             if (best == null || s.number < best.number) best = s;
         }
@@ -1166,7 +1229,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             dBlock[dN] = b0 + k;
             dLoc[dN++] = l;
-            if (locSlot(l) != ZERO_SLOT) allZero = false;
+            if (!isZero(l)) allZero = false;
             dMaxSeq = Math.max(dMaxSeq, locSeq(l));
         }
         if (dN == 0) return;
@@ -1193,6 +1256,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             dNew = true;
             dCow = hasExt;
+            if (!dCow) trackFresh(dTarget);
         } else {
             dTarget = dOld;
         }
@@ -1245,7 +1309,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         while (i < dN) {
             long l = dLoc[i];
             int inVb = (int) (dBlock[i] & (BLOCKS_PER_VB - 1));
-            if (locSlot(l) == ZERO_SLOT) {
+            if (isZero(l)) {
                 dBuf.asSlice((long) inVb << BLOCK_SHIFT, BLOCK).fill((byte) 0);
                 i++;
                 continue;
@@ -1276,6 +1340,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int j = i + 1;
             while (j < dN && dBlock[j] == dBlock[i] + (j - i)) j++;
             long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
+            markWritten(dTarget, (int) (inVb >>> BLOCK_SHIFT), j - i);
             int st = submitWrite(eg, base + inVb, dBuf.asSlice(inVb), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
             if (st == StoreChannel.ACCEPTED) dIos++;
             else if (dStatus == 0) dStatus = st;
@@ -1284,7 +1349,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private void abortDrain() {
-        if (dNew) node.extents.decref(dTarget);
+        if (dNew) {
+            fresh.remove(dTarget);
+            node.extents.decref(dTarget);
+        }
         dState = D_IDLE;
         statBackPressure++;
         if (dStatus == StoreStatus.CLOSED.code() || dStatus == StoreStatus.FAILED.code())
@@ -1309,6 +1377,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             shared.remove(vb);
             if (dOld != MISSING && dOld != ExtentTable.NONE) {
                 long old = dOld;
+                fresh.remove(old);
                 defer(() -> node.extents.decref(old));
             }
         }
@@ -1376,7 +1445,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             long number = Catalog.number(node.store, obj);
             nextSegmentNumber = Math.max(nextSegmentNumber, number + 1);
             int slot = segCount;
-            if (slot >= ZERO_SLOT) throw new IllegalStateException("too many OpLog segments for shard " + index + " of " + vd.name);
+            if (slot >= MAX_SEGMENTS) throw new IllegalStateException("too many OpLog segments for shard " + index + " of " + vd.name);
             Segment s = new Segment(slot, obj, number);
             segs[slot] = s;
             segCount++;
@@ -1412,8 +1481,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                         for (int k = 0; k < n; k++) {
                             long cur = oplogIndex.get(block + k);
                             if (cur != MISSING && locSeq(cur) > seq) continue;
-                            long nl = zero ? loc(seq, ZERO_SLOT, 0) : loc(seq, slot, firstSlice + dataAt + k);
-                            putIndexRecover(block + k, nl, zero ? null : s);
+                            long nl = loc(seq, slot, zero ? 0 : firstSlice + dataAt + k);
+                            putIndexRecover(block + k, nl, s);
                         }
                         s.vblocks.addLong(vb);
                     }
@@ -1424,14 +1493,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             s.writePos = obj.size(); // never append to a recovered segment
         }
         large.release(recId & ~LARGE_FLAG);
-        for (int i = 0; i < ZERO_SLOT; i++) {
-            Segment s = segs[i];
-            if (s != null && s.live == 0) {
-                segs[i] = null;
-                segCount--;
-                node.store.delete(s.obj);
-            }
-        }
+        for (int i = 0; i < MAX_SEGMENTS; i++) if (segs[i] != null && segs[i].live == 0) segs[i].dead = true;
+        releaseDeadSegments();
         reserveBudgetForce(oplogIndex.size());
     }
 
@@ -1439,8 +1502,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long old = oplogIndex.put(block, nl);
         long vb = block >>> 8;
         if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
-        else if (locSlot(old) != ZERO_SLOT) segs[locSlot(old)].live--;
-        if (s != null) s.live++;
+        else segs[locSlot(old)].live--;
+        s.live++;
     }
 
     private void reserveBudgetForce(long n) {
