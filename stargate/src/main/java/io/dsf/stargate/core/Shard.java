@@ -9,6 +9,7 @@ import io.dsf.blockstore.store.StoreCompletionHandler;
 import io.dsf.blockstore.store.StoreObject;
 import io.dsf.blockstore.store.StoreStatus;
 import io.dsf.stargate.api.VDiskStatus;
+import io.dsf.stargate.cache.UnifiedCache;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
@@ -83,8 +84,9 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         Join join;
         Object arg;
         int pending, status, bufId = -1, epoch;
+        long ticket;           // read: the cache fill ticket taken before any storage read
+        final long[] fillBits = new long[BLOCKS_PER_VB / 64]; // read: blocks read from extents (to cache)
         long vb = -1;          // direct write: its vBlock
-        long seq;              // direct write: its sequence number
         long ext;              // direct write: target extent
         LongArrayList vblocks; // zero: this shard's vBlocks with state in range
         int vbCursor;
@@ -198,6 +200,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private boolean stopping;
     private Req stopReq;
+    /** This shard's part of the Unified Cache (null when the node's cache memory is spent); this thread only. */
+    private UnifiedCache cache;
+    private long cacheBytes;
+    /** The cache for counters read by other threads (its counters stay readable after close). */
+    volatile UnifiedCache cacheView;
     /** This shard's part of the vDisk's statistics: written by this thread only. */
     final io.dsf.stargate.stats.VDiskShardStats stats;
 
@@ -261,10 +268,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             mapFlightPage = large.buffer(mp & ~LARGE_FLAG).asSlice(Formats.PAGE, Formats.PAGE);
             mapFlightView = mapFlightPage.asByteBuffer();
             recover();
+            cacheBytes = node.reserveCache();
+            if (cacheBytes > 0) cache = UnifiedCache.allocate(cacheBytes);
+            cacheView = cache;
+            stats.bindCache(() -> statCacheHits, () -> statCacheMisses);
         } catch (Throwable t) {
             failure = t;
             ready.countDown();
             if (ch != null) ch.close();
+            releaseCache();
             return;
         }
         ready.countDown();
@@ -277,7 +289,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         } finally {
             node.extents.close(openGroup);
             ch.close();
+            releaseCache();
         }
+    }
+
+    private void releaseCache() {
+        if (cache != null) cache.close();
+        cache = null;
+        node.releaseCache(cacheBytes);
+        cacheBytes = 0;
     }
 
     private void loop() {
@@ -568,6 +588,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long vb = b0 >>> 8;
         long ext = mapExt.get(vb);
         statMapLookups++;
+        UnifiedCache c = cache;
+        if (c != null) {
+            r.ticket = c.fillTicket();
+            java.util.Arrays.fill(r.fillBits, 0L);
+        }
         int i = 0;
         while (i < n) {
             long b = b0 + i;
@@ -589,14 +614,20 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 i = j;
                 continue;
             }
-            if (vd.cacheLookup(this, b, buf, (long) i << BLOCK_SHIFT)) {
+            boolean hasExt = ext != MISSING && ext != ExtentTable.NONE;
+            if (hasExt && c != null && c.read(vdiskId, b, buf, (long) i << BLOCK_SHIFT)) {
                 statCacheHits++;
                 i++;
                 continue;
             }
             int j = i + 1;
-            while (j < n && oplogIndex.get(b0 + j) == MISSING) j++;
-            if (ext == MISSING || ext == ExtentTable.NONE) {
+            if (hasExt && c != null) {
+                while (j < n && oplogIndex.get(b0 + j) == MISSING && !c.contains(vdiskId, b0 + j)) j++;
+                for (int k = i; k < j; k++) r.fillBits[k >>> 6] |= 1L << k;
+            } else {
+                while (j < n && oplogIndex.get(b0 + j) == MISSING) j++;
+            }
+            if (!hasExt) {
                 buf.asSlice((long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT).fill((byte) 0);
             } else {
                 statCacheMisses += j - i;
@@ -634,8 +665,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 r.status = VDiskStatus.INVALID;
             }
         }
-        if (r.status == VDiskStatus.OK) {
-            vd.cacheFill(this, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), buf, r.t0);
+        UnifiedCache c = cache;
+        if (r.status == VDiskStatus.OK && c != null) {
+            long b0 = r.offset >>> BLOCK_SHIFT;
+            for (int w = 0; w < r.fillBits.length; w++) {
+                long bits = r.fillBits[w];
+                while (bits != 0) {
+                    int k = w * 64 + Long.numberOfTrailingZeros(bits);
+                    bits &= bits - 1;
+                    c.fill(vdiskId, b0 + k, buf, (long) k << BLOCK_SHIFT, r.ticket);
+                }
+            }
         }
         releaseBuffer(r.bufId);
         r.bufId = -1;
@@ -893,8 +933,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 putIndex(block + k, nl, s);
             }
             s.vblocks.addLong(block >>> 8);
-            if (zero) vd.cacheInvalidate(this, block, b.nBlocks[i]);
-            else vd.cacheWrite(this, block, b.nBlocks[i], b.mem, (long) (1 + b.dataSlice[i]) * BLOCK);
+            if (cache != null) {
+                if (zero) cache.invalidateRange(vdiskId, block, b.nBlocks[i]);
+                else cache.write(vdiskId, block, b.nBlocks[i], b.mem, (long) (1 + b.dataSlice[i]) * BLOCK);
+            }
             Req r = reqs[b.req[i]];
             if (--r.pending == 0 && (r.kind == IoEvent.WRITE ? r.cursor >= r.offset + r.length : r.vbCursor >= r.vblocks.size())) {
                 r.vblocks = null;
@@ -1017,7 +1059,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.bufId = id;
         r.vb = vb;
         r.ext = ext;
-        r.seq = nextSeq++;
         directInflight.put(vb, directInflight.get(vb) + 1);
         MemorySegment buf = bufferOf(id);
         if (!copyIn(r, 0, buf, 0, (int) r.length)) {
@@ -1040,8 +1081,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             finishDirect(r, mapStatus(st));
             return;
         }
-        long seq = Math.max(r.seq, mapSeq.get(r.vb));
-        mapAppend(r.vb, r.ext, seq, T_DIRECT_WRITE | r.id);
+        // The record makes the extent reachable; it must not raise the vBlock's replay floor: that
+        // says "every OpLog entry of the vBlock up to here is in the extent", which only a drain
+        // (copying all of them) can claim, while OpLog writes to other blocks of the vBlock may be
+        // in flight with lower sequence numbers than this write's.
+        mapAppend(r.vb, r.ext, Math.max(0, mapSeq.get(r.vb)), T_DIRECT_WRITE | r.id);
     }
 
     private void finishDirect(Req r, int status) {
@@ -1049,8 +1093,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (n <= 0) directInflight.remove(r.vb);
         else directInflight.put(r.vb, n);
         if (status == VDiskStatus.OK) {
-            if (r.seq > mapSeq.get(r.vb)) mapSeq.put(r.vb, r.seq);
-            vd.cacheWrite(this, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), bufferOf(r.bufId), 0);
+            if (cache != null) cache.write(vdiskId, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), bufferOf(r.bufId), 0);
         }
         releaseBuffer(r.bufId);
         r.bufId = -1;

@@ -27,6 +27,8 @@ public final class Stargate implements AutoCloseable {
     final StargateOptions options;
     final ExtentTable extents;
     final AtomicLong indexBudget;
+    /** Unified Cache bytes not yet given to a shard. */
+    final AtomicLong cacheBudget;
     private final Map<String, VDiskController> vdisks = new ConcurrentHashMap<>();
     private final Map<String, StoreObject> records = new HashMap<>();
     private long nextId = 1;
@@ -39,6 +41,7 @@ public final class Stargate implements AutoCloseable {
         this.options = options;
         this.extents = new ExtentTable(store, options.egroupExtents());
         this.indexBudget = new AtomicLong(options.oplogIndexBudget());
+        this.cacheBudget = new AtomicLong(options.cacheBytes());
     }
 
     /**
@@ -312,6 +315,25 @@ public final class Stargate implements AutoCloseable {
     public long liveExtents() { return extents.liveExtents(); }
 
     public int extentGroups() { return extents.groupCount(); }
+
+    /**
+     * A shard's Unified Cache share: {@code cacheBytes / (4 * shards)} (so four vDisks of the default
+     * width get full shares), or what is left of the node's cache memory, or 0 when it is spent
+     * (that shard reads without a cache). Given back when the shard stops.
+     */
+    long reserveCache() {
+        long want = Math.max(1L << 20, options.cacheBytes() / (4L * options.shards())) & -4096L;
+        while (true) {
+            long left = cacheBudget.get();
+            long take = Math.min(want, left) & -4096L;
+            if (take < (256L << 10)) return 0;
+            if (cacheBudget.compareAndSet(left, left - take)) return take;
+        }
+    }
+
+    void releaseCache(long bytes) {
+        if (bytes > 0) cacheBudget.addAndGet(bytes);
+    }
 
     void shardFailed(Shard s, Throwable t) {
         failure = t;

@@ -10,7 +10,7 @@ package io.dsf.stargate.core;
  * @param oplogIndexBudget     node-wide cap on OpLog index entries (4 KiB blocks) over all shards
  * @param bypassBytes          outstanding write bytes to a vDisk above which writes go straight
  *                             to the Extent Store (the seeds' 1.5 MiB)
- * @param cacheBytes           node-wide Unified Cache memory, split evenly over shards
+ * @param cacheBytes           node-wide Unified Cache memory; each vDisk shard takes {@code cacheBytes / (4 * shards)} of it while any is left
  * @param egroupExtents        extents (1 MiB each) per extent group object
  * @param idle                 shard idle strategy: spin, backoff or block
  * @param drainStartFraction   OpLog fill (of {@code oplogShardBytes}) above which a shard drains

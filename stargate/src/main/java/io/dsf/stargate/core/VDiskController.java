@@ -232,16 +232,6 @@ public final class VDiskController implements VDisk {
         }
     }
 
-    // ------------------------------------------------------------ cache hooks (the shard's own cache)
-
-    boolean cacheLookup(Shard s, long block, MemorySegment dst, long dstOff) { return false; }
-
-    void cacheFill(Shard s, long block, int n, MemorySegment src, long readStart) { }
-
-    void cacheWrite(Shard s, long block, int n, MemorySegment src, long srcOff) { }
-
-    void cacheInvalidate(Shard s, long block, int n) { }
-
     /** Each shard's state in one line (racy; for diagnosing stalls). */
     public String debugState() {
         StringBuilder b = new StringBuilder();
@@ -262,6 +252,12 @@ public final class VDiskController implements VDisk {
             c.segmentsFreed += s.statSegmentsFreed;
             c.cacheHits += s.statCacheHits;
             c.cacheMisses += s.statCacheMisses;
+            var cv = s.cacheView;
+            if (cv != null) {
+                c.cacheEvictions += cv.singleTouchEvictions() + cv.multiTouchEvictions();
+                c.cacheFillsRejected += cv.fillsRejected();
+                c.cacheBytes += cv.capacityBytes();
+            }
             c.oplogBytes += s.oplogBytes();
             c.oplogCapacity += s.oplogCapacity();
             c.reads += s.statReads;
@@ -274,13 +270,14 @@ public final class VDiskController implements VDisk {
     /** A racy sum of the shards' counters. */
     public static final class Counters {
         public long oplogWrites, bypassWrites, drains, drainedBlocks, backPressure, cowDrains, segmentsFreed,
-                cacheHits, cacheMisses, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+                cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
 
         @Override
         public String toString() {
             return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
+                    + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheBytes=" + cacheBytes
                     + " oplogBytes=" + oplogBytes;
         }
     }

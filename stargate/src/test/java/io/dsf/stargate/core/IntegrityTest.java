@@ -26,8 +26,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * Randomized integrity: concurrent writers, each owning a disjoint set of chunks, drive writes,
  * reads, unmaps and write-zeroes at queue depth through every shard against a reference model;
  * snapshots and clones are taken mid-run and checked against copies of the model. The OpLog, the
- * index budget and the bypass threshold are sized so that drain, bypass, back-pressure and
- * copy-on-write drains all happen, which the counters must show.
+ * index budget, the bypass threshold and the Unified Cache are sized so that drain, bypass,
+ * back-pressure, copy-on-write drains, cache hits and cache evictions all happen, which the
+ * counters must show; every read is compared with the model, so a stale cached block fails it.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class IntegrityTest {
@@ -153,7 +154,9 @@ class IntegrityTest {
     @Test
     void concurrentWritersSnapshotsClonesAgainstModel() throws Exception {
         StargateOptions o = StargateOptions.defaults().withShards(3).withOplog(4L << 20, 8L << 20)
-                .withIndexBudget(1024).withBypassBytes(256 << 10).withRingSize(256).withDrainStart(0.5);
+                .withIndexBudget(1024).withBypassBytes(256 << 10).withRingSize(256).withDrainStart(0.5)
+                .withCacheBytes(12L << 20); // 1 MiB per shard for three vDisks: 64 MiB of data evicts
+
         BlockDevice dev = BlockDevices.open("mem:768m");
         BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
         Stargate sg = Stargate.open(dev, store, o);
@@ -182,6 +185,9 @@ class IntegrityTest {
             assertTrue(c.backPressure > 0, "the OpLog applied back-pressure");
             assertTrue(c.cowDrains + cc.cowDrains > 0, "shared extents were copied on write");
             assertTrue(c.segmentsFreed > 0, "OpLog segments were reclaimed");
+            assertTrue(c.cacheBytes > 0 && cc.cacheBytes > 0, "every vDisk got its share of the cache");
+            assertTrue(c.cacheHits > 0 && cc.cacheHits > 0, "reads were served from the Unified Cache");
+            assertTrue(c.cacheEvictions > 0, "the cache evicted");
             sg.delete("s1");
             verifyAll(c1, mc);
             verifyAll(d, model);

@@ -119,4 +119,39 @@ class StargateBasicTest {
             dev.close();
         }
     }
+
+    @Test
+    void unifiedCacheServesRepeatedReadsAndFollowsWrites() throws Exception {
+        try (Arena a = Arena.ofShared()) {
+            BlockDevice dev = BlockDevices.open("mem:256m");
+            BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+            Stargate sg = Stargate.open(dev, store, SMALL.withShards(1).withCacheBytes(16L << 20));
+            VDisk d = sg.create("c", 64L << 20);
+            VDiskController vc = sg.controller("c");
+            MemorySegment p1 = pattern(a, 1 << 20, 1), r = a.allocate(1 << 20, 4096);
+            assertEquals(0, sync(d, true, 0, p1, 1 << 20));
+            sg.drain("c"); // now in the Extent Store: reads go through the cache
+            assertEquals(0, sync(d, false, 0, r, 1 << 20));
+            assertEquals(-1, r.mismatch(p1));
+            long hits0 = vc.counters().cacheHits;
+            assertEquals(0, sync(d, false, 0, r, 1 << 20));
+            assertEquals(-1, r.mismatch(p1));
+            assertEquals(hits0 + 256, vc.counters().cacheHits, "the second read is all cache hits");
+            // an overwrite, drained in place: the cached copy must follow
+            MemorySegment p2 = pattern(a, 4096, 2);
+            assertEquals(0, sync(d, true, 8192, p2, 4096));
+            sg.drain("c");
+            assertEquals(0, sync(d, false, 8192, r, 4096));
+            assertEquals(-1, r.asSlice(0, 4096).mismatch(p2));
+            // zeroes: the cached copy must go
+            assertEquals(0, zero(d, 8192, 4096));
+            sg.drain("c");
+            assertEquals(0, sync(d, false, 8192, r, 4096));
+            assertEquals(-1, r.asSlice(0, 4096).mismatch(a.allocate(4096)));
+            assertTrue(sg.stats("c").total().cacheHitRate() > 0.3, sg.stats("c").format());
+            sg.close();
+            store.close();
+            dev.close();
+        }
+    }
 }
