@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
  * errors) and the requests each vhost-user queue took. Control plane: runs on the caller's thread.
  */
 @Command(name = "stats", mixinStandardHelpOptions = true,
-        description = {"Per-vDisk statistics of a running node since the previous 'stats' for that vDisk:",
-                "IOPS, MB/s, latency p50/p99/p999, OpLog fill, cache hits, errors, and requests per vhost-user queue."})
+        description = {"Per-vDisk statistics of a running node: IOPS, MB/s, latency p50/p99/p999, OpLog fill, cache hits, errors.",
+                "Each call covers the time since the previous 'stats' for that vDisk; also requests per vhost-user queue."})
 public final class StatsCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin NodeOption node;

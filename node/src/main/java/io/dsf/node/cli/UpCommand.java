@@ -3,6 +3,7 @@ package io.dsf.node.cli;
 import io.dsf.blockstore.io.Sizes;
 import io.dsf.frodo.vhostuser.VhostOptions;
 import io.dsf.frodo.virtq.IdleMode;
+import io.dsf.node.Main;
 import io.dsf.node.up.Node;
 import io.dsf.stargate.core.StargateOptions;
 import picocli.CommandLine.Command;
@@ -80,7 +81,14 @@ public final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Node.Config config = config();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Node n = Node.start(config, err);
+        Node n;
+        try {
+            n = Node.start(config, err);
+        } catch (IllegalStateException | IllegalArgumentException e) { // another node on DATA, a bad name, a socket path too long
+            err.println("dsf up: " + e.getMessage());
+            err.flush();
+            return Main.EXIT_FAILURE;
+        }
         node = n;
         Thread hook = new Thread(() -> {
             try {

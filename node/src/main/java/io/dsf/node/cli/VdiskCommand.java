@@ -214,7 +214,7 @@ public final class VdiskCommand implements Runnable {
         return switch (String.valueOf(h)) {
             case "delivered" -> "delivered to the guest";
             case "missed" -> "missed (no event buffer free): the guest rescans when it hands in the next one";
-            case "not_negotiated" -> "not sent (no guest with hot-plug connected): a guest finds the LUN when it scans";
+            case "not_negotiated" -> "not sent (no guest with hot-plug connected): a guest sees the change at its next scan";
             default -> String.valueOf(h);
         };
     }

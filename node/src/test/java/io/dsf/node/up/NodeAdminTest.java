@@ -189,7 +189,7 @@ class NodeAdminTest {
             assertEquals(1, n.attachment("extra").lun());
             assertEquals(dir.resolve("host.scsi.sock"), n.attachment("extra").scsiSocket());
             assertEquals(0, dsf("vdisk", "detach", "extra"), err::toString);
-            assertEquals("detached extra; hot-plug event not sent (no guest with hot-plug connected): a guest finds the LUN when it scans",
+            assertEquals("detached extra; hot-plug event not sent (no guest with hot-plug connected): a guest sees the change at its next scan",
                     out.toString().trim());
             assertEquals(0, dsf("vdisk", "detach", "host"), err::toString);
             try (AdminClient c = AdminClient.connect(n.adminSocket())) {

@@ -119,6 +119,11 @@ class UpCommandTest {
             assertEquals(0, Main.execute(new String[] {"vdisk", "list", "--node", first.endpoints().get("admin -").toString()},
                     new PrintWriter(out, true), new PrintWriter(err, true)), err::toString);
             assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("d1 ") && l.contains("64.0 MiB")), out::toString);
+            err.getBuffer().setLength(0);
+            assertEquals(Main.EXIT_FAILURE, Main.execute(new String[] {"up", "--data", dir.toString(), "--device", "file:" + dir.resolve("other.img") + "?size=64m"},
+                    new PrintWriter(out, true), new PrintWriter(err, true)), "a second node on the same data directory is refused");
+            assertTrue(err.toString().startsWith("dsf up: another node is running: its admin socket " + dir.resolve("admin.sock")), err::toString);
+            assertFalse(Files.exists(dir.resolve("other.img")), "before it touches any device");
             try (VhostUserDriver drv = VhostUserDriver.connect(first.endpoints().get("vhost-user-blk d1"))) {
                 drv.negotiate(0);
                 drv.createGuestMemory(4L << 20);
