@@ -85,7 +85,18 @@ final class EventQueue implements VirtqueueHandler {
             return MISSED;
         }
         fill(T_TRANSPORT_RESET, lun, reason);
-        r.complete(r.chain().writeWritable(0, event, 0, EVENT_SIZE));
+        int n;
+        try {
+            n = r.chain().writeWritable(0, event, 0, EVENT_SIZE);
+        } catch (IllegalStateException unmapped) {
+            // the queue was abandoned (a crashed or torn-down connection) and its memory unmapped:
+            // the buffer is gone with it; whoever connects next scans anyway
+            held.clear();
+            missed = true;
+            missedEvents++;
+            return MISSED;
+        }
+        r.complete(n);
         delivered++;
         return DELIVERED;
     }
