@@ -114,10 +114,18 @@ final class GuestDisk {
         return s.toString();
     }
 
-    /** Shell: per hardware queue of {@code dev}, what the block layer dispatched to it (debugfs). */
+    /** Shell: per hardware queue of {@code dev}, how often the block layer ran it (debugfs {@code hctxN/run}): {@code hctx NAME RUNS}. */
     static String hctx(String dev) {
-        return "for h in /sys/kernel/debug/block/DEV/hctx*; do echo \"hctx ${h##*/} $(cat $h/dispatched 2>/dev/null | tr '\\n' ' ')\"; done\n"
+        return "for h in /sys/kernel/debug/block/DEV/hctx*; do echo \"hctx ${h##*/} $(cat $h/run 2>/dev/null)\"; done\n"
                 .replace("DEV", dev);
+    }
+
+    /** Checks a {@link #hctx} output: two hardware queues, each run at least once. */
+    static void assertBothQueuesRan(String hctx, String res) {
+        assertNotNull(hctx, res);
+        List<String> l = hctx.lines().toList();
+        assertEquals(2, l.size(), "two hardware queues: " + res);
+        for (String q : l) assertTrue(q.matches("hctx[01] [1-9][0-9]*"), "the guest ran hardware queue " + q + ": " + res);
     }
 
     static String ioErrors(String key) {

@@ -78,6 +78,7 @@ class NodeBlkGuestTest {
                 assertEquals(Long.toString(ROUNDS * GuestDisk.writtenSectors()), r.get("written"),
                         "every write completed once, as direct I/O: " + res);
                 disk.assertVerified(r, "", res);
+                GuestDisk.assertBothQueuesRan(r.get("hctx"), res);
                 assertEquals("0", r.get("ioerrors"), "no I/O error in the guest: " + res);
 
                 assertEquals(0, second.dsf("stats", "--json", "d1"), second.errText);

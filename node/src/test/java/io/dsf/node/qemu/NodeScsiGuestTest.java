@@ -110,6 +110,7 @@ class NodeScsiGuestTest {
             assertEquals(Long.toString(GuestDisk.writtenSectors()), r.get("written"), "every write reached the device as direct I/O: " + res);
             disk.assertVerified(r, "1", res);
             disk.assertVerified(r, "2", res); // after the guest's reboot
+            GuestDisk.assertBothQueuesRan(r.get("hctx"), res);
             assertEquals("yes", r.get("plugged"), res);
             assertEquals(Long.toString(32L << 20), r.get("sdb-bytes"), res);
             assertEquals("x " + disk.md5 + "\ny " + disk.md5, r.get("sumb"), "I/O on the hot-plugged LUN: " + res);
