@@ -170,7 +170,11 @@ public final class Node implements AutoCloseable {
             }
         }
         if (fresh) {
-            for (String name : existing.keySet()) if (!toAttach.contains(name) && NAME.matcher(name).matches()) toAttach.add(name);
+            for (String name : existing.keySet()) {
+                if (toAttach.contains(name)) continue;
+                if (NAME.matcher(name).matches()) toAttach.add(name);
+                else log.println("dsf up: vDisk " + name + " is not served: its name does not fit a socket file name (1-64 of A-Z a-z 0-9 . _ -)");
+            }
             catalog.markStarted();
         }
         // recorded own targets first, then the LUNs that join them
