@@ -2,7 +2,9 @@ package io.dsf.node;
 
 import io.dsf.node.cli.BenchCommand;
 import io.dsf.node.cli.BlockStoreCommand;
+import io.dsf.node.cli.StatsCommand;
 import io.dsf.node.cli.UpCommand;
+import io.dsf.node.cli.VdiskCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,9 +18,9 @@ import java.io.PrintWriter;
 import java.nio.charset.Charset;
 
 /**
- * The {@code dsf} command line: one picocli subcommand class per verb ({@code bench} now; {@code up},
- * {@code vdisk}, {@code stats}, {@code status}, {@code blockstore} each come as one more class in
- * {@code io.dsf.node.cli} listed in {@link Command#subcommands()} below). Exit codes: 0 success,
+ * The {@code dsf} command line: one picocli subcommand class per verb in {@code io.dsf.node.cli}
+ * ({@code up}, {@code vdisk}, {@code stats}, {@code bench}, {@code blockstore}; {@code status} comes
+ * with the cluster), listed in {@link Command#subcommands()} below. Exit codes: 0 success,
  * 1 failure of the target or node, 2 bad arguments (usage), 3 a run that finished with I/O or
  * verify errors. Control plane only: {@link #execute} runs on the caller's thread.
  */
@@ -27,7 +29,8 @@ import java.nio.charset.Charset;
         usageHelpAutoWidth = true,
         versionProvider = Main.Version.class,
         description = "dsf: Distributed Storage Fabric (kernel-bypass storage data plane).",
-        subcommands = {UpCommand.class, BenchCommand.class, BlockStoreCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {UpCommand.class, VdiskCommand.class, StatsCommand.class, BenchCommand.class, BlockStoreCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 finished with I/O or verify errors."})
 public final class Main implements Runnable {
     /** Exit code of a failure of the target or node (device cannot be opened, I/O stuck). */

@@ -53,6 +53,31 @@ public final class VhostUserScsiServer implements AutoCloseable {
 
     public Path socket() { return server.socket(); }
 
+    /** The virtio-scsi device (features, hot-plug events). */
+    public VirtioScsiDevice device() { return device; }
+
+    /**
+     * Attaches {@code disk} as LUN {@code lun} of the served target and tells a running guest with a
+     * hot-plug event (it scans the new LUN). Control plane.
+     *
+     * @throws IllegalStateException when the LUN is taken
+     */
+    public VirtioScsiDevice.HotplugReport attachLun(int lun, VDisk disk) {
+        device.target().attach(lun, disk);
+        return device.reportLunChange(lun, true);
+    }
+
+    /**
+     * Detaches LUN {@code lun} of the served target (commands already running on it finish) and tells
+     * a running guest with a hot-plug event (it removes the disk). Control plane.
+     *
+     * @throws IllegalArgumentException when no LUN {@code lun} is attached
+     */
+    public VirtioScsiDevice.HotplugReport detachLun(int lun) {
+        if (device.target().detach(lun) == null) throw new IllegalArgumentException("no LUN " + lun + " on " + socket());
+        return device.reportLunChange(lun, false);
+    }
+
     public ScsiTarget target() { return device.target(); }
 
     /** Requests per virtqueue (0 control, 1 event, 2.. request queues). */

@@ -188,6 +188,7 @@ final class VhostUserConnection {
                     throw new VhostUserException(what + ": features 0x" + Long.toHexString(f & ~offeredFeatures) + " were not offered");
                 boolean[] running = stopRunning();
                 ackedFeatures = f;
+                device.featuresAcked(f);
                 restart(running);
                 return false;
             }
@@ -529,10 +530,12 @@ final class VhostUserConnection {
             vrings[i] = new Vring();
         }
         ackedFeatures = 0;
+        device.featuresAcked(0);
     }
 
     /** Stops every queue (or abandons them for a crash), closes descriptors, unmaps memory, closes the socket. */
     private void teardown() {
+        device.featuresAcked(0);
         boolean leak = false;
         for (int i = 0; i < vrings.length; i++) {
             VirtqueueWorker w = server.worker(i);

@@ -33,6 +33,13 @@ public interface VirtioDevice {
     /** Applies a driver write to the configuration space; false when the device refuses it. */
     boolean writeConfig(int offset, MemorySegment src);
 
+    /**
+     * The features the front-end acknowledged (SET_FEATURES), or 0 when the connection resets or
+     * ends. Connection thread; devices that report events only when a feature is negotiated (e.g.
+     * virtio-scsi hot-plug) read it from other threads, so they publish it safely.
+     */
+    default void featuresAcked(long features) {}
+
     /** The handler for queue {@code index}, made when the queue first starts. */
     VirtqueueHandler newHandler(int index);
 }

@@ -19,18 +19,20 @@ import java.util.stream.Stream;
  * guest: Debian's {@code linux-image-amd64} kernel as an uncompressed {@code vmlinux} (QEMU boots it
  * through PVH, skipping in-guest decompression) and a busybox-static initramfs that loads the virtio
  * modules, runs {@code /work.sh} from an appended per-run archive with its output on ttyS1, and powers
- * off. Control path of tests; not thread safe (one builder per JVM is enough).
+ * off. Control path of tests; not thread safe (one builder per JVM is enough). Public (with
+ * {@link #get}, {@link #missingTools}, {@link #workload}, {@link #vmlinux}, {@link #initrd}) for
+ * other modules' tests through frodo-vhost's test-jar.
  */
-final class TestGuest {
-    static final String BEGIN = "@@DSF-BEGIN";
-    static final String END = "@@DSF-END";
+public final class TestGuest {
+    public static final String BEGIN = "@@DSF-BEGIN";
+    public static final String END = "@@DSF-END";
     static final List<String> BASE_MODULES = List.of("virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio", "virtio_pci");
     static final List<String> BLK_MODULES = List.of("virtio_blk");
     static final List<String> SCSI_MODULES = List.of("crct10dif_common", "crct10dif_generic", "crc64", "crc64_rocksoft_generic",
             "scsi_common", "scsi_mod", "virtio_scsi", "crc-t10dif", "crc64-rocksoft", "t10-pi", "sd_mod");
 
-    final Path vmlinux;
-    final Path initrd;
+    public final Path vmlinux;
+    public final Path initrd;
 
     private TestGuest(Path vmlinux, Path initrd) {
         this.vmlinux = vmlinux;
@@ -38,7 +40,7 @@ final class TestGuest {
     }
 
     /** Why a guest cannot be run here, or null when it can. */
-    static String missingTools() {
+    public static String missingTools() {
         if (which("qemu-system-x86_64") == null) return "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)";
         if (!Files.exists(Path.of("/usr/share/qemu/qboot.rom")) && !Files.exists(Path.of("/usr/share/seabios/bios.bin")))
             return "no QEMU firmware found";
@@ -67,7 +69,7 @@ final class TestGuest {
     }
 
     /** The cached guest for the current Debian kernel package, built on first use. */
-    static synchronized TestGuest get() throws IOException {
+    public static synchronized TestGuest get() throws IOException {
         Path root = Path.of(System.getProperty("user.home"), ".cache", "dsf-guest");
         String pkg = kernelPackage();
         String kver = field(run(Path.of("/"), 60, "apt-cache", "policy", pkg), "Candidate:");
@@ -198,7 +200,7 @@ final class TestGuest {
     }
 
     /** A gzip'd cpio with {@code /work.sh} and extra files, to append to the base initramfs. */
-    static byte[] workload(String script, Map<String, byte[]> files) throws IOException {
+    public static byte[] workload(String script, Map<String, byte[]> files) throws IOException {
         Cpio c = new Cpio();
         c.file("work.sh", 0755, script.getBytes(StandardCharsets.UTF_8));
         for (Map.Entry<String, byte[]> e : files.entrySet()) c.file(e.getKey(), 0644, e.getValue());

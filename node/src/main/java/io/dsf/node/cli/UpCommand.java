@@ -3,6 +3,7 @@ package io.dsf.node.cli;
 import io.dsf.blockstore.io.Sizes;
 import io.dsf.frodo.vhostuser.VhostOptions;
 import io.dsf.frodo.virtq.IdleMode;
+import io.dsf.node.Main;
 import io.dsf.node.up.Node;
 import io.dsf.stargate.core.StargateOptions;
 import picocli.CommandLine.Command;
@@ -22,18 +23,23 @@ import java.util.concurrent.Callable;
 /**
  * {@code dsf up}: runs one node in the foreground (DESIGN.md's command-line contract): opens the
  * store on the device or formats a blank device, opens Stargate, creates the vDisks asked for that
- * do not exist, serves every vDisk over vhost-user-scsi (LUN 0) and vhost-user-blk, prints one
- * {@code endpoint KIND NAME SOCKET} line per socket on stdout once they all listen, and runs until
- * SIGTERM/SIGINT, which stop the servers (queues drained), Stargate, the store and the device, and
- * exit 0. Control plane: the command's thread waits; a shutdown hook stops the node.
+ * do not exist, serves the attached vDisks over vhost-user-scsi (LUN 0) and vhost-user-blk and the
+ * admin socket, prints one {@code endpoint KIND NAME SOCKET} line per socket on stdout once they all
+ * listen ({@code endpoint admin - SOCKET} last), and runs until SIGTERM/SIGINT, which stop the admin
+ * socket, the servers (queues drained), Stargate, the store and the device, and exit 0. Control
+ * plane: the command's thread waits; a shutdown hook stops the node.
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = {"Runs one node in the foreground: vDisks on a BlockStore, served over vhost-user-scsi and vhost-user-blk.",
-                "Prints 'endpoint vhost-user-scsi NAME SOCKET' and 'endpoint vhost-user-blk NAME SOCKET' on stdout once listening;",
+                "Prints 'endpoint vhost-user-scsi NAME SOCKET', 'endpoint vhost-user-blk NAME SOCKET' and 'endpoint admin - SOCKET'",
+                "on stdout once listening; './dsf vdisk ...' and './dsf stats' talk to the admin socket.",
+                "The attached vDisks are recorded in the store: a restart serves the same ones.",
                 "SIGTERM or SIGINT stops it cleanly (exit 0)."})
 public final class UpCommand implements Callable<Integer> {
     /** The default device size: a thin (sparse) file. */
     public static final String DEFAULT_DEVICE_SIZE = "8g";
+    /** The vDisk a node creates on its first start on an empty store, unless --vdisk says otherwise. */
+    public static final String DEFAULT_VDISK = "vdisk0:16g";
 
     @Spec CommandSpec spec;
 
@@ -45,7 +51,8 @@ public final class UpCommand implements Callable<Integer> {
     List<String> devices;
 
     @Option(names = "--vdisk", paramLabel = "NAME:SIZE",
-            description = "A vDisk to serve, created (thin) if absent; repeatable (default: vdisk0:16g). Every vDisk already in the store is served too.")
+            description = "A vDisk to serve, created (thin) if absent, and attached; repeatable. Default: vdisk0:16g, created on the first start"
+                    + " on a store without vDisks. The vDisks attached before (./dsf vdisk attach) are served too.")
     List<String> vdisks;
 
     @Option(names = "--queues", paramLabel = "N", description = "Request queues offered to the guest per device (default: ${DEFAULT-VALUE}).")
@@ -74,7 +81,14 @@ public final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Node.Config config = config();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Node n = Node.start(config, err);
+        Node n;
+        try {
+            n = Node.start(config, err);
+        } catch (IllegalStateException | IllegalArgumentException e) { // another node on DATA, a bad name, a socket path too long
+            err.println("dsf up: " + e.getMessage());
+            err.flush();
+            return Main.EXIT_FAILURE;
+        }
         node = n;
         Thread hook = new Thread(() -> {
             try {
@@ -117,7 +131,8 @@ public final class UpCommand implements Callable<Integer> {
         Path dir = data.toAbsolutePath().normalize();
         String device = devices == null || devices.isEmpty() ? "file:" + dir.resolve("dev0.img") + "?size=" + DEFAULT_DEVICE_SIZE : devices.get(0);
         Map<String, Long> disks = new LinkedHashMap<>();
-        for (String v : vdisks == null || vdisks.isEmpty() ? List.of("vdisk0:16g") : vdisks) {
+        boolean explicit = vdisks != null && !vdisks.isEmpty();
+        for (String v : explicit ? vdisks : List.of(DEFAULT_VDISK)) {
             int colon = v.lastIndexOf(':');
             if (colon <= 0 || colon == v.length() - 1) throw new ParameterException(cl, "--vdisk NAME:SIZE expected: " + v);
             long size;
@@ -135,6 +150,6 @@ public final class UpCommand implements Callable<Integer> {
             sg = sg.withShards(shards);
         }
         VhostOptions vh = VhostOptions.defaults().withQueues(queues).withIdle(idleMode);
-        return new Node.Config(dir, device, disks, vh, sg);
+        return new Node.Config(dir, device, disks, explicit, vh, sg);
     }
 }

@@ -7,11 +7,15 @@ import io.dsf.blockstore.store.CorruptStoreException;
 import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.frodo.blk.VhostUserBlkServer;
 import io.dsf.frodo.scsi.VhostUserScsiServer;
+import io.dsf.frodo.scsi.VirtioScsiDevice;
 import io.dsf.frodo.vhostuser.VhostOptions;
+import io.dsf.node.admin.AdminServer;
 import io.dsf.stargate.api.VDisk;
 import io.dsf.stargate.core.Stargate;
 import io.dsf.stargate.core.StargateOptions;
+import io.dsf.stargate.scsi.ScsiLunAddress;
 import io.dsf.stargate.scsi.ScsiTarget;
+import io.dsf.stargate.stats.VDiskStatsSnapshot;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,86 +26,193 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
  * One single-node dsf: a device, the BlockStore on it (opened, or formatted when the device is
- * blank), Stargate over the store (its vDisk catalog lives in the store), and for every vDisk a
- * vhost-user-scsi server (the vDisk as LUN 0 of a SCSI target of its own) and a vhost-user-blk
- * server, on sockets {@code DATA/NAME.scsi.sock} and {@code DATA/NAME.blk.sock}.
+ * blank), Stargate over the store (its vDisk catalog lives in the store), the attached vDisks, each
+ * served by a vhost-user-blk server on {@code DATA/NAME.blk.sock} and over vhost-user-scsi, either
+ * as LUN 0 of a SCSI target of its own on {@code DATA/NAME.scsi.sock} or as a further LUN of another
+ * attached vDisk's target (hot-plugged into a running guest), and the admin socket
+ * {@code DATA/admin.sock} ({@link NodeAdmin}). Which vDisks are attached, and how, is recorded in
+ * the store ({@link NodeCatalog}), so a restart serves the same ones.
  *
- * <p>Threading: started and closed on one control thread; {@link #close} may run on a shutdown hook
- * and is idempotent. The data plane runs on the servers' and Stargate's own threads.
+ * <p>Threading: thread safe; every control operation (start, attach, detach, create..., close) runs
+ * under this object's monitor, on the starting thread, an admin connection thread or a shutdown hook.
+ * {@link #close} is idempotent. The data plane runs on the servers' and Stargate's own threads.
  */
 public final class Node implements AutoCloseable {
     /** sockaddr_un's sun_path holds 108 bytes including the terminating NUL. */
     public static final int MAX_SOCKET_PATH = 107;
+    /** The admin socket's file name in the data directory. */
+    public static final String ADMIN_SOCKET = "admin.sock";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
-    /** What {@code up} was asked for. {@code vdisks}: name to size, created when absent. */
-    public record Config(Path data, String deviceUri, Map<String, Long> vdisks, VhostOptions vhost, StargateOptions stargate) {}
+    /**
+     * What {@code up} was asked for. {@code vdisks}: name to size, created when absent and attached;
+     * when {@code vdisksExplicit} is false they are defaults, created and attached only on the node's
+     * first start on a store that holds no vDisk yet.
+     */
+    public record Config(Path data, String deviceUri, Map<String, Long> vdisks, boolean vdisksExplicit, VhostOptions vhost,
+                         StargateOptions stargate) {
+        /** Explicit vDisks. */
+        public Config(Path data, String deviceUri, Map<String, Long> vdisks, VhostOptions vhost, StargateOptions stargate) {
+            this(data, deviceUri, vdisks, true, vhost, stargate);
+        }
+    }
 
-    /** A listening socket: {@code kind} is {@code vhost-user-scsi} or {@code vhost-user-blk}. */
+    /** A listening socket: {@code kind} is {@code vhost-user-scsi}, {@code vhost-user-blk} or {@code admin} (vdisk "-"). */
     public record Endpoint(String kind, String vdisk, Path socket) {
         /** The line {@code up} prints: {@code endpoint KIND NAME SOCKET}. */
         public String line() { return "endpoint " + kind + " " + vdisk + " " + socket; }
     }
 
-    private final BlockDevice device;
+    /**
+     * How an attached vDisk is served: LUN {@code lun} of the SCSI target on {@code scsiSocket} (owned
+     * by vDisk {@code scsiHost}), and {@code blkSocket}; request counts per queue of both servers
+     * (virtio-scsi: request queues only; they count every LUN of that socket).
+     */
+    public record Attachment(String name, String scsiHost, int lun, Path scsiSocket, Path blkSocket,
+                             long[] scsiQueueRequests, long[] blkQueueRequests) {
+        public List<Endpoint> endpoints() {
+            return List.of(new Endpoint("vhost-user-scsi", name, scsiSocket), new Endpoint("vhost-user-blk", name, blkSocket));
+        }
+    }
+
+    /** A hot-plug change: the attachment and what the guest was told ({@link VirtioScsiDevice.HotplugReport}), or null when no running target changed. */
+    public record Change(Attachment attachment, VirtioScsiDevice.HotplugReport hotplug) {}
+
+    /** A SCSI target on its own vhost-user-scsi socket, with the vDisks attached as its LUNs. */
+    private static final class ScsiHost {
+        final String owner;
+        final ScsiTarget target;
+        final VhostUserScsiServer server;
+        final TreeMap<Integer, String> luns = new TreeMap<>();
+
+        ScsiHost(String owner, ScsiTarget target, VhostUserScsiServer server) {
+            this.owner = owner;
+            this.target = target;
+            this.server = server;
+        }
+    }
+
+    /** One attached vDisk. */
+    private record Served(String name, ScsiHost host, int lun, VhostUserBlkServer blk) {}
+
+    private final Path data;
+    private final VhostOptions vhost;
+    private final PrintWriter log;
+    private BlockDevice device;
     private BlockStore store;
     private Stargate stargate;
-    private final List<AutoCloseable> servers = new ArrayList<>();
-    private final List<ScsiTarget> targets = new ArrayList<>();
-    private final List<Endpoint> endpoints = new ArrayList<>();
+    private NodeCatalog catalog;
+    private AdminServer admin;
+    private final TreeMap<String, Served> served = new TreeMap<>();
+    private final Map<String, ScsiHost> hosts = new LinkedHashMap<>();
     private boolean formatted;
     private boolean closed;
 
-    private Node(BlockDevice device) {
-        this.device = device;
+    private Node(Path data, VhostOptions vhost, PrintWriter log) {
+        this.data = data;
+        this.vhost = vhost;
+        this.log = log;
     }
 
     /**
-     * Starts the node; on failure everything opened so far is closed again.
+     * Starts the node; on failure everything opened so far is closed again. The admin socket is bound
+     * first (requests wait until the node is up), so a second node on the same data directory is
+     * refused before it touches the device.
      *
      * @param log diagnostics (stderr)
      * @throws IllegalArgumentException for bad names, sizes or socket paths that are too long
+     * @throws IllegalStateException    when another node runs on the data directory
      */
     public static Node start(Config c, PrintWriter log) throws IOException {
         Path data = c.data().toAbsolutePath().normalize();
         Files.createDirectories(data);
         for (String name : c.vdisks().keySet()) checkName(name);
-        BlockDevice dev = BlockDevices.open(c.deviceUri());
-        Node n = new Node(dev);
-        try {
-            n.openStore(c.deviceUri(), log);
-            n.stargate = Stargate.open(dev, n.store, c.stargate());
-            Map<String, Long> existing = new LinkedHashMap<>();
-            for (Stargate.Info i : n.stargate.list()) existing.put(i.name(), i.size());
+        Path adminSocket = socket(data, ADMIN_SOCKET);
+        Node n = new Node(data, c.vhost(), log);
+        synchronized (n) {
+            try {
+                n.admin = AdminServer.start(adminSocket, new NodeAdmin(n), log);
+                n.device = BlockDevices.open(c.deviceUri());
+                n.openStore(c.deviceUri());
+                n.stargate = Stargate.open(n.device, n.store, c.stargate());
+                n.catalog = NodeCatalog.load(n.store);
+                n.serveAtStart(c);
+                log.flush();
+                return n;
+            } catch (IOException | RuntimeException e) {
+                n.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Creates what the config asks for and attaches the recorded vDisks (all of them on a store from before the records). */
+    private void serveAtStart(Config c) throws IOException {
+        Map<String, Long> existing = new LinkedHashMap<>();
+        for (Stargate.Info i : stargate.list()) existing.put(i.name(), i.size());
+        boolean fresh = catalog.fresh();
+        List<String> toAttach = new ArrayList<>();
+        if (c.vdisksExplicit() || (fresh && existing.isEmpty())) {
             for (Map.Entry<String, Long> e : c.vdisks().entrySet()) {
                 Long have = existing.get(e.getKey());
                 if (have == null) {
-                    n.stargate.create(e.getKey(), e.getValue());
+                    stargate.create(e.getKey(), e.getValue());
                     log.println("dsf up: created vDisk " + e.getKey() + " (" + e.getValue() + " bytes, thin)");
                 } else if (have.longValue() != e.getValue()) {
                     log.println("dsf up: vDisk " + e.getKey() + " exists with " + have + " bytes; serving it as it is (asked for " + e.getValue() + ")");
                 }
+                toAttach.add(e.getKey());
             }
-            for (Stargate.Info i : n.stargate.list()) n.serve(data, i.name(), c.vhost());
-            log.flush();
-            return n;
-        } catch (IOException | RuntimeException e) {
-            n.close();
-            throw e;
         }
+        if (fresh) {
+            for (String name : existing.keySet()) {
+                if (toAttach.contains(name)) continue;
+                if (NAME.matcher(name).matches()) toAttach.add(name);
+                else log.println("dsf up: vDisk " + name + " is not served: its name does not fit a socket file name (1-64 of A-Z a-z 0-9 . _ -)");
+            }
+            catalog.markStarted();
+        }
+        // recorded own targets first, then the LUNs that join them
+        List<NodeCatalog.Entry> records = catalog.entries();
+        for (NodeCatalog.Entry e : records) {
+            if (!e.scsiHost().equals(e.name())) continue;
+            if (stargate.vdisk(e.name()) == null) {
+                log.println("dsf up: vDisk " + e.name() + " was attached but is no longer in the catalog; forgetting it");
+                catalog.remove(e.name());
+                continue;
+            }
+            attachOwn(e.name());
+        }
+        for (NodeCatalog.Entry e : records) {
+            if (e.scsiHost().equals(e.name()) || served.containsKey(e.name())) continue;
+            if (stargate.vdisk(e.name()) == null) {
+                log.println("dsf up: vDisk " + e.name() + " was attached but is no longer in the catalog; forgetting it");
+                catalog.remove(e.name());
+                continue;
+            }
+            ScsiHost h = hosts.get(e.scsiHost());
+            if (h == null || h.target.lun(e.lun()) != null) {
+                log.println("dsf up: vDisk " + e.name() + " was LUN " + e.lun() + " of " + e.scsiHost() + ", which is not served; serving it on its own sockets");
+                attachOwn(e.name());
+            } else {
+                attachLun(e.name(), h, e.lun());
+            }
+        }
+        for (String name : toAttach) if (!served.containsKey(name)) attachOwn(name);
     }
 
     static void checkName(String name) {
-        if (!NAME.matcher(name).matches())
+        if (name == null || !NAME.matcher(name).matches())
             throw new IllegalArgumentException("vDisk name '" + name + "': use 1-64 of A-Z a-z 0-9 . _ - (not starting with . _ -)");
     }
 
     /** Opens the store on the device; formats it only when the device is blank (no superblock at all). */
-    private void openStore(String uri, PrintWriter log) {
+    private void openStore(String uri) {
         try {
             store = BlockStore.open(device);
         } catch (CorruptStoreException e) {
@@ -113,19 +224,191 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private void serve(Path data, String name, VhostOptions opts) throws IOException {
-        VDisk disk = stargate.vdisk(name);
-        Path scsi = socket(data, name + ".scsi.sock"), blk = socket(data, name + ".blk.sock");
-        ScsiTarget target = new ScsiTarget();
-        targets.add(target);
-        target.attach(0, disk);
-        servers.add(VhostUserScsiServer.start(scsi, target, opts));
-        endpoints.add(new Endpoint("vhost-user-scsi", name, scsi));
-        servers.add(VhostUserBlkServer.start(blk, disk, opts));
-        endpoints.add(new Endpoint("vhost-user-blk", name, blk));
+    private VDisk disk(String name) {
+        VDisk d = stargate.vdisk(name);
+        if (d == null) throw new IllegalArgumentException("no vDisk named " + name);
+        return d;
     }
 
-    private static Path socket(Path data, String file) {
+    /** Serves {@code name} as LUN 0 of a new target on its own vhost-user-scsi socket, and on its vhost-user-blk socket. */
+    private Served attachOwn(String name) throws IOException {
+        checkName(name);
+        VDisk disk = disk(name);
+        Path scsi = socket(data, name + ".scsi.sock"), blk = socket(data, name + ".blk.sock");
+        ScsiTarget target = new ScsiTarget();
+        VhostUserScsiServer ss = null;
+        VhostUserBlkServer bs = null;
+        try {
+            target.attach(0, disk);
+            ss = VhostUserScsiServer.start(scsi, target, vhost);
+            bs = VhostUserBlkServer.start(blk, disk, vhost);
+        } catch (IOException | RuntimeException e) {
+            if (bs != null) bs.close();
+            if (ss != null) ss.close();
+            target.close();
+            throw e;
+        }
+        ScsiHost h = new ScsiHost(name, target, ss);
+        h.luns.put(0, name);
+        hosts.put(name, h);
+        Served s = new Served(name, h, 0, bs);
+        served.put(name, s);
+        catalog.put(name, name, 0);
+        return s;
+    }
+
+    /** Serves {@code name} as LUN {@code lun} of {@code h}'s target (a hot-plug event for a running guest) and on its vhost-user-blk socket. */
+    private Change attachLun(String name, ScsiHost h, int lun) throws IOException {
+        checkName(name);
+        VDisk disk = disk(name);
+        Path blk = socket(data, name + ".blk.sock");
+        VhostUserBlkServer bs = VhostUserBlkServer.start(blk, disk, vhost);
+        VirtioScsiDevice.HotplugReport report;
+        try {
+            report = h.server.attachLun(lun, disk);
+        } catch (RuntimeException e) {
+            bs.close();
+            throw e;
+        }
+        h.luns.put(lun, name);
+        Served s = new Served(name, h, lun, bs);
+        served.put(name, s);
+        catalog.put(name, h.owner, lun);
+        return new Change(view(s), report);
+    }
+
+    /**
+     * Attaches vDisk {@code name}: on its own sockets ({@code scsiHost} null), or as the next free LUN
+     * of the SCSI target of attached vDisk {@code scsiHost} (a running guest gets a hot-plug event),
+     * plus its own vhost-user-blk socket. Recorded in the store.
+     *
+     * @throws IllegalArgumentException for an unknown vDisk or target, a bad name, a socket path that is too long
+     * @throws IllegalStateException    when it is attached already or the node is stopping
+     */
+    public synchronized Change attach(String name, String scsiHost) throws IOException {
+        ensureOpen();
+        disk(name);
+        if (served.containsKey(name)) throw new IllegalStateException("vDisk " + name + " is attached already");
+        if (scsiHost == null) return new Change(view(attachOwn(name)), null);
+        ScsiHost h = hosts.get(scsiHost);
+        if (h == null) {
+            throw new IllegalArgumentException(served.containsKey(scsiHost)
+                    ? "vDisk " + scsiHost + " is a LUN of " + served.get(scsiHost).host().owner + "'s SCSI target; name that target"
+                    : "no attached vDisk " + scsiHost + " serves a SCSI target (attach it first)");
+        }
+        int lun = 1;
+        while (lun < ScsiLunAddress.MAX_LUNS && (h.luns.containsKey(lun) || h.target.lun(lun) != null)) lun++;
+        if (lun == ScsiLunAddress.MAX_LUNS) throw new IllegalStateException("the SCSI target of " + scsiHost + " has no free LUN");
+        Change c = attachLun(name, h, lun);
+        log.println("dsf up: attached vDisk " + name + " as LUN " + lun + " of " + scsiHost + "'s SCSI target (hot-plug event: "
+                + c.hotplug().name().toLowerCase(java.util.Locale.ROOT) + ")");
+        log.flush();
+        return c;
+    }
+
+    /**
+     * Stops serving vDisk {@code name} (its servers drain their queues; a LUN on another target is
+     * removed with a hot-plug event) and records it. A vDisk whose target still serves other LUNs
+     * cannot be detached before them.
+     *
+     * @throws IllegalArgumentException when it is not attached
+     * @throws IllegalStateException    when its target serves other LUNs, or the node is stopping
+     */
+    public synchronized Change detach(String name) {
+        ensureOpen();
+        Served s = served.get(name);
+        if (s == null) throw new IllegalArgumentException(stargate.vdisk(name) == null ? "no vDisk named " + name : "vDisk " + name + " is not attached");
+        ScsiHost h = s.host();
+        Attachment before = view(s);
+        VirtioScsiDevice.HotplugReport report = null;
+        if (h.owner.equals(name)) {
+            if (h.luns.size() > 1) {
+                List<String> others = new ArrayList<>(h.luns.values());
+                others.remove(name);
+                throw new IllegalStateException("vDisk " + name + "'s SCSI target also serves " + String.join(", ", others) + ": detach them first");
+            }
+            h.server.close();
+            h.target.close();
+            hosts.remove(name);
+        } else {
+            report = h.server.detachLun(s.lun());
+            h.luns.remove(s.lun());
+        }
+        s.blk().close();
+        served.remove(name);
+        catalog.remove(name);
+        log.println("dsf up: detached vDisk " + name + (report == null ? "" : " (LUN " + s.lun() + " of " + h.owner
+                + "'s SCSI target; hot-plug event: " + report.name().toLowerCase(java.util.Locale.ROOT) + ")"));
+        log.flush();
+        return new Change(before, report);
+    }
+
+    /** Creates a thin vDisk (not attached). */
+    public synchronized Stargate.Info create(String name, long size, Integer shards) {
+        ensureOpen();
+        checkName(name);
+        if (shards == null) stargate.create(name, size);
+        else stargate.create(name, size, shards);
+        return info(name);
+    }
+
+    /** Takes a read-only snapshot of {@code source} (not attached). */
+    public synchronized Stargate.Info snapshot(String source, String name) {
+        ensureOpen();
+        checkName(name);
+        stargate.snapshot(source, name);
+        return info(name);
+    }
+
+    /** Makes a writable clone of {@code source} (not attached). */
+    public synchronized Stargate.Info cloneVDisk(String source, String name) {
+        ensureOpen();
+        checkName(name);
+        stargate.clone(source, name);
+        return info(name);
+    }
+
+    /**
+     * Deletes a vDisk that is not attached.
+     *
+     * @throws IllegalStateException when it is attached
+     */
+    public synchronized void delete(String name) {
+        ensureOpen();
+        if (served.containsKey(name)) throw new IllegalStateException("vDisk " + name + " is attached: detach it first");
+        stargate.delete(name);
+    }
+
+    private Stargate.Info info(String name) {
+        for (Stargate.Info i : stargate.list()) if (i.name().equals(name)) return i;
+        throw new IllegalArgumentException("no vDisk named " + name);
+    }
+
+    /** The catalog, sorted by name. */
+    public synchronized List<Stargate.Info> vdisks() {
+        ensureOpen();
+        return stargate.list();
+    }
+
+    /** How {@code name} is served, or null when it is not attached. */
+    public synchronized Attachment attachment(String name) {
+        Served s = served.get(name);
+        return s == null ? null : view(s);
+    }
+
+    /** Statistics of {@code name} (or of every vDisk when null) since the previous call for it. */
+    public synchronized List<VDiskStatsSnapshot> stats(String name) {
+        ensureOpen();
+        return name == null ? stargate.stats() : List.of(stargate.stats(name));
+    }
+
+    private Attachment view(Served s) {
+        long[] scsi = s.host().server.queueRequests();
+        long[] req = java.util.Arrays.copyOfRange(scsi, VirtioScsiDevice.FIRST_REQUEST_QUEUE, scsi.length);
+        return new Attachment(s.name(), s.host().owner, s.lun(), s.host().server.socket(), s.blk().socket(), req, s.blk().queueRequests());
+    }
+
+    static Path socket(Path data, String file) {
         Path p = data.resolve(file);
         int len = p.toString().getBytes(StandardCharsets.UTF_8).length;
         if (len > MAX_SOCKET_PATH)
@@ -133,35 +416,52 @@ public final class Node implements AutoCloseable {
         return p;
     }
 
-    public List<Endpoint> endpoints() { return List.copyOf(endpoints); }
+    /** The listening sockets: per attached vDisk (by name) its vhost-user-scsi and vhost-user-blk sockets, then the admin socket. */
+    public synchronized List<Endpoint> endpoints() {
+        List<Endpoint> l = new ArrayList<>();
+        for (Served s : served.values()) l.addAll(view(s).endpoints());
+        if (admin != null) l.add(new Endpoint("admin", "-", admin.socket()));
+        return l;
+    }
 
-    public Stargate stargate() { return stargate; }
+    public Path data() { return data; }
+
+    public synchronized Stargate stargate() { return stargate; }
+
+    /** The admin socket. */
+    public Path adminSocket() { return admin == null ? data.resolve(ADMIN_SOCKET) : admin.socket(); }
 
     /** True when this start formatted a blank device. */
     public boolean formatted() { return formatted; }
 
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("the node is stopping");
+    }
+
     /**
-     * Stops the servers (each drains its queues: requests in flight complete), then Stargate's
-     * shards (acknowledged data is durable), then closes the store and the device. Idempotent.
+     * Stops the admin socket, then the servers (each drains its queues: requests in flight complete),
+     * then Stargate's shards (acknowledged data is durable), then closes the store and the device.
+     * Idempotent.
      */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
         RuntimeException first = null;
-        for (int i = servers.size() - 1; i >= 0; i--) {
-            try { servers.get(i).close(); } catch (Exception e) { if (first == null) first = asRuntime(e); }
+        if (admin != null) try { admin.close(); } catch (RuntimeException e) { first = e; }
+        List<Served> all = new ArrayList<>(served.values());
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try { all.get(i).blk().close(); } catch (RuntimeException e) { if (first == null) first = e; }
         }
-        for (ScsiTarget t : targets) {
-            try { t.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+        for (ScsiHost h : hosts.values()) {
+            try { h.server.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+            try { h.target.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         }
+        served.clear();
+        hosts.clear();
         if (stargate != null) try { stargate.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (store != null) try { store.close(); } catch (RuntimeException e) { if (first == null) first = e; }
-        try { device.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+        if (device != null) try { device.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (first != null) throw first;
-    }
-
-    private static RuntimeException asRuntime(Exception e) {
-        return e instanceof RuntimeException r ? r : new IllegalStateException(e);
     }
 }

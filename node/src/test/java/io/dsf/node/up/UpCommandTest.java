@@ -28,9 +28,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code dsf up} in a child JVM, as scripts run it: endpoint lines on stdout, I/O through the
- * vhost-user-blk socket with the test front-end, SIGTERM giving exit 0, and a restart serving the
- * same vDisk with the data written before (the catalog and the data persist in the BlockStore).
+ * {@code dsf up} in a child JVM, as scripts run it: endpoint lines on stdout (the admin socket last),
+ * an admin command against it, I/O through the vhost-user-blk socket with the test front-end, SIGTERM
+ * giving exit 0, and a restart serving the same vDisk with the data written before (the catalog, the
+ * attached set and the data persist in the BlockStore).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class UpCommandTest {
@@ -62,7 +63,7 @@ class UpCommandTest {
         reader.setDaemon(true);
         reader.start();
         Map<String, Path> eps = new HashMap<>();
-        while (eps.size() < 2) {
+        while (!eps.containsKey("admin -")) { // the admin endpoint comes last
             String l = lines.poll(60, TimeUnit.SECONDS);
             if (l == null || l.equals("<eof>")) {
                 p.destroyForcibly();
@@ -112,6 +113,17 @@ class UpCommandTest {
             assertTrue(first.endpoints().containsKey("vhost-user-scsi d1"), first.endpoints().toString());
             assertEquals(dir.resolve("d1.blk.sock").toAbsolutePath(), first.endpoints().get("vhost-user-blk d1"));
             assertTrue(Files.readString(first.err()).contains("formatted blank device"));
+            assertEquals(dir.resolve("admin.sock").toAbsolutePath(), first.endpoints().get("admin -"));
+            assertEquals(3, first.endpoints().size(), "d1's two sockets and the admin socket: " + first.endpoints());
+            StringWriter out = new StringWriter(), err = new StringWriter();
+            assertEquals(0, Main.execute(new String[] {"vdisk", "list", "--node", first.endpoints().get("admin -").toString()},
+                    new PrintWriter(out, true), new PrintWriter(err, true)), err::toString);
+            assertTrue(out.toString().lines().anyMatch(l -> l.startsWith("d1 ") && l.contains("64.0 MiB")), out::toString);
+            err.getBuffer().setLength(0);
+            assertEquals(Main.EXIT_FAILURE, Main.execute(new String[] {"up", "--data", dir.toString(), "--device", "file:" + dir.resolve("other.img") + "?size=64m"},
+                    new PrintWriter(out, true), new PrintWriter(err, true)), "a second node on the same data directory is refused");
+            assertTrue(err.toString().startsWith("dsf up: another node is running: its admin socket " + dir.resolve("admin.sock")), err::toString);
+            assertFalse(Files.exists(dir.resolve("other.img")), "before it touches any device");
             try (VhostUserDriver drv = VhostUserDriver.connect(first.endpoints().get("vhost-user-blk d1"))) {
                 drv.negotiate(0);
                 drv.createGuestMemory(4L << 20);
@@ -126,10 +138,12 @@ class UpCommandTest {
         } finally {
             assertEquals(0, stop(first), "exit status after SIGTERM; stderr:\n" + Files.readString(first.err()));
         }
-        // restart without --vdisk flags: the catalog still holds d1 (the default vdisk0 is created too)
+        assertFalse(Files.exists(dir.resolve("admin.sock")), "a clean stop removes the admin socket");
+        // restart without --vdisk flags: d1 is still attached (recorded in the store); no default vDisk on an existing store
         Child second = up(dir);
         try {
             assertFalse(Files.readString(second.err()).contains("formatted"), "the store is opened, not formatted again");
+            assertEquals(3, second.endpoints().size(), second.endpoints().toString());
             assertTrue(second.endpoints().containsKey("vhost-user-blk d1"), second.endpoints().toString());
             try (VhostUserDriver drv = VhostUserDriver.connect(second.endpoints().get("vhost-user-blk d1"))) {
                 drv.negotiate(0);

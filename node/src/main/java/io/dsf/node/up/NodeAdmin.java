@@ -1,0 +1,210 @@
+package io.dsf.node.up;
+
+import io.dsf.blockstore.io.Sizes;
+import io.dsf.node.admin.AdminException;
+import io.dsf.node.admin.AdminServer;
+import io.dsf.node.admin.Json;
+import io.dsf.stargate.core.Stargate;
+import io.dsf.stargate.stats.VDiskStatsSnapshot;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin socket's operations on a {@link Node}. Requests and replies (besides {@code ok},
+ * {@code id} and {@code error}, see {@link AdminServer}):
+ *
+ * <pre>
+ *   ping                                        -&gt; data (directory), vdisks, attached (counts)
+ *   vdisk.list                                  -&gt; vdisks: [vdisk]
+ *   vdisk.create   name, size (bytes or "10g"), shards?  -&gt; vdisk
+ *   vdisk.snapshot source, name                 -&gt; vdisk
+ *   vdisk.clone    source, name                 -&gt; vdisk
+ *   vdisk.attach   name, scsi_target?           -&gt; vdisk, endpoints: [endpoint], hotplug?
+ *   vdisk.detach   name                         -&gt; name, hotplug?
+ *   vdisk.delete   name                         -&gt; name
+ *   stats          name?                        -&gt; stats: [per-vDisk numbers], text: [one line per vDisk]
+ *
+ *   vdisk    = {name, size, read_only, shards, parent, attached, [lun, scsi_target, endpoints]}
+ *   endpoint = {kind: "vhost-user-scsi" | "vhost-user-blk", vdisk, socket, [lun]}
+ *   hotplug  = "delivered" | "missed" | "not_negotiated": what a guest on the SCSI target was told
+ * </pre>
+ *
+ * Stats objects are Stargate's ({@link VDiskStatsSnapshot#toJson()}: interval and total figures)
+ * plus, for attached vDisks, {@code scsi_qN_requests} / {@code blk_qN_requests} (requests each
+ * request queue took since the node started; the SCSI ones count the whole socket). Thread safe;
+ * called on admin connection threads, the node serialises the operations.
+ */
+final class NodeAdmin implements AdminServer.Handler {
+    private final Node node;
+
+    NodeAdmin(Node node) {
+        this.node = node;
+    }
+
+    @Override
+    public Map<String, Object> handle(String op, Map<String, Object> req) throws AdminException {
+        try {
+            return switch (op) {
+                case "ping" -> ping();
+                case "vdisk.list" -> list();
+                case "vdisk.create" -> one("vdisk", vdisk(node.create(name(req, "name"), size(req), optInt(req, "shards"))));
+                case "vdisk.snapshot" -> one("vdisk", vdisk(node.snapshot(name(req, "source"), name(req, "name"))));
+                case "vdisk.clone" -> one("vdisk", vdisk(node.cloneVDisk(name(req, "source"), name(req, "name"))));
+                case "vdisk.attach" -> attach(name(req, "name"), optName(req, "scsi_target"));
+                case "vdisk.detach" -> detach(name(req, "name"));
+                case "vdisk.delete" -> {
+                    String n = name(req, "name");
+                    node.delete(n);
+                    yield one("name", n);
+                }
+                case "stats" -> stats(optName(req, "name"));
+                default -> throw new AdminException("unknown op \"" + op + "\" (ops: ping, vdisk.list, vdisk.create, vdisk.snapshot, "
+                        + "vdisk.clone, vdisk.attach, vdisk.detach, vdisk.delete, stats)");
+            };
+        } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
+            throw new AdminException(e.getMessage());
+        } catch (IOException e) {
+            throw new AdminException(op + ": " + e.getMessage());
+        }
+    }
+
+    private Map<String, Object> ping() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("data", node.data().toString());
+        List<Stargate.Info> all = node.vdisks();
+        m.put("vdisks", (long) all.size());
+        long attached = all.stream().filter(i -> node.attachment(i.name()) != null).count();
+        m.put("attached", attached);
+        return m;
+    }
+
+    private Map<String, Object> list() {
+        List<Object> l = new ArrayList<>();
+        for (Stargate.Info i : node.vdisks()) l.add(vdisk(i));
+        return one("vdisks", l);
+    }
+
+    private Map<String, Object> attach(String name, String scsiTarget) throws IOException {
+        Node.Change c = node.attach(name, scsiTarget);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("vdisk", vdisk(info(name)));
+        m.put("endpoints", endpoints(c.attachment()));
+        if (c.hotplug() != null) m.put("hotplug", c.hotplug().name().toLowerCase(java.util.Locale.ROOT));
+        return m;
+    }
+
+    private Map<String, Object> detach(String name) {
+        Node.Change c = node.detach(name);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        if (c.hotplug() != null) m.put("hotplug", c.hotplug().name().toLowerCase(java.util.Locale.ROOT));
+        return m;
+    }
+
+    private Map<String, Object> stats(String name) {
+        List<VDiskStatsSnapshot> snaps = node.stats(name);
+        List<Object> objs = new ArrayList<>();
+        List<Object> text = new ArrayList<>();
+        for (VDiskStatsSnapshot s : snaps) {
+            Map<String, Object> o = Json.parseObject(s.toJson());
+            Node.Attachment a = node.attachment(s.name());
+            if (a != null) {
+                queues(o, "scsi_q", a.scsiQueueRequests());
+                queues(o, "blk_q", a.blkQueueRequests());
+            }
+            objs.add(o);
+            text.add(s.format());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("stats", objs);
+        m.put("text", text);
+        return m;
+    }
+
+    /** Adds {@code prefix + i + "_requests"} for every queue up to the last one that took a request. */
+    private static void queues(Map<String, Object> o, String prefix, long[] counts) {
+        int last = counts.length - 1;
+        while (last > 0 && counts[last] == 0) last--;
+        for (int i = 0; i <= last; i++) o.put(prefix + i + "_requests", counts[i]);
+    }
+
+    private Stargate.Info info(String name) {
+        for (Stargate.Info i : node.vdisks()) if (i.name().equals(name)) return i;
+        throw new IllegalArgumentException("no vDisk named " + name);
+    }
+
+    private Map<String, Object> vdisk(Stargate.Info i) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", i.name());
+        m.put("size", i.size());
+        m.put("read_only", i.readOnly());
+        m.put("shards", (long) i.shards());
+        m.put("parent", i.parent());
+        Node.Attachment a = node.attachment(i.name());
+        m.put("attached", a != null);
+        if (a != null) {
+            m.put("scsi_target", a.scsiHost());
+            m.put("lun", (long) a.lun());
+            m.put("endpoints", endpoints(a));
+        }
+        return m;
+    }
+
+    private static List<Object> endpoints(Node.Attachment a) {
+        List<Object> l = new ArrayList<>();
+        for (Node.Endpoint e : a.endpoints()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("kind", e.kind());
+            m.put("vdisk", e.vdisk());
+            m.put("socket", e.socket().toString());
+            if (e.kind().equals("vhost-user-scsi")) m.put("lun", (long) a.lun());
+            l.add(m);
+        }
+        return l;
+    }
+
+    private static Map<String, Object> one(String k, Object v) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(k, v);
+        return m;
+    }
+
+    private static String name(Map<String, Object> req, String key) throws AdminException {
+        Object v = req.get(key);
+        if (v == null) throw new AdminException("missing \"" + key + "\"");
+        if (!(v instanceof String s)) throw new AdminException("\"" + key + "\" must be a string, not " + Json.kind(v));
+        return s;
+    }
+
+    private static String optName(Map<String, Object> req, String key) throws AdminException {
+        return req.get(key) == null ? null : name(req, key);
+    }
+
+    private static Integer optInt(Map<String, Object> req, String key) throws AdminException {
+        Object v = req.get(key);
+        if (v == null) return null;
+        if (!(v instanceof Long l) || l < 1 || l > 64) throw new AdminException("\"" + key + "\" must be an integer in 1..64");
+        return (int) (long) l;
+    }
+
+    /** {@code size}: a number of bytes or a string with a unit ("10g", "512M"); a positive multiple of 4096. */
+    private static long size(Map<String, Object> req) throws AdminException {
+        Object v = req.get("size");
+        long size;
+        if (v instanceof Long l) size = l;
+        else if (v instanceof String s) {
+            try {
+                size = Sizes.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new AdminException("size: " + e.getMessage());
+            }
+        } else if (v == null) throw new AdminException("missing \"size\"");
+        else throw new AdminException("\"size\" must be a number of bytes or a string such as \"10g\", not " + Json.kind(v));
+        if (size <= 0 || size % 4096 != 0) throw new AdminException("size must be a positive multiple of 4 KiB: " + size);
+        return size;
+    }
+}
