@@ -79,11 +79,31 @@ public final class VDiskTarget implements Target {
             Stargate sg = Stargate.open(dev, store, o);
             long size = (cap / 2) >> 20 << 20;
             VDisk v = sg.create("bench", size);
+            int snapshots = Integer.getInteger("dsf.bench.snapshots", 0);
+            if (snapshots > 0) snapshotChain(sg, v, snapshots);
             return new VDiskTarget(spec, dev, store, sg, v);
         } catch (RuntimeException e) {
             dev.close();
             throw e;
         }
+    }
+
+    /**
+     * Gives the vDisk a chain of {@code n} snapshots ({@code -Ddsf.bench.snapshots=N}, for the
+     * snapshot-depth benchmark): before each snapshot one 1 MiB piece is written, so every level of
+     * the chain holds data of its own and the vDisk shares extents with all of them.
+     */
+    private static void snapshotChain(Stargate sg, VDisk v, int n) {
+        MemorySegment buf = java.lang.foreign.Arena.global().allocate(1 << 20, 4096);
+        long pieces = v.size() >> 20;
+        for (int i = 0; i < n; i++) {
+            buf.fill((byte) (i + 1));
+            java.util.concurrent.CompletableFuture<Integer> f = new java.util.concurrent.CompletableFuture<>();
+            int st = v.write((i % pieces) << 20, buf, 1 << 20, i, (t, s) -> f.complete(s));
+            if (st != VDiskStatus.OK || f.join() != VDiskStatus.OK) throw new IllegalStateException("snapshot chain: write failed");
+            sg.snapshot("bench", "bench-s" + i);
+        }
+        System.err.println("vdisk: " + n + " snapshots in the chain of 'bench'");
     }
 
     @Override public String spec() { return spec; }

@@ -235,6 +235,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         freeReqTop = n;
         deferred = new List[]{new ArrayList<Runnable>(), new ArrayList<Runnable>()};
         blockIdle = o.idle().equals("block");
+        spinIdle = o.idle().equals("spin");
         idle = switch (o.idle()) {
             case "spin" -> new BusySpinIdleStrategy();
             case "block" -> new BackoffIdleStrategy(20, 5, TimeUnit.MICROSECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(1));
@@ -300,6 +301,29 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         cacheBytes = 0;
     }
 
+    /**
+     * The {@code spin} idle strategy: busy-poll while the shard is busy, park once it has been idle
+     * for {@link #SPIN_WINDOW_NANOS} with nothing in flight on its device queue (a publish wakes it;
+     * the park is bounded so background work goes on). An idle vDisk (a snapshot nobody reads)
+     * must not burn a core: a node holds far more vDisks than cores.
+     */
+    private void spinOrPark() {
+        long now = System.nanoTime();
+        if (idleSince == 0) idleSince = now;
+        if (now - idleSince < SPIN_WINDOW_NANOS || ch.inFlight() > 0 || cqN > 0) {
+            Thread.onSpinWait();
+            return;
+        }
+        sleeping = true;
+        if (ring.getCursor() == poller.getSequence().get()) LockSupport.parkNanos(PARK_NANOS);
+        sleeping = false;
+    }
+
+    private static final long SPIN_WINDOW_NANOS = Long.getLong("dsf.stargate.spinWindowMicros", 200) * 1000;
+    private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    private long idleSince;
+    private final boolean spinIdle;
+
     private void loop() {
         while (true) {
             int work = 0;
@@ -323,11 +347,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             if (work > 0) {
                 idle.reset();
+                idleSince = 0;
             } else {
                 if (budgetHeld > 0 && pendHead == null) releaseBudget();
-                sleeping = true;
-                if (ring.getCursor() == poller.getSequence().get() || freeReqTop == 0) idle.idle(0);
-                sleeping = false;
+                if (spinIdle) spinOrPark();
+                else {
+                    sleeping = true;
+                    if (ring.getCursor() == poller.getSequence().get() || freeReqTop == 0) idle.idle(0);
+                    sleeping = false;
+                }
             }
         }
     }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Stargate (a vDisk served in-process) against the raw device under it, side by side in one run.
+# Every case runs its sides alternately, --reps times, each a separate `./dsf bench --json`
+# process; the table gives the median ratio over the reps (min-max). Cases:
+#   mem QD32     4 KiB randwrite / randread IOPS, vdisk:mem vs device:mem, 1 shard, spin
+#   mem QD1      4 KiB randwrite / randread p50 latency, same pair
+#   null QD32    vdisk:null: IOPS (software overhead: the device does nothing), vs device:null
+#   uring        4 KiB randwrite / randread QD32 IOPS and QD1 p50, vdisk:uring vs device:uring (files
+#                under bench/target)
+#   depth        randread QD1 p50 and p99 on a vDisk with 100 snapshots in its chain vs none
+#   shards       randwrite / randread QD32 IOPS with 1, 2 and 4 shards (ratio to 1 shard)
+# Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards] [--json]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=3 SECONDS_=3 CASES=mem,null,uring,depth,shards JSON=0
+while (($#)); do
+    case "$1" in
+        --reps) REPS=$2; shift 2 ;;
+        --seconds) SECONDS_=$2; shift 2 ;;
+        --cases) CASES=$2; shift 2 ;;
+        --json) JSON=1; shift ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+./dsf bench --help >/dev/null # builds once, before anything is timed
+mkdir -p bench/target
+export REPS SECONDS_ CASES JSON
+exec python3 - <<'PY'
+import json, os, statistics, subprocess, sys
+
+reps, secs, cases, as_json = int(os.environ["REPS"]), os.environ["SECONDS_"], os.environ["CASES"].split(","), os.environ["JSON"] == "1"
+tgt = os.path.abspath("bench/target")
+
+def run(target, rw, qd, shards=1, snapshots=0, size="1g"):
+    env = dict(os.environ, DSF_SKIP_BUILD="1")
+    if snapshots:
+        env["DSF_JAVA_OPTS"] = (env.get("DSF_JAVA_OPTS", "") + f" -Ddsf.bench.snapshots={snapshots}").strip()
+    cmd = ["./dsf", "bench", "--target", target, "--rw", rw, "--iodepth", str(qd), "--bs", "4k", "--runtime", secs,
+           "--ramp", "1", "--idle", "spin", "--size", size, "--json", "--progress-interval", "0", "--force"]
+    if target.startswith("vdisk:"):
+        cmd += ["--shards", str(shards)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+rows = []  # (case, measure, values-of-ratio, detail)
+
+def pair(case, measure, a, b, key, invert=False):
+    """a = (label, thunk) candidate, b = baseline; alternate, ratio a/b of key."""
+    ratios, av, bv = [], [], []
+    for _ in range(reps):
+        ra, rb = a[1](), b[1]()
+        x, y = ra[key], rb[key]
+        av.append(x); bv.append(y)
+        ratios.append(x / y if y else float("nan"))
+    rows.append((case, measure, ratios, f"{a[0]} {statistics.median(av):,.1f} vs {b[0]} {statistics.median(bv):,.1f} ({key})"))
+    print(f"# {case} {measure}: ratio median {statistics.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}] {rows[-1][3]}", file=sys.stderr)
+
+if "mem" in cases:
+    for rw in ("randwrite", "randread"):
+        pair("mem", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:mem:2g", rw, 32)), ("raw", lambda rw=rw: run("device:mem:2g", rw, 32)), "iops")
+        pair("mem", f"{rw} QD1 p50", ("vdisk", lambda rw=rw: run("vdisk:mem:2g", rw, 1)), ("raw", lambda rw=rw: run("device:mem:2g", rw, 1)), "lat_p50_us")
+if "null" in cases:
+    for rw in ("randwrite", "randread"):
+        pair("null", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:null:2g", rw, 32)), ("raw", lambda rw=rw: run("device:null:2g", rw, 32)), "iops")
+if "uring" in cases:
+    img_v, img_r = f"uring:{tgt}/sg-vdisk.img?size=2g", f"uring:{tgt}/sg-raw.img?size=2g"
+    for rw in ("randwrite", "randread"):
+        pair("uring", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 32)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 32)), "iops")
+        pair("uring", f"{rw} QD1 p50", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 1)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 1)), "lat_p50_us")
+if "depth" in cases:
+    for key in ("lat_p50_us", "lat_p99_us"):
+        pair("depth", f"randread QD1 {key[4:7]}, 100 snapshots vs 0",
+             ("depth100", lambda: run("vdisk:mem:2g", "randread", 1, snapshots=100, size="256m")),
+             ("depth0", lambda: run("vdisk:mem:2g", "randread", 1, size="256m")), key)
+if "shards" in cases:
+    for rw in ("randwrite", "randread"):
+        for n in (2, 4):
+            pair("shards", f"{rw} QD32 IOPS, {n} shards vs 1", (f"{n} shards", lambda rw=rw, n=n: run("vdisk:mem:2g", rw, 32, shards=n)),
+                 ("1 shard", lambda rw=rw: run("vdisk:mem:2g", rw, 32, shards=1)), "iops")
+
+print("| case | measure | ratio median (min-max) | medians |")
+print("| --- | --- | --- | --- |")
+for case, measure, r, detail in rows:
+    print(f"| {case} | {measure} | {statistics.median(r):.2f} ({min(r):.2f}-{max(r):.2f}) | {detail} |")
+if as_json:
+    print(json.dumps([{"case": c, "measure": m, "ratios": r, "detail": d} for c, m, r, d in rows]))
+PY
