@@ -156,6 +156,7 @@ public final class LoadGenerator {
         else fill = cfg.verify();                      // old contents are unknown to verify: rewrite them
         if (!fill) return false;
         Prefill.fill(target.device(), units, cfg.blockSize(), generations, err, cfg.progressNanos());
+        target.settle();
         return true;
     }
 

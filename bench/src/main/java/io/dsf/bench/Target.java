@@ -30,6 +30,12 @@ public interface Target extends AutoCloseable {
      */
     default boolean prefillUseful() { return true; }
 
+    /**
+     * Called after a prefill, before the measured run: lets the target finish the background work
+     * the prefill caused (a vDisk drains its OpLog), so the run measures the steady read path.
+     */
+    default void settle() { }
+
     @Override
     void close();
 }
