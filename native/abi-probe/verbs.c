@@ -157,10 +157,13 @@ PROBE_SECTION(rdmacm_consts) {
     CONST(AF_INET6);
     OFFSET_CONST("RDMA_CM_ID_VERBS_OFFSET", rdma_cm_id, verbs);
     OFFSET_CONST("RDMA_CM_ID_QP_OFFSET", rdma_cm_id, qp);
+    OFFSET_CONST("RDMA_CM_ID_SRC_ADDR_OFFSET", rdma_cm_id, route.addr.src_storage);
+    OFFSET_CONST("RDMA_CM_ID_DST_ADDR_OFFSET", rdma_cm_id, route.addr.dst_storage);
     OFFSET_CONST("RDMA_CM_EVENT_ID_OFFSET", rdma_cm_event, id);
     OFFSET_CONST("RDMA_CM_EVENT_LISTEN_ID_OFFSET", rdma_cm_event, listen_id);
     OFFSET_CONST("RDMA_CM_EVENT_EVENT_OFFSET", rdma_cm_event, event);
     OFFSET_CONST("RDMA_CM_EVENT_STATUS_OFFSET", rdma_cm_event, status);
+    OFFSET_CONST("RDMA_CM_EVENT_PARAM_OFFSET", rdma_cm_event, param);
 }
 #else
 typedef int dsf_verbs_probe_unavailable; /* rdma-core headers not installed: no verbs sections */

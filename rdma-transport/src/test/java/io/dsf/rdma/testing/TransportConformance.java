@@ -51,8 +51,8 @@ public abstract class TransportConformance {
     @AfterEach
     void closeIt() {
         if (pair != null) pair.close();
-        transport.close();
-        arena.close();
+        if (transport != null) transport.close();
+        if (arena != null) arena.close();
     }
 
     protected Pair pair(EndpointOptions client, EndpointOptions server) throws Exception {

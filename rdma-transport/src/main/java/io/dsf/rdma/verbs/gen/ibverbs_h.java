@@ -68,7 +68,7 @@ public final class ibverbs_h {
         return Linker.nativeLinker().downcallHandle(addr, fd, options);
     }
 
-    static RuntimeException rethrow(Throwable t) {
+    public static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) return r;
         if (t instanceof Error e) throw e;
         return new IllegalStateException("native call failed", t);

@@ -11,6 +11,7 @@ import java.lang.invoke.MethodHandle;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * Header class for the librdmacm subset dsf uses ({@code rdma/rdma_cma.h}, x86_64): connection
@@ -46,10 +47,16 @@ public final class rdma_cma_h {
     public static final long RDMA_CM_ID_VERBS_OFFSET = 0;
     /** {@code offsetof(struct rdma_cm_id, qp)}. */
     public static final long RDMA_CM_ID_QP_OFFSET = 24;
+    /** {@code offsetof(struct rdma_cm_id, route.addr.src_storage)}: the local socket address. */
+    public static final long RDMA_CM_ID_SRC_ADDR_OFFSET = 32;
+    /** {@code offsetof(struct rdma_cm_id, route.addr.dst_storage)}: the peer's socket address. */
+    public static final long RDMA_CM_ID_DST_ADDR_OFFSET = 160;
     public static final long RDMA_CM_EVENT_ID_OFFSET = 0;
     public static final long RDMA_CM_EVENT_LISTEN_ID_OFFSET = 8;
     public static final long RDMA_CM_EVENT_EVENT_OFFSET = 16;
     public static final long RDMA_CM_EVENT_STATUS_OFFSET = 20;
+    /** {@code offsetof(struct rdma_cm_event, param)}: a {@link rdma_conn_param} for connection events. */
+    public static final long RDMA_CM_EVENT_PARAM_OFFSET = 24;
 
     /** The library's symbols, looked up once, on first use (fails with IllegalArgumentException where it is absent). */
     static final class Lib {
@@ -298,6 +305,32 @@ public final class rdma_cma_h {
     public static MemorySegment rdma_event_str(int event) {
         try {
             return (MemorySegment) rdma_event_str$.HANDLE.invokeExact(event);
+        } catch (Throwable t) {
+            throw ibverbs_h.rethrow(t);
+        }
+    }
+    private static final class rdma_get_src_port$ {
+        static final MethodHandle HANDLE = ibverbs_h.downcall(Lib.SYMBOLS, "rdma_get_src_port", FunctionDescriptor.of(JAVA_SHORT, ADDRESS));
+    }
+
+    /** {@code __be16 rdma_get_src_port(struct rdma_cm_id *)}: the bound port, in network byte order. */
+    public static short rdma_get_src_port(MemorySegment id) {
+        try {
+            return (short) rdma_get_src_port$.HANDLE.invokeExact(id);
+        } catch (Throwable t) {
+            throw ibverbs_h.rethrow(t);
+        }
+    }
+
+    private static final class rdma_migrate_id$ {
+        static final MethodHandle HANDLE = ibverbs_h.downcall(Lib.SYMBOLS, "rdma_migrate_id", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS),
+                Errno.CAPTURE);
+    }
+
+    /** {@code int rdma_migrate_id(struct rdma_cm_id *, struct rdma_event_channel *)} (errno captured: {@link Errno#last()}). */
+    public static int rdma_migrate_id(MemorySegment id, MemorySegment channel) {
+        try {
+            return (int) rdma_migrate_id$.HANDLE.invokeExact(Errno.segment(), id, channel);
         } catch (Throwable t) {
             throw ibverbs_h.rethrow(t);
         }
