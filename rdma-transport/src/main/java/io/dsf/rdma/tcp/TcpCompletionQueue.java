@@ -71,16 +71,24 @@ final class TcpCompletionQueue implements CompletionQueue {
     public int await(Completions out, long timeoutNanos) {
         out.clear();
         if (closed) return 0;
-        progress();
-        if (ring.size() == 0 && timeoutNanos > 0) {
-            for (int i = 0; i < endpointCount; i++) endpoints[i].updateInterest();
-            try {
-                long ms = Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-                selector.select(onReady, ms);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "select failed: " + e.getMessage());
-            }
+        if (ring.size() > 0 || timeoutNanos <= 0) {
             progress();
+        } else {
+            // one blocking select does the work of poll's selectNow: it returns at once when a socket is ready
+            if (!handoff.isEmpty()) adopt();
+            for (int i = 0; i < endpointCount; i++) {
+                endpoints[i].beforeRead();
+                endpoints[i].updateInterest();
+            }
+            reap(); // an endpoint that broke just now has completions to flush: no waiting then
+            if (ring.size() == 0) {
+                try {
+                    selector.select(onReady, Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "select failed: " + e.getMessage());
+                }
+            }
+            reap();
         }
         ring.drainTo(out);
         return out.count();
@@ -94,6 +102,11 @@ final class TcpCompletionQueue implements CompletionQueue {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "select failed: " + e.getMessage());
         }
+        reap();
+    }
+
+    /** Flushes broken or closed endpoints into the ring; drops those with nothing left. */
+    private void reap() {
         for (int i = 0; i < endpointCount; ) {
             TcpEndpoint e = endpoints[i];
             if (e.afterRead()) {

@@ -37,6 +37,19 @@ class TcpHotPathAllocationTest {
 
     @Test
     void sendRecvAndWriteWithImmediateRoundTripsDoNotAllocate() throws Exception {
+        measure(false);
+    }
+
+    /** The same through {@code await} (the blocking select path), which a node with a blocking idle strategy uses. */
+    @Test
+    void theAwaitPathDoesNotAllocateEither() throws Exception {
+        measure(true);
+    }
+
+    private boolean useAwait;
+
+    private void measure(boolean await) throws Exception {
+        useAwait = await;
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported() && mx.isThreadAllocatedMemoryEnabled(), "allocation counting unavailable");
         try (TcpTransport t = new TcpTransport(); Arena arena = Arena.ofShared()) {
@@ -48,7 +61,7 @@ class TcpHotPathAllocationTest {
                 long before = mx.getCurrentThreadAllocatedBytes();
                 rounds(p, c, s, ROUNDS);
                 long allocated = mx.getCurrentThreadAllocatedBytes() - before;
-                System.out.println("hot path: " + allocated + " bytes allocated over " + ROUNDS + " round trips ("
+                System.out.println("hot path (" + (await ? "await" : "poll") + "): " + allocated + " bytes allocated over " + ROUNDS + " round trips ("
                         + (4 * ROUNDS) + " messages)");
                 assertTrue(allocated < BOUND, allocated + " bytes allocated over " + ROUNDS + " round trips");
             } finally {
@@ -83,7 +96,7 @@ class TcpHotPathAllocationTest {
     private void await(CompletionQueue cq, int opcode, CompletionQueue other) {
         long spins = 0;
         while (true) {
-            int n = cq.poll(batch);
+            int n = useAwait ? cq.await(batch, 1_000_000_000L) : cq.poll(batch);
             boolean got = false;
             for (int i = 0; i < n; i++) {
                 if (batch.status(i) != CompletionStatus.SUCCESS) fail(batch.describe(i));
