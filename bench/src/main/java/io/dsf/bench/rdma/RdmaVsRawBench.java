@@ -45,10 +45,13 @@ import java.util.concurrent.TimeUnit;
  *       when idle (as blocking as the raw reference).</li>
  * </ul>
  * Every rep runs every case for {@code --window} round trips, in turn, so all cases see the same
- * machine moments apart; the first rep is a warm-up and is not counted. Each round trip carries
- * its sequence number, checked on return. Usage: {@code RdmaVsRawBench [--transport tcp|verbs]
- * [--address IP] [--size 4096] [--reps 6] [--window 4000] [--json]}; with {@code --json} the last
- * line is one JSON object.
+ * machine moments apart; the first rep is a warm-up and is not counted. Ratios are computed per rep
+ * (case percentile / raw-blocking percentile of the same rep) and reported as the median over the
+ * reps with min-max; absolute figures pool all counted reps. The spinning cases need a core per
+ * side to mean anything and run only with {@code --spin}. Each round trip carries its sequence
+ * number, checked on return. Usage: {@code RdmaVsRawBench [--transport tcp|verbs] [--address IP]
+ * [--size 4096] [--reps 11] [--window 2000] [--spin] [--json]}; with {@code --json} the last line
+ * is one JSON object.
  */
 public final class RdmaVsRawBench {
     private static final String[] CASES = {"raw-blocking", "raw-spin", "send-spin", "write-spin", "send-await", "write-await"};
@@ -59,18 +62,20 @@ public final class RdmaVsRawBench {
     private final int size;
     private final int reps;
     private final int window;
+    private final boolean[] enabled = new boolean[CASES.length];
 
-    private RdmaVsRawBench(int size, int reps, int window) {
+    private RdmaVsRawBench(int size, int reps, int window, boolean spin) {
         this.size = size;
         this.reps = reps;
         this.window = window;
+        for (int c = 0; c < CASES.length; c++) enabled[c] = spin || (c != RAW_SPIN && c != SEND_SPIN && c != WRITE_SPIN);
     }
 
     public static void main(String[] args) throws Exception {
         String transport = "tcp";
         String address = InetAddress.getLoopbackAddress().getHostAddress();
-        int size = 4096, reps = 6, window = 4000;
-        boolean json = false;
+        int size = 4096, reps = 11, window = 2000;
+        boolean json = false, spin = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--transport" -> transport = args[++i];
@@ -79,11 +84,12 @@ public final class RdmaVsRawBench {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--window" -> window = Integer.parseInt(args[++i]);
                 case "--json" -> json = true;
+                case "--spin" -> spin = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         if (reps < 2) throw new IllegalArgumentException("--reps must be at least 2 (the first is a warm-up)");
-        new RdmaVsRawBench(size, reps, window).run(transport, InetAddress.getByName(address), json);
+        new RdmaVsRawBench(size, reps, window, spin).run(transport, InetAddress.getByName(address), json);
     }
 
     /** The state one side of the transport cases keeps: endpoint, queue, region with POSTED slots plus the write target. */
@@ -158,8 +164,8 @@ public final class RdmaVsRawBench {
     }
 
     private void run(String kind, InetAddress address, boolean json) throws Exception {
-        Histogram[] h = new Histogram[CASES.length];
-        for (int i = 0; i < h.length; i++) h[i] = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        Histogram[][] h = new Histogram[reps][CASES.length]; // [rep][case]
+        for (Histogram[] row : h) for (int i = 0; i < row.length; i++) row[i] = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         try (RdmaTransport t = Transports.open(kind); Arena arena = Arena.ofShared();
              ServerSocketChannel rawListen = ServerSocketChannel.open()) {
             // transport pair
@@ -200,6 +206,7 @@ public final class RdmaVsRawBench {
                 try {
                     for (int rep = 0; rep < reps; rep++) {
                         for (int c = 0; c < CASES.length; c++) {
+                            if (!enabled[c]) continue;
                             for (int i = 0; i < window; i++) {
                                 switch (c) {
                                     case RAW_BLOCKING -> echo(rawBlockServer, rawServerBuf, false);
@@ -230,7 +237,8 @@ public final class RdmaVsRawBench {
             MemorySegment seg = client.region.segment();
             for (int rep = 0; rep < reps; rep++) {
                 for (int c = 0; c < CASES.length; c++) {
-                    Histogram into = rep == 0 ? null : h[c];
+                    if (!enabled[c]) continue;
+                    Histogram into = h[rep][c];
                     for (int i = 0; i < window; i++) {
                         long seq = ((long) rep << 40) | ((long) c << 32) | i;
                         long t0;
@@ -288,18 +296,31 @@ public final class RdmaVsRawBench {
         while (buf.hasRemaining()) ch.write(buf);
     }
 
-    private void report(String kind, Histogram[] h, boolean json) {
-        double rawP50 = h[RAW_BLOCKING].getValueAtPercentile(50) / 1e3, rawP99 = h[RAW_BLOCKING].getValueAtPercentile(99) / 1e3;
+    private void report(String kind, Histogram[][] h, boolean json) {
         System.out.printf(Locale.ROOT, "%d B round trips, %s transport, %d reps x %d per case (first rep not counted)%n",
-                size, kind, reps, window);
-        System.out.printf(Locale.ROOT, "%-13s %10s %10s %10s %12s %12s%n", "case", "p50 us", "p99 us", "mean us", "p50/raw-blk", "p99/raw-blk");
+                size, kind, reps - 1, window);
+        System.out.printf(Locale.ROOT, "%-13s %8s %8s %8s   %-22s %-22s%n", "case", "p50 us", "p99 us", "mean us",
+                "p50 / raw-blocking", "p99 / raw-blocking");
         List<String> fields = new ArrayList<>();
         for (int c = 0; c < CASES.length; c++) {
-            double p50 = h[c].getValueAtPercentile(50) / 1e3, p99 = h[c].getValueAtPercentile(99) / 1e3, mean = h[c].getMean() / 1e3;
-            System.out.printf(Locale.ROOT, "%-13s %10.1f %10.1f %10.1f %12.2f %12.2f%n", CASES[c], p50, p99, mean, p50 / rawP50, p99 / rawP99);
+            if (!enabled[c]) continue;
+            Histogram all = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+            double[] r50 = new double[reps - 1], r99 = new double[reps - 1];
+            for (int rep = 1; rep < reps; rep++) {
+                all.add(h[rep][c]);
+                r50[rep - 1] = (double) h[rep][c].getValueAtPercentile(50) / h[rep][RAW_BLOCKING].getValueAtPercentile(50);
+                r99[rep - 1] = (double) h[rep][c].getValueAtPercentile(99) / h[rep][RAW_BLOCKING].getValueAtPercentile(99);
+            }
+            java.util.Arrays.sort(r50);
+            java.util.Arrays.sort(r99);
+            double p50 = all.getValueAtPercentile(50) / 1e3, p99 = all.getValueAtPercentile(99) / 1e3, mean = all.getMean() / 1e3;
+            double m50 = r50[r50.length / 2], m99 = r99[r99.length / 2];
+            System.out.printf(Locale.ROOT, "%-13s %8.1f %8.1f %8.1f   %-22s %-22s%n", CASES[c], p50, p99, mean,
+                    String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", m50, r50[0], r50[r50.length - 1]),
+                    String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", m99, r99[0], r99[r99.length - 1]));
             String k = CASES[c].replace('-', '_');
             fields.add(String.format(Locale.ROOT, "\"%s_p50_us\":%.2f,\"%s_p99_us\":%.2f,\"%s_p50_ratio\":%.3f,\"%s_p99_ratio\":%.3f",
-                    k, p50, k, p99, k, p50 / rawP50, k, p99 / rawP99));
+                    k, p50, k, p99, k, m50, k, m99));
         }
         if (json) System.out.println("{\"transport\":\"" + kind + "\",\"size\":" + size + "," + String.join(",", fields) + "}");
     }

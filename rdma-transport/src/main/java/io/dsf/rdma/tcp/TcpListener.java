@@ -24,6 +24,8 @@ import static io.dsf.rdma.api.RdmaException.Kind.*;
  */
 final class TcpListener implements RdmaListener {
     private static final System.Logger LOG = System.getLogger(TcpListener.class.getName());
+    /** A peer gets at most this long to complete its handshake, so a silent one cannot hold the listener. */
+    static final long HANDSHAKE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final TcpTransport transport;
     private final ServerSocketChannel server;
@@ -74,7 +76,8 @@ final class TcpListener implements RdmaListener {
                 try {
                     ch.configureBlocking(false);
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    Handshake.Peer peer = Handshake.acceptor(ch, options, deadline);
+                    long handshakeDeadline = deadline - System.nanoTime() < HANDSHAKE_NANOS ? deadline : System.nanoTime() + HANDSHAKE_NANOS;
+                    Handshake.Peer peer = Handshake.acceptor(ch, options, handshakeDeadline);
                     TcpEndpoint e = new TcpEndpoint(transport, q, ch, options, peer);
                     q.handOver(e);
                     return e;
