@@ -39,8 +39,6 @@ class VerbsAvailabilityTest {
         if (reason != null) System.out.println("VerbsAvailabilityTest: rdma-core not usable here: " + reason);
         assumeTrue(reason == null, reason);
         assertTrue(verbs_shim_h.present());
-        // discovery runs through the real library: a list (maybe empty), not an exception
-        assertTrue(VerbsLibrary.deviceNames().size() >= 0);
         assertEquals("success", ibverbs_h.ibv_wc_status_str(ibverbs_h.IBV_WC_SUCCESS).toLowerCase(java.util.Locale.ROOT).replace(" ", ""));
     }
 
