@@ -32,6 +32,7 @@ final class VerbsCompletionQueue implements CompletionQueue {
     private static final System.Logger LOG = System.getLogger(VerbsCompletionQueue.class.getName());
     private static final int WC_BATCH = 32;
     private static final int EVENT_CHECK_INTERVAL = 64;
+    private static final long WC_SIZE = ibv_wc.sizeof();
 
     final VerbsTransport transport;
     final MemorySegment cq;
@@ -147,14 +148,16 @@ final class VerbsCompletionQueue implements CompletionQueue {
                 LOG.log(System.Logger.Level.ERROR, "ibv_poll_cq failed: " + n);
                 break;
             }
-            for (int i = 0; i < n; i++) translate(ibv_wc.asSlice(wcs, i), out);
+            for (int i = 0; i < n; i++) translate(i * WC_SIZE, out);
             if (n < want) break;
         }
         return out.count();
     }
 
-    private void translate(MemorySegment wc, Completions out) {
-        long id = ibv_wc.wr_id(wc);
+    /** One {@code ibv_wc} at byte {@code at} of the batch, read in place (no slice objects on the hot path). */
+    private void translate(long at, Completions out) {
+        MemorySegment wc = wcs;
+        long id = wc.get(ValueLayout.JAVA_LONG, at + ibv_wc.wr_id$OFFSET);
         int epSlot = (int) (id >>> 32);
         int ring = (int) (id & 0x7fffffffL);
         VerbsEndpoint e = epSlot < bySlot.length ? bySlot[epSlot] : null;
@@ -162,22 +165,22 @@ final class VerbsCompletionQueue implements CompletionQueue {
             LOG.log(System.Logger.Level.WARNING, "completion for an unknown endpoint slot " + epSlot + " dropped");
             return;
         }
-        int st = ibv_wc.status(wc);
+        int st = wc.get(ValueLayout.JAVA_INT, at + ibv_wc.status$OFFSET);
         int status = mapStatus(st);
         if (status != CompletionStatus.SUCCESS) {
             if (status != CompletionStatus.FLUSHED)
-                LOG.log(System.Logger.Level.WARNING, e + ": " + ibverbs_h.ibv_wc_status_str(st) + " (vendor error " + ibv_wc.vendor_err(wc) + ")");
+                LOG.log(System.Logger.Level.WARNING, e + ": " + ibverbs_h.ibv_wc_status_str(st) + " (vendor error " + wc.get(ValueLayout.JAVA_INT, at + ibv_wc.vendor_err$OFFSET) + ")");
             e.markBroken();
         }
         if ((id & VerbsEndpoint.RECV_BIT) != 0) {
             long wrId = e.recvWrId[ring];
             e.recvHead = ring + 1 == e.recvDepth ? 0 : ring + 1;
             e.recvCount--;
-            boolean imm = (ibv_wc.wc_flags(wc) & ibverbs_h.IBV_WC_WITH_IMM) != 0;
-            int op = ibv_wc.opcode(wc) == ibverbs_h.IBV_WC_RECV_RDMA_WITH_IMM && status == CompletionStatus.SUCCESS
+            boolean imm = (wc.get(ValueLayout.JAVA_INT, at + ibv_wc.wc_flags$OFFSET) & ibverbs_h.IBV_WC_WITH_IMM) != 0;
+            int op = wc.get(ValueLayout.JAVA_INT, at + ibv_wc.opcode$OFFSET) == ibverbs_h.IBV_WC_RECV_RDMA_WITH_IMM && status == CompletionStatus.SUCCESS
                     ? Opcode.RECV_RDMA_WITH_IMM : Opcode.RECV;
-            out.add(e, wrId, op, status, status == CompletionStatus.SUCCESS ? ibv_wc.byte_len(wc) : 0,
-                    imm ? Integer.reverseBytes(ibv_wc.imm_data(wc)) : 0, imm && status == CompletionStatus.SUCCESS);
+            out.add(e, wrId, op, status, status == CompletionStatus.SUCCESS ? wc.get(ValueLayout.JAVA_INT, at + ibv_wc.byte_len$OFFSET) : 0,
+                    imm ? Integer.reverseBytes(wc.get(ValueLayout.JAVA_INT, at + ibv_wc.imm_data$OFFSET)) : 0, imm && status == CompletionStatus.SUCCESS);
         } else {
             long wrId = e.sendWrId[ring];
             int op = e.sendOpcode[ring];

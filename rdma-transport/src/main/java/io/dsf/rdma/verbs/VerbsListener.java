@@ -71,7 +71,7 @@ final class VerbsListener implements RdmaListener {
                 LOG.log(System.Logger.Level.DEBUG, "listener " + local + ": ignoring " + CmEventChannel.name(type));
                 continue;
             }
-            if (!VerbsEndpoint.verbsOf(child).equals(transport.context)) {
+            if (VerbsEndpoint.verbsOf(child).address() != transport.context.address()) {
                 LOG.log(System.Logger.Level.WARNING, "listener " + local + ": request on another device than " + transport.deviceName + ", rejected");
                 rdma_cma_h.rdma_reject(child, MemorySegment.NULL, (byte) 0);
                 rdma_cma_h.rdma_destroy_id(child);
@@ -92,7 +92,7 @@ final class VerbsListener implements RdmaListener {
                 continue;
             }
             MemorySegment est = events.next(deadline);
-            if (est == null || CmEventChannel.type(est) != rdma_cma_h.RDMA_CM_EVENT_ESTABLISHED || !CmEventChannel.id(est).equals(child)) {
+            if (est == null || CmEventChannel.type(est) != rdma_cma_h.RDMA_CM_EVENT_ESTABLISHED || CmEventChannel.id(est).address() != child.address()) {
                 String what = est == null ? "timeout" : CmEventChannel.name(CmEventChannel.type(est));
                 if (est != null) CmEventChannel.ack(est);
                 LOG.log(System.Logger.Level.WARNING, "listener " + local + ": connection not established (" + what + ")");

@@ -136,7 +136,7 @@ public final class VerbsTransport implements RdmaTransport {
             if (rdma_cma_h.rdma_resolve_addr(id, MemorySegment.NULL, Sockaddrs.of(remote, a), timeoutMs) != 0)
                 throw CmEventChannel.native_("rdma_resolve_addr " + remote);
             expect(ch, rdma_cma_h.RDMA_CM_EVENT_ADDR_RESOLVED, deadline, remote);
-            if (!VerbsEndpoint.verbsOf(id).equals(context))
+            if (VerbsEndpoint.verbsOf(id).address() != context.address())
                 throw new RdmaException(INVALID_ARGUMENT, remote + " is reached through another RDMA device than " + deviceName);
             if (rdma_cma_h.rdma_resolve_route(id, timeoutMs) != 0) throw CmEventChannel.native_("rdma_resolve_route " + remote);
             expect(ch, rdma_cma_h.RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, remote);
