@@ -207,6 +207,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     volatile UnifiedCache cacheView;
     /** This shard's part of the vDisk's statistics: written by this thread only. */
     final io.dsf.stargate.stats.VDiskShardStats stats;
+    /** Replicates the OpLog's batches to RF-1 peers (null: RF1); this thread only. */
+    private final io.dsf.stargate.replication.BatchReplicator replicator;
+    /** The flight batch is durable here and waits for its replicas before its writes are acknowledged. */
+    private boolean batchAwaitsReplicas;
 
     @SuppressWarnings("unchecked")
     Shard(Stargate node, VDiskController vd, int index, int shards, ShardState initial, List<StoreObject> segments) {
@@ -220,6 +224,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         this.initialSegments = segments;
         this.mapExt = initial.mapExt;
         this.mapSeq = initial.mapSeq;
+        this.replicator = node.replication == null ? null : node.replication.create(vd.id, index);
         StargateOptions o = node.options;
         this.ring = RingBuffer.createMultiProducer(IoEvent::new, o.ringSize());
         this.poller = ring.newPoller();
@@ -288,6 +293,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             node.shardFailed(this, t);
             failAll();
         } finally {
+            if (replicator != null) replicator.close();
             node.extents.close(openGroup);
             ch.close();
             releaseCache();
@@ -336,6 +342,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             work += ch.poll(64);
             work += processCompletions();
+            if (replicator != null) work += pollReplicator();
             work += resumePending();
             flushBatch();
             flushMap();
@@ -889,6 +896,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         Batch t = flight;
         flight = open;
         open = t;
+        if (replicator != null) replicator.replicate(flight.mem, bytes, s.number, s.obj.size(), pos);
         int st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE);
         if (st != StoreChannel.ACCEPTED) onBatchWritten(st);
     }
@@ -948,6 +956,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             failBatch(mapStatus(st));
             return;
         }
+        if (replicator != null) { // acknowledged only with RF copies: wait for the peers, or fail
+            int rs = replicator.status();
+            if (rs == io.dsf.stargate.replication.BatchReplicator.PENDING) {
+                batchAwaitsReplicas = true;
+                return;
+            }
+            if (rs != io.dsf.stargate.replication.BatchReplicator.ACKED) {
+                failBatch(VDiskStatus.IO_ERROR);
+                return;
+            }
+        }
         Batch b = flight;
         Segment s = b.seg;
         int firstSlice = (int) (b.pos >>> BLOCK_SHIFT) + 1;
@@ -974,6 +993,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         b.count = 0;
         b.dataSlices = 0;
         flushBatch();
+    }
+
+    /** Polls the replicator; a locally durable batch completes once its replicas answered. */
+    private int pollReplicator() {
+        int w = replicator.poll();
+        if (batchAwaitsReplicas && replicator.status() != io.dsf.stargate.replication.BatchReplicator.PENDING) {
+            batchAwaitsReplicas = false;
+            onBatchDurable(0);
+            w++;
+        }
+        return w;
     }
 
     private void putIndex(long block, long nl, Segment s) {
@@ -1063,6 +1093,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private boolean tryDirect(Req r) {
+        if (replicator != null) return false; // direct writes are not replicated yet: everything goes through the OpLog
         if (vd.outstanding.sum() <= node.options.bypassBytes()) return false;
         long vb = r.offset >>> VB_SHIFT;
         if (vbLive.get(vb) > 0 || (dState != D_IDLE && dVb == vb) || shared.contains(vb)) return false;

@@ -34,11 +34,15 @@ public final class Stargate implements AutoCloseable {
     private long nextId = 1;
     private volatile boolean closed;
     private volatile Throwable failure;
+    /** Makes each shard's OpLog replicator (null: RF1, no replication). */
+    final io.dsf.stargate.replication.BatchReplicator.Factory replication;
 
-    private Stargate(BlockDevice device, BlockStore store, StargateOptions options) {
+    private Stargate(BlockDevice device, BlockStore store, StargateOptions options,
+                     io.dsf.stargate.replication.BatchReplicator.Factory replication) {
         this.device = device;
         this.store = store;
         this.options = options;
+        this.replication = replication;
         this.extents = new ExtentTable(store, options.egroupExtents());
         this.indexBudget = new AtomicLong(options.oplogIndexBudget());
         this.cacheBudget = new AtomicLong(options.cacheBytes());
@@ -50,7 +54,17 @@ public final class Stargate implements AutoCloseable {
      * and half-made vDisks removed. The caller keeps ownership of the store and device.
      */
     public static Stargate open(BlockDevice device, BlockStore store, StargateOptions options) {
-        Stargate sg = new Stargate(device, store, options);
+        return open(device, store, options, null);
+    }
+
+    /**
+     * As {@link #open(BlockDevice, BlockStore, StargateOptions)}, with every vDisk shard's OpLog
+     * batches replicated through a replicator from {@code replication} (null: none, RF1); see
+     * ARCHITECTURE.md, "Replication".
+     */
+    public static Stargate open(BlockDevice device, BlockStore store, StargateOptions options,
+                                io.dsf.stargate.replication.BatchReplicator.Factory replication) {
+        Stargate sg = new Stargate(device, store, options, replication);
         sg.load();
         return sg;
     }

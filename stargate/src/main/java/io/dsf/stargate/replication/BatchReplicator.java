@@ -1,0 +1,44 @@
+package io.dsf.stargate.replication;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What a vDisk shard needs to replicate its OpLog: it hands each sealed batch over when it writes
+ * it locally ({@link #replicate}), polls in its duty cycle ({@link #poll}) and acknowledges the
+ * batch's writes only when the local sync is done and {@link #status()} is {@link #ACKED}; on
+ * {@link #FAILED} it fails them with an I/O error. One batch at a time (the OpLog keeps one batch in
+ * flight per shard). Owned by the shard thread; not thread safe.
+ */
+public interface BatchReplicator extends AutoCloseable {
+    /** No batch, or the last one's outcome was consumed by a newer {@link #replicate}. */
+    int IDLE = 0;
+    /** The current batch is not yet acknowledged by RF-1 peers. */
+    int PENDING = 1;
+    /** Every chosen peer holds the current batch durably. */
+    int ACKED = 2;
+    /** Not enough peers could take the current batch: never acknowledge it. */
+    int FAILED = 3;
+
+    /**
+     * Starts replicating the sealed batch in {@code batch[0, bytes)}, which the shard writes at
+     * {@code offset} of its OpLog segment number {@code segment} ({@code segmentBytes} long). The
+     * bytes are copied before this returns. A batch still pending is abandoned (its outcome no
+     * longer matters: the shard failed it locally).
+     */
+    void replicate(MemorySegment batch, int bytes, long segment, long segmentBytes, long offset);
+
+    /** Moves the replication forward (completions, acks, timeouts, failover); returns the work done. */
+    int poll();
+
+    /** {@link #IDLE}, {@link #PENDING}, {@link #ACKED} or {@link #FAILED}, for the current batch. */
+    int status();
+
+    /** Closes connections and frees memory; on the shard thread, when it stops. Idempotent. */
+    @Override
+    void close();
+
+    /** Makes one replicator per vDisk shard (called on the control thread that builds the shard). Thread safe. */
+    interface Factory {
+        BatchReplicator create(long vdiskId, int shard);
+    }
+}

@@ -1,0 +1,80 @@
+package io.dsf.stargate.replication;
+
+import io.dsf.rdma.api.RdmaTransport;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A node's replication settings and the factory of its shards' {@link ShardReplicator}s: this
+ * node's id, the transport, the static peer list and the replication factor. Give it to
+ * {@code Stargate.open}; with RF 1 (or no peers) {@link #create} returns null and the shards behave
+ * exactly as without replication. Thread safe.
+ */
+public final class Replication implements BatchReplicator.Factory {
+    /**
+     * @param rf              copies of every acknowledged OpLog batch, this node's included (1..3)
+     * @param ackTimeoutNanos a chosen peer that has not acknowledged a batch within this is dropped
+     * @param connectTimeoutNanos connection setup bound (runs on the shard thread when a peer is first used)
+     * @param retryNanos      a failed peer is not tried again before this
+     * @param episodeBytes    OpLog bytes per episode; the peers of a shard are chosen afresh for each
+     */
+    public record Options(int rf, long ackTimeoutNanos, long connectTimeoutNanos, long retryNanos, long episodeBytes) {
+        public Options {
+            if (rf < 1 || rf > 3) throw new IllegalArgumentException("rf must be 1, 2 or 3: " + rf);
+            if (ackTimeoutNanos <= 0 || connectTimeoutNanos <= 0 || retryNanos < 0) throw new IllegalArgumentException("timeouts must be positive");
+            if (episodeBytes < (1 << 20)) throw new IllegalArgumentException("episode must be at least 1 MiB: " + episodeBytes);
+        }
+
+        public static Options rf(int rf) {
+            return new Options(rf, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(2), TimeUnit.SECONDS.toNanos(1), 1L << 30);
+        }
+
+        public Options withAckTimeout(long nanos) { return new Options(rf, nanos, connectTimeoutNanos, retryNanos, episodeBytes); }
+        public Options withEpisodeBytes(long b) { return new Options(rf, ackTimeoutNanos, connectTimeoutNanos, retryNanos, b); }
+    }
+
+    /** Told about every batch acknowledged by RF-1 peers, on the owning shard thread (tests, tools; allocation allowed there). */
+    public interface Observer {
+        void onAcked(long vdisk, int shard, long batchId, long segment, long offset, int bytes, int batchCrc, List<String> peers);
+    }
+
+    final String nodeId;
+    final byte[] nodeIdBytes;
+    final RdmaTransport transport;
+    final List<PeerAddress> peers;
+    final Options options;
+    volatile Observer observer;
+    final LongAdder acked = new LongAdder(), failed = new LongAdder(), failovers = new LongAdder();
+
+    public Replication(String nodeId, RdmaTransport transport, List<PeerAddress> peers, Options options) {
+        this.nodeId = PeerAddress.checkId(nodeId);
+        this.nodeIdBytes = nodeId.getBytes(StandardCharsets.US_ASCII);
+        this.transport = transport;
+        this.peers = List.copyOf(peers);
+        this.options = options;
+        for (PeerAddress p : peers)
+            if (p.id().equals(nodeId)) throw new IllegalArgumentException("the peer list names this node (" + nodeId + ")");
+        if (options.rf() - 1 > peers.size())
+            throw new IllegalArgumentException("rf " + options.rf() + " needs at least " + (options.rf() - 1) + " peers, got " + peers.size());
+    }
+
+    public String nodeId() { return nodeId; }
+    public int rf() { return options.rf(); }
+    public List<PeerAddress> peers() { return peers; }
+
+    public void observer(Observer o) { observer = o; }
+
+    /** Batches acknowledged by RF-1 peers, batches failed for lack of peers, peers replaced while a batch was pending. */
+    public long batchesAcked() { return acked.sum(); }
+    public long batchesFailed() { return failed.sum(); }
+    public long failovers() { return failovers.sum(); }
+
+    @Override
+    public BatchReplicator create(long vdiskId, int shard) {
+        if (options.rf() == 1 || peers.isEmpty()) return null;
+        return new ShardReplicator(this, vdiskId, shard);
+    }
+}

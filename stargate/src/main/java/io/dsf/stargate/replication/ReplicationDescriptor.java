@@ -1,0 +1,62 @@
+package io.dsf.stargate.replication;
+
+/**
+ * Wire layout of a replication message: the payload (for {@code BATCH}: one sealed OpLog batch, a
+ * 4 KiB header page then its data slices, byte for byte as the owner writes it locally) followed by
+ * a fixed 96-byte trailer; {@code ACK} and {@code NACK} are a trailer alone. The trailer comes last
+ * so that the batch sits at offset 0 of the receive buffer, slice aligned, and is written to the
+ * store from there without a copy. All fields little-endian. Constants only; thread safe.
+ *
+ * <pre>
+ *  0      4    5    6      8          12         16               24               32     36     40
+ *  +------+----+----+------+----------+----------+----------------+----------------+------+------+
+ *  |magic |ver |type|reason|payloadLen|trailerCrc|    batchId     |    vdiskId     |shard | rsvd |
+ *  +------+----+----+------+----------+----------+----------------+----------------+------+------+
+ *  40               48               56               64                               96
+ *  +----------------+----------------+----------------+--------------------------------+
+ *  | segment number | segment offset | segment bytes  | owner node id (ASCII, 0-padded)|
+ *  +----------------+----------------+----------------+--------------------------------+
+ * </pre>
+ *
+ * {@code trailerCrc} is the CRC32C of the 96 bytes with that field zero. The batch carries its own
+ * checksums (header page CRC32C, one data CRC32C per entry); the replica verifies all of them.
+ * ACK/NACK echo {@code batchId}, vDisk, shard and segment fields of the batch they answer.
+ *
+ * <p>Version 1: first version.
+ */
+public final class ReplicationDescriptor {
+    private ReplicationDescriptor() {}
+
+    public static final int MAGIC = 0x52465344; // "DSFR"
+    public static final int VERSION = 1;
+    public static final int TRAILER = 96;
+
+    public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3;
+
+    /** NACK reasons. */
+    public static final int REASON_NONE = 0, REASON_CHECKSUM = 1, REASON_MALFORMED_BATCH = 2, REASON_BAD_RANGE = 3,
+            REASON_STORE = 4;
+
+    public static final int OFF_MAGIC = 0, OFF_VERSION = 4, OFF_TYPE = 5, OFF_REASON = 6, OFF_PAYLOAD_LEN = 8,
+            OFF_CRC = 12, OFF_BATCH_ID = 16, OFF_VDISK = 24, OFF_SHARD = 32, OFF_RESERVED = 36, OFF_SEGMENT = 40,
+            OFF_SEGMENT_OFFSET = 48, OFF_SEGMENT_BYTES = 56, OFF_OWNER = 64;
+    public static final int OWNER_MAX = 32;
+
+    /** Payload bytes at most: an OpLog batch of a header page and 128 data slices. */
+    public static final int MAX_PAYLOAD = OpLogBatchView.MAX_BATCH;
+    /** Largest message. */
+    public static final int MAX_MESSAGE = MAX_PAYLOAD + TRAILER;
+    /** A receive buffer, rounded up to whole 4 KiB slices. */
+    public static final int RECV_BUFFER = (MAX_MESSAGE + 4095) & ~4095;
+
+    public static String reasonName(int reason) {
+        return switch (reason) {
+            case REASON_NONE -> "none";
+            case REASON_CHECKSUM -> "checksum mismatch";
+            case REASON_MALFORMED_BATCH -> "malformed batch";
+            case REASON_BAD_RANGE -> "segment range";
+            case REASON_STORE -> "store error";
+            default -> "reason " + reason;
+        };
+    }
+}

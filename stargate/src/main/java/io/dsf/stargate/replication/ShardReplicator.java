@@ -1,0 +1,334 @@
+package io.dsf.stargate.replication;
+
+import io.dsf.rdma.api.Access;
+import io.dsf.rdma.api.CompletionQueue;
+import io.dsf.rdma.api.CompletionStatus;
+import io.dsf.rdma.api.Completions;
+import io.dsf.rdma.api.Endpoint;
+import io.dsf.rdma.api.EndpointOptions;
+import io.dsf.rdma.api.EndpointState;
+import io.dsf.rdma.api.MemoryRegion;
+import io.dsf.rdma.api.Opcode;
+import io.dsf.rdma.api.PostStatus;
+import io.dsf.rdma.api.RdmaException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The owner side of one vDisk shard's OpLog replication: sends each sealed batch (with a trailer,
+ * {@link ReplicationDescriptor}) to the RF-1 peers of the current episode and reports
+ * {@link #ACKED} once all of them acknowledged it. A peer that breaks, NACKs or does not answer
+ * within the ack timeout is dropped; the pending batch goes to a replacement from the peer list,
+ * and when none is left the batch is {@link #FAILED} (never acknowledged below RF). Peers are
+ * chosen per episode (a stretch of the shard's OpLog stream), starting at a rotation derived from
+ * (vDisk, shard, episode) so that shards and episodes spread over the peers.
+ *
+ * <p>Owned by the shard thread: its completion queue and endpoints are created lazily on that thread
+ * and polled only there; no locks, no allocation per batch (the batch is copied into one of two
+ * registered send buffers). Connecting to a peer (first use, or after its retry delay) blocks the
+ * shard thread for at most the connect timeout.
+ */
+public final class ShardReplicator implements BatchReplicator {
+    private static final System.Logger LOG = System.getLogger(ShardReplicator.class.getName());
+    private static final EndpointOptions EP = new EndpointOptions(4, 2, 1 << 20);
+    private static final int ACK_SLOTS = 2, ACK_SLOT = ReplicaService.ACK_SLOT;
+    private static final long K_SEND = 1L << 56, K_RECV = 2L << 56, KIND = 0xffL << 56;
+
+    private final Replication cfg;
+    private final long vdisk;
+    private final int shard;
+    private final int need;
+    private final Link[] links;
+
+    private static final class Link {
+        final PeerAddress peer;
+        Endpoint ep;
+        long retryAt;
+        boolean chosen, acked, sent;
+        Link(PeerAddress p) { this.peer = p; }
+    }
+
+    private boolean started, closed;
+    private Arena arena;
+    private CompletionQueue cq;
+    private Completions comps;
+    private final MemorySegment[] sendMem = new MemorySegment[2];
+    private final ByteBuffer[] sendView = new ByteBuffer[2];
+    private final MemoryRegion[] sendMr = new MemoryRegion[2];
+    private final int[] sendOut = new int[2];
+    private MemorySegment ackMem;
+    private ByteBuffer ackView;
+    private MemoryRegion ackMr;
+    private final ReplicationFrame frame = new ReplicationFrame();
+
+    private int status = IDLE;
+    private long batchId;
+    private int cur, bytes;
+    private long segment, segmentBytes, offset, sentAt;
+    private long episode = -1;
+    private int chosenCount, ackedCount;
+
+    ShardReplicator(Replication cfg, long vdisk, int shard) {
+        this.cfg = cfg;
+        this.vdisk = vdisk;
+        this.shard = shard;
+        this.need = cfg.options.rf() - 1;
+        this.links = new Link[cfg.peers.size()];
+        for (int i = 0; i < links.length; i++) links[i] = new Link(cfg.peers.get(i));
+    }
+
+    private void start() {
+        started = true;
+        arena = Arena.ofShared();
+        try {
+            for (int b = 0; b < 2; b++) {
+                sendMem[b] = arena.allocate(ReplicationDescriptor.RECV_BUFFER, 4096);
+                sendView[b] = sendMem[b].asByteBuffer();
+                sendMr[b] = cfg.transport.register(sendMem[b], Access.LOCAL_WRITE);
+            }
+            ackMem = arena.allocate((long) links.length * ACK_SLOTS * ACK_SLOT, 4096);
+            ackView = ackMem.asByteBuffer();
+            ackMr = cfg.transport.register(ackMem, Access.LOCAL_WRITE);
+            cq = cfg.transport.createCompletionQueue(links.length * EP.completionsNeeded());
+            comps = new Completions(64);
+        } catch (RdmaException e) {
+            throw new IllegalStateException("replication of vDisk " + vdisk + " shard " + shard + " cannot start: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void replicate(MemorySegment batch, int n, long seg, long segBytes, long off) {
+        if (!started) start();
+        if (n < OpLogBatchView.PAGE || n > ReplicationDescriptor.MAX_PAYLOAD) throw new IllegalArgumentException("batch of " + n + " bytes");
+        batchId++;
+        cur = (int) (batchId & 1);
+        status = IDLE; // the previous batch, if still pending, is abandoned: answers to it are ignored
+        // the buffer's previous sends (two batches ago) must be done before it is overwritten
+        long deadline = System.nanoTime() + cfg.options.ackTimeoutNanos();
+        while (sendOut[cur] > 0) {
+            if (System.nanoTime() > deadline) {
+                for (Link l : links) if (l.ep != null && l.ep.sendsOutstanding() > 0) fail(l, "sends not completing");
+                if (sendOut[cur] > 0) break;
+            }
+            poll();
+        }
+        for (Link l : links) {
+            l.acked = false;
+            l.sent = false;
+        }
+        ackedCount = 0;
+        status = PENDING;
+        bytes = n;
+        segment = seg;
+        segmentBytes = segBytes;
+        offset = off;
+        MemorySegment.copy(batch, 0, sendMem[cur], 0, n);
+        frame.wrap(sendMem[cur], sendView[cur], n).encode(ReplicationDescriptor.TYPE_BATCH, 0, n, batchId, vdisk, shard, seg, off,
+                segBytes, cfg.nodeIdBytes);
+        long ep = seg * segBytes / cfg.options.episodeBytes();
+        if (ep != episode) {
+            episode = ep;
+            for (Link l : links) l.chosen = false;
+            chosenCount = 0;
+        }
+        fill();
+        for (Link l : links) if (l.chosen && !l.sent && l.ep != null && status == PENDING) send(l);
+        sentAt = System.nanoTime();
+        settle();
+    }
+
+    /** First link to look at for this episode: spreads (vDisk, shard, episode) over the peer list. */
+    private int rotation() {
+        long h = vdisk * 0x9E3779B97F4A7C15L + shard * 0xC2B2AE3D27D4EB4FL + episode * 0x165667B19E3779F9L;
+        h ^= h >>> 29;
+        return (int) Long.remainderUnsigned(h, links.length);
+    }
+
+    /** Chooses peers until RF-1 are chosen or none is usable. */
+    private void fill() {
+        int start = rotation();
+        for (int k = 0; k < links.length && chosenCount < need; k++) {
+            Link l = links[(start + k) % links.length];
+            if (l.chosen || !usable(l)) continue;
+            l.chosen = true;
+            chosenCount++;
+        }
+    }
+
+    private boolean usable(Link l) {
+        if (l.ep != null) {
+            if (l.ep.state() == EndpointState.CONNECTED) return true;
+            drop(l);
+        }
+        long now = System.nanoTime();
+        if (now - l.retryAt < 0) return false;
+        try {
+            Endpoint e = cfg.transport.connect(l.peer.socketAddress(), cq, EP, cfg.options.connectTimeoutNanos());
+            l.ep = e;
+            int li = index(l);
+            for (int s = 0; s < ACK_SLOTS; s++) {
+                if (e.postRecv(ackMr, ackOff(li, s), ACK_SLOT, K_RECV | (long) li << 8 | s) != PostStatus.OK) {
+                    drop(l);
+                    return false;
+                }
+            }
+            return true;
+        } catch (RdmaException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "replication: cannot reach peer " + l.peer + ": " + e.getMessage());
+            l.retryAt = now + cfg.options.retryNanos();
+            return false;
+        }
+    }
+
+    private int index(Link l) {
+        for (int i = 0; i < links.length; i++) if (links[i] == l) return i;
+        throw new IllegalStateException();
+    }
+
+    private static long ackOff(int link, int slot) { return ((long) link * ACK_SLOTS + slot) * ACK_SLOT; }
+
+    private void send(Link l) {
+        int st = l.ep.postSend(sendMr[cur], 0, bytes + ReplicationDescriptor.TRAILER, K_SEND | cur);
+        if (st == PostStatus.OK) {
+            sendOut[cur]++;
+            l.sent = true;
+        }
+        else fail(l, "send refused: " + PostStatus.name(st));
+    }
+
+    /** Closes a link's endpoint (its requests flush) and makes it wait for the retry delay. */
+    private void drop(Link l) {
+        if (l.ep != null) l.ep.close();
+        l.ep = null;
+        l.sent = false;
+        l.retryAt = System.nanoTime() + cfg.options.retryNanos();
+        if (l.chosen) {
+            l.chosen = false;
+            chosenCount--;
+            if (l.acked) {
+                l.acked = false;
+                ackedCount--;
+            }
+        }
+    }
+
+    /** A chosen peer failed: drop it and, while the batch is pending, send it to a replacement. */
+    private void fail(Link l, String why) {
+        boolean wasPending = status == PENDING && l.chosen && !l.acked;
+        boolean wasAcked = l.acked;
+        LOG.log(System.Logger.Level.WARNING, "replication of vDisk " + vdisk + " shard " + shard + ": dropping peer " + l.peer + ": " + why);
+        drop(l);
+        if (wasAcked) ackedCount++; // it holds the current batch; it only leaves the set for the next ones
+        if (!wasPending) return;
+        cfg.failovers.increment();
+        fill();
+        for (Link x : links) if (x.chosen && !x.sent && x.ep != null && status == PENDING) send(x); // re-send to the replacement
+        settle();
+    }
+
+    private void settle() {
+        if (status != PENDING) return;
+        if (ackedCount >= need) {
+            status = ACKED;
+            cfg.acked.increment();
+            Replication.Observer o = cfg.observer;
+            if (o != null) notifyObserver(o);
+        } else if (chosenCount < need) {
+            status = FAILED;
+            cfg.failed.increment();
+            LOG.log(System.Logger.Level.WARNING, "replication of vDisk " + vdisk + " shard " + shard + ": only " + chosenCount
+                    + " of " + need + " peers reachable; batch " + batchId + " fails");
+        }
+    }
+
+    private void notifyObserver(Replication.Observer o) {
+        List<String> ids = new ArrayList<>();
+        for (Link l : links) if (l.acked) ids.add(l.peer.id());
+        CRC32C c = new CRC32C();
+        c.update(sendMem[cur].asSlice(0, bytes).asByteBuffer());
+        o.onAcked(vdisk, shard, batchId, segment, offset, bytes, (int) c.getValue(), ids);
+    }
+
+    @Override
+    public int poll() {
+        if (!started || closed) return 0;
+        int n = cq.poll(comps);
+        for (int i = 0; i < n; i++) {
+            long wr = comps.wrId(i), kind = wr & KIND;
+            if (kind == K_SEND) {
+                sendOut[(int) (wr & 1)]--;
+                Link l = owner(comps.endpoint(i));
+                if (!comps.isSuccess(i) && l != null) fail(l, "send failed: " + CompletionStatus.name(comps.status(i)));
+                continue;
+            }
+            int li = (int) (wr >>> 8) & 0xffff, slot = (int) wr & 0xff;
+            if (li >= links.length) continue;
+            Link l = links[li];
+            if (comps.endpoint(i) != l.ep) continue; // flushed from a closed endpoint
+            if (!comps.isSuccess(i)) {
+                fail(l, "receive failed: " + CompletionStatus.name(comps.status(i)));
+                continue;
+            }
+            if (comps.opcode(i) != Opcode.RECV) {
+                fail(l, "unexpected " + Opcode.name(comps.opcode(i)));
+                continue;
+            }
+            onAnswer(l, li, slot, comps.byteLength(i));
+        }
+        if (status == PENDING && System.nanoTime() - sentAt > cfg.options.ackTimeoutNanos()) {
+            for (Link l : links) if (l.chosen && !l.acked && status == PENDING) fail(l, "no answer within the ack timeout");
+        }
+        return n;
+    }
+
+    private Link owner(Endpoint e) {
+        for (Link l : links) if (l.ep == e) return l;
+        return null;
+    }
+
+    private void onAnswer(Link l, int li, int slot, int len) {
+        long off = ackOff(li, slot);
+        ReplicationFrame f = frame.wrap(ackMem, ackView, (int) off);
+        int v = len == ReplicationDescriptor.TRAILER ? f.validate(len) : ReplicationFrame.TRUNCATED;
+        if (v != ReplicationFrame.VALID || f.type() == ReplicationDescriptor.TYPE_BATCH) {
+            fail(l, "bad answer: " + (v != ReplicationFrame.VALID ? ReplicationFrame.resultName(v) : "a batch"));
+            return;
+        }
+        int type = f.type(), reason = f.reason();
+        long id = f.batchId();
+        if (l.ep.postRecv(ackMr, off, ACK_SLOT, K_RECV | (long) li << 8 | slot) != PostStatus.OK) {
+            fail(l, "cannot re-post a receive");
+            return;
+        }
+        if (id != batchId || status != PENDING || !l.chosen) return; // an answer to an abandoned batch
+        if (type == ReplicationDescriptor.TYPE_NACK) {
+            fail(l, "batch " + id + " refused: " + ReplicationDescriptor.reasonName(reason));
+            return;
+        }
+        if (!l.acked) {
+            l.acked = true;
+            ackedCount++;
+        }
+        settle();
+    }
+
+    @Override
+    public int status() { return status; }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        if (!started) return;
+        for (Link l : links) if (l.ep != null) l.ep.close();
+        cq.close();
+        for (MemoryRegion r : sendMr) if (r != null) r.close();
+        if (ackMr != null) ackMr.close();
+        arena.close();
+    }
+}
