@@ -238,7 +238,7 @@ public final class ReplicaService implements AutoCloseable {
 
     private void run() {
         try {
-            ch = store.openChannel(256, (tag, st) -> {
+            ch = store.openChannel(256, 1 << 20, 1, (tag, st) -> { // requests up to 1 MiB: a whole batch
                 if (storeN == storeTag.length) {
                     storeTag = java.util.Arrays.copyOf(storeTag, storeN * 2);
                     storeStatus = java.util.Arrays.copyOf(storeStatus, storeN * 2);
@@ -390,6 +390,7 @@ public final class ReplicaService implements AutoCloseable {
             Thread.onSpinWait();
         }
         if (st != StoreChannel.ACCEPTED) {
+            LOG.log(System.Logger.Level.WARNING, "replica: store write refused: " + StoreStatus.describe(st));
             nack(c, vdisk, shard, segment, ReplicationDescriptor.REASON_STORE);
             return;
         }
