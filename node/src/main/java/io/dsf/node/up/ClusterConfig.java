@@ -1,0 +1,26 @@
+package io.dsf.node.up;
+
+import io.dsf.stargate.replication.PeerAddress;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/**
+ * The multi-node part of {@code up} (DESIGN.md's command-line contract): this node's id, where its
+ * replica service listens, the static peer list, the replication factor and the transport.
+ * Without peers the node keeps RF1 and only serves as a replica for others. Immutable; thread safe.
+ */
+public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport) {
+    /** Connections (owner vDisk shards) a node's replica service takes at once; each holds a 520 KiB receive buffer. */
+    public static final int REPLICA_CONNECTIONS = 32;
+
+    public ClusterConfig {
+        PeerAddress.checkId(nodeId);
+        if (listen == null) throw new IllegalArgumentException("--listen HOST:PORT is required with --node-id/--peers/--rf");
+        peers = List.copyOf(peers);
+        if (rf < 1 || rf > 3) throw new IllegalArgumentException("--rf must be 1, 2 or 3: " + rf);
+        if (rf - 1 > peers.size()) throw new IllegalArgumentException("--rf " + rf + " needs at least " + (rf - 1) + " peers in --peers, got " + peers.size());
+        for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
+        if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);
+    }
+}
