@@ -107,6 +107,8 @@ public final class Node implements AutoCloseable {
     private BlockStore store;
     private Stargate stargate;
     private NodeCatalog catalog;
+    private io.dsf.rdma.api.RdmaTransport transport;
+    private io.dsf.stargate.replication.ReplicaService replicas;
     private AdminServer admin;
     private final TreeMap<String, Served> served = new TreeMap<>();
     private final Map<String, ScsiHost> hosts = new LinkedHashMap<>();
@@ -129,6 +131,15 @@ public final class Node implements AutoCloseable {
      * @throws IllegalStateException    when another node runs on the data directory
      */
     public static Node start(Config c, PrintWriter log) throws IOException {
+        return start(c, null, log);
+    }
+
+    /**
+     * As {@link #start(Config, PrintWriter)}, as one node of several ({@code cluster}, null: alone):
+     * its replica service listens on {@code cluster.listen()} and, with RF above 1, every OpLog
+     * batch of its vDisks is on RF-1 of the peers before a write is acknowledged.
+     */
+    public static Node start(Config c, ClusterConfig cluster, PrintWriter log) throws IOException {
         Path data = c.data().toAbsolutePath().normalize();
         Files.createDirectories(data);
         for (String name : c.vdisks().keySet()) checkName(name);
@@ -139,7 +150,7 @@ public final class Node implements AutoCloseable {
                 n.admin = AdminServer.start(adminSocket, new NodeAdmin(n), log);
                 n.device = BlockDevices.open(c.deviceUri());
                 n.openStore(c.deviceUri());
-                n.stargate = Stargate.open(n.device, n.store, c.stargate());
+                n.stargate = Stargate.open(n.device, n.store, c.stargate(), n.startReplication(cluster));
                 n.catalog = NodeCatalog.load(n.store);
                 n.serveAtStart(c);
                 log.flush();
@@ -150,6 +161,28 @@ public final class Node implements AutoCloseable {
             }
         }
     }
+
+    /** Starts the transport and the replica service; returns the shards' replication (null: RF1). */
+    private io.dsf.stargate.replication.Replication startReplication(ClusterConfig cluster) throws IOException {
+        if (cluster == null) return null;
+        transport = io.dsf.rdma.Transports.open(cluster.transport());
+        java.net.InetSocketAddress at = new java.net.InetSocketAddress(cluster.listen().getHostString(), cluster.listen().getPort());
+        replicas = io.dsf.stargate.replication.ReplicaService.start(transport, device, store, at, ClusterConfig.REPLICA_CONNECTIONS);
+        log.println("dsf up: node " + cluster.nodeId() + " holds replicas on " + replicas.address().getHostString() + ":"
+                + replicas.address().getPort() + " (" + cluster.transport() + "), rf " + cluster.rf()
+                + (cluster.peers().isEmpty() ? "" : ", peers " + cluster.peers()));
+        if (cluster.rf() == 1) return null;
+        return new io.dsf.stargate.replication.Replication(cluster.nodeId(), transport, cluster.peers(),
+                io.dsf.stargate.replication.Replication.Options.rf(cluster.rf()));
+    }
+
+    /** The replica service's address (null on a node started alone). */
+    public synchronized java.net.InetSocketAddress replicaAddress() {
+        return replicas == null ? null : replicas.address();
+    }
+
+    /** The replica service (null on a node started alone): what this node holds for others. */
+    public synchronized io.dsf.stargate.replication.ReplicaService replicaService() { return replicas; }
 
     /** Creates what the config asks for and attaches the recorded vDisks (all of them on a store from before the records). */
     private void serveAtStart(Config c) throws IOException {
@@ -460,6 +493,8 @@ public final class Node implements AutoCloseable {
         served.clear();
         hosts.clear();
         if (stargate != null) try { stargate.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+        if (replicas != null) try { replicas.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+        if (transport != null) try { transport.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (store != null) try { store.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (device != null) try { device.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (first != null) throw first;
