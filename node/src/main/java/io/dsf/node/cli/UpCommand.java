@@ -67,6 +67,21 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--shards", paramLabel = "N", description = "Shards of a new vDisk (default: from the core count, at most 8).")
     Integer shards;
 
+    @Option(names = "--node-id", paramLabel = "ID", description = "This node's id among several (with --listen).")
+    String nodeId;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Where this node's replica service listens (port 0: any).")
+    String listen;
+
+    @Option(names = "--peers", paramLabel = "ID@HOST:PORT,...", description = "The other nodes' replica services.")
+    String peers;
+
+    @Option(names = "--rf", paramLabel = "1|2|3", description = "Copies of every acknowledged write, this node's included (default: ${DEFAULT-VALUE}).")
+    int rf = 1;
+
+    @Option(names = "--transport", paramLabel = "tcp|verbs", description = "Replication transport (default: ${DEFAULT-VALUE}).")
+    String transport = "tcp";
+
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile Node node;
@@ -83,7 +98,7 @@ public final class UpCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Node n;
         try {
-            n = Node.start(config, err);
+            n = Node.start(config, cluster(), err);
         } catch (IllegalStateException | IllegalArgumentException e) { // another node on DATA, a bad name, a socket path too long
             err.println("dsf up: " + e.getMessage());
             err.flush();
@@ -113,6 +128,18 @@ public final class UpCommand implements Callable<Integer> {
         Runtime.getRuntime().removeShutdownHook(hook);
         n.close();
         return 0;
+    }
+
+    /** The multi-node flags (null when none is given: a node alone, as before). */
+    io.dsf.node.up.ClusterConfig cluster() {
+        if (nodeId == null && listen == null && peers == null && rf == 1) return null;
+        try {
+            return new io.dsf.node.up.ClusterConfig(nodeId == null ? "node" : nodeId,
+                    listen == null ? null : io.dsf.stargate.replication.PeerAddress.parseHostPort(listen),
+                    io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     Node.Config config() {
