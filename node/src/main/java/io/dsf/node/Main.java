@@ -3,6 +3,8 @@ package io.dsf.node;
 import io.dsf.node.cli.BenchCommand;
 import io.dsf.node.cli.BlockStoreCommand;
 import io.dsf.node.cli.StatsCommand;
+import io.dsf.node.cli.ReplicasCommand;
+import io.dsf.node.cli.StatusCommand;
 import io.dsf.node.cli.UpCommand;
 import io.dsf.node.cli.VdiskCommand;
 import picocli.CommandLine;
@@ -29,7 +31,7 @@ import java.nio.charset.Charset;
         usageHelpAutoWidth = true,
         versionProvider = Main.Version.class,
         description = "dsf: Distributed Storage Fabric (kernel-bypass storage data plane).",
-        subcommands = {UpCommand.class, VdiskCommand.class, StatsCommand.class, BenchCommand.class, BlockStoreCommand.class,
+        subcommands = {UpCommand.class, VdiskCommand.class, StatsCommand.class, StatusCommand.class, ReplicasCommand.class, BenchCommand.class, BlockStoreCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 finished with I/O or verify errors."})
 public final class Main implements Runnable {

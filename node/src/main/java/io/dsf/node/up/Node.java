@@ -109,6 +109,8 @@ public final class Node implements AutoCloseable {
     private NodeCatalog catalog;
     private io.dsf.rdma.api.RdmaTransport transport;
     private io.dsf.stargate.replication.ReplicaService replicas;
+    private io.dsf.stargate.replication.Replication replication;
+    private ClusterConfig cluster;
     private AdminServer admin;
     private final TreeMap<String, Served> served = new TreeMap<>();
     private final Map<String, ScsiHost> hosts = new LinkedHashMap<>();
@@ -165,6 +167,7 @@ public final class Node implements AutoCloseable {
     /** Starts the transport and the replica service; returns the shards' replication (null: RF1). */
     private io.dsf.stargate.replication.Replication startReplication(ClusterConfig cluster) throws IOException {
         if (cluster == null) return null;
+        this.cluster = cluster;
         transport = io.dsf.rdma.Transports.open(cluster.transport());
         java.net.InetSocketAddress at = new java.net.InetSocketAddress(cluster.listen().getHostString(), cluster.listen().getPort());
         replicas = io.dsf.stargate.replication.ReplicaService.start(transport, device, store, at, ClusterConfig.REPLICA_CONNECTIONS);
@@ -172,8 +175,21 @@ public final class Node implements AutoCloseable {
                 + replicas.address().getPort() + " (" + cluster.transport() + "), rf " + cluster.rf()
                 + (cluster.peers().isEmpty() ? "" : ", peers " + cluster.peers()));
         if (cluster.rf() == 1) return null;
-        return new io.dsf.stargate.replication.Replication(cluster.nodeId(), transport, cluster.peers(),
+        replication = new io.dsf.stargate.replication.Replication(cluster.nodeId(), transport, cluster.peers(),
                 io.dsf.stargate.replication.Replication.Options.rf(cluster.rf()));
+        return replication;
+    }
+
+    /** The multi-node settings (null on a node started alone). */
+    public synchronized ClusterConfig cluster() { return cluster; }
+
+    /** The shards' replication (null: RF1 or alone): peer health, each shard's current peers, counters. */
+    public synchronized io.dsf.stargate.replication.Replication replication() { return replication; }
+
+    /** The store id of vDisk {@code name} (what replication reports), or -1 when it has none. */
+    public synchronized long vdiskId(String name) {
+        ensureOpen();
+        return stargate.vdisk(name) instanceof io.dsf.stargate.core.VDiskController c ? c.id() : -1;
     }
 
     /** The replica service's address (null on a node started alone). */

@@ -5,6 +5,11 @@ import io.dsf.node.admin.AdminException;
 import io.dsf.node.admin.AdminServer;
 import io.dsf.node.admin.Json;
 import io.dsf.stargate.core.Stargate;
+import io.dsf.stargate.replication.PeerAddress;
+import io.dsf.stargate.replication.ReplicaBatch;
+import io.dsf.stargate.replication.ReplicaSegment;
+import io.dsf.stargate.replication.ReplicaService;
+import io.dsf.stargate.replication.Replication;
 import io.dsf.stargate.stats.VDiskStatsSnapshot;
 
 import java.io.IOException;
@@ -27,11 +32,20 @@ import java.util.Map;
  *   vdisk.detach   name                         -&gt; name, hotplug?
  *   vdisk.delete   name                         -&gt; name
  *   stats          name?                        -&gt; stats: [per-vDisk numbers], text: [one line per vDisk]
+ *   status                                      -&gt; node, rf, transport, listen, peers: [peer], vdisks: [replicated],
+ *                                                  held: {segments, bytes, owners: {ID: {segments, bytes}}}, counters
+ *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes)
  *
  *   vdisk    = {name, size, read_only, shards, parent, attached, [lun, scsi_target, endpoints]}
  *   endpoint = {kind: "vhost-user-scsi" | "vhost-user-blk", vdisk, socket, [lun]}
  *   hotplug  = "delivered" | "missed" | "not_negotiated": what a guest on the SCSI target was told
+ *   peer     = {id, address, state: "unknown" | "connected" | "failed", last_error, last_error_at_ms, failures}
+ *   replicated = {name, id, shards: [{shard, episode, peers: [ID]}]} (shards that replicated at least once)
+ *   segment  = {owner, vdisk, shard, segment, bytes, batches, blocks, [batch_list: [{offset, bytes, crc,
+ *               blocks: [[block, crc]]}]]} (batch_list with blocks=true; crc: CRC32C as an unsigned number)
  * </pre>
+ *
+ * A node started alone answers {@code status} with {@code node: null} and no peers.
  *
  * Stats objects are Stargate's ({@link VDiskStatsSnapshot#toJson()}: interval and total figures)
  * plus, for attached vDisks, {@code scsi_qN_requests} / {@code blk_qN_requests} (requests each
@@ -62,8 +76,10 @@ final class NodeAdmin implements AdminServer.Handler {
                     yield one("name", n);
                 }
                 case "stats" -> stats(optName(req, "name"));
+                case "status" -> status();
+                case "replicas" -> replicas(optBool(req, "blocks"));
                 default -> throw new AdminException("unknown op \"" + op + "\" (ops: ping, vdisk.list, vdisk.create, vdisk.snapshot, "
-                        + "vdisk.clone, vdisk.attach, vdisk.detach, vdisk.delete, stats)");
+                        + "vdisk.clone, vdisk.attach, vdisk.detach, vdisk.delete, stats, status, replicas)");
             };
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw new AdminException(e.getMessage());
@@ -130,6 +146,129 @@ final class NodeAdmin implements AdminServer.Handler {
         int last = counts.length - 1;
         while (last > 0 && counts[last] == 0) last--;
         for (int i = 0; i <= last; i++) o.put(prefix + i + "_requests", counts[i]);
+    }
+
+    private Map<String, Object> status() {
+        ClusterConfig cc = node.cluster();
+        Replication rep = node.replication();
+        ReplicaService svc = node.replicaService();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", cc == null ? null : cc.nodeId());
+        m.put("rf", cc == null ? 1L : (long) cc.rf());
+        m.put("transport", cc == null ? null : cc.transport());
+        java.net.InetSocketAddress at = node.replicaAddress();
+        m.put("listen", at == null ? null : at.getHostString() + ":" + at.getPort());
+        List<Object> peers = new ArrayList<>();
+        if (cc != null) {
+            Map<String, Replication.PeerStatus> seen = new LinkedHashMap<>();
+            if (rep != null) for (Replication.PeerStatus p : rep.peerStatus()) seen.put(p.peer().id(), p);
+            for (PeerAddress p : cc.peers()) {
+                Replication.PeerStatus ps = seen.get(p.id());
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("id", p.id());
+                o.put("address", p.host() + ":" + p.port());
+                o.put("state", ps == null ? "unknown" : ps.state());
+                o.put("last_error", ps == null ? null : ps.lastError());
+                o.put("last_error_at_ms", ps == null ? 0L : ps.lastErrorAtMillis());
+                o.put("failures", ps == null ? 0L : ps.failures());
+                peers.add(o);
+            }
+        }
+        m.put("peers", peers);
+        List<Object> vds = new ArrayList<>();
+        if (rep != null) {
+            Map<Long, String> names = new java.util.HashMap<>();
+            for (Stargate.Info i : node.vdisks()) names.put(node.vdiskId(i.name()), i.name());
+            Map<Long, List<Object>> byDisk = new java.util.TreeMap<>();
+            for (Replication.ShardStatus s : rep.shards()) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("shard", (long) s.shard());
+                o.put("episode", s.episode());
+                o.put("peers", new ArrayList<Object>(s.peers()));
+                byDisk.computeIfAbsent(s.vdisk(), k -> new ArrayList<>()).add(o);
+            }
+            for (Map.Entry<Long, List<Object>> e : byDisk.entrySet()) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("name", names.get(e.getKey()));
+                o.put("id", e.getKey());
+                o.put("shards", e.getValue());
+                vds.add(o);
+            }
+        }
+        m.put("vdisks", vds);
+        long segs = 0, bytes = 0;
+        Map<String, Object> owners = new java.util.TreeMap<>();
+        if (svc != null) {
+            for (ReplicaSegment s : svc.list()) {
+                segs++;
+                bytes += s.bytes();
+                @SuppressWarnings("unchecked")
+                Map<String, Object> o = (Map<String, Object>) owners.computeIfAbsent(s.owner(), k -> {
+                    Map<String, Object> x = new LinkedHashMap<>();
+                    x.put("segments", 0L);
+                    x.put("bytes", 0L);
+                    return x;
+                });
+                o.put("segments", (Long) o.get("segments") + 1);
+                o.put("bytes", (Long) o.get("bytes") + s.bytes());
+            }
+        }
+        Map<String, Object> held = new LinkedHashMap<>();
+        held.put("segments", segs);
+        held.put("bytes", bytes);
+        held.put("owners", new LinkedHashMap<>(owners));
+        m.put("held", held);
+        m.put("batches_acked", rep == null ? 0L : rep.batchesAcked());
+        m.put("batches_failed", rep == null ? 0L : rep.batchesFailed());
+        m.put("failovers", rep == null ? 0L : rep.failovers());
+        m.put("trims_sent", rep == null ? 0L : rep.trimsSent());
+        m.put("replica_batches_stored", svc == null ? 0L : svc.batchesStored());
+        m.put("replica_batches_rejected", svc == null ? 0L : svc.batchesRejected());
+        m.put("replica_segments_trimmed", svc == null ? 0L : svc.segmentsTrimmed());
+        return m;
+    }
+
+    private Map<String, Object> replicas(boolean withBlocks) {
+        ReplicaService svc = node.replicaService();
+        List<Object> out = new ArrayList<>();
+        if (svc != null) {
+            for (ReplicaSegment s : svc.list()) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("owner", s.owner());
+                o.put("vdisk", s.vdisk());
+                o.put("shard", (long) s.shard());
+                o.put("segment", s.segment());
+                o.put("bytes", s.bytes());
+                List<ReplicaBatch> batches = svc.batches(s);
+                o.put("batches", (long) batches.size());
+                long blocks = 0;
+                for (ReplicaBatch b : batches) blocks += b.blocks().length;
+                o.put("blocks", blocks);
+                if (withBlocks) {
+                    List<Object> bl = new ArrayList<>();
+                    for (ReplicaBatch b : batches) {
+                        Map<String, Object> x = new LinkedHashMap<>();
+                        x.put("offset", b.offset());
+                        x.put("bytes", (long) b.bytes());
+                        x.put("crc", Integer.toUnsignedLong(b.crc()));
+                        List<Object> pairs = new ArrayList<>();
+                        for (int i = 0; i < b.blocks().length; i++) pairs.add(List.of(b.blocks()[i], Integer.toUnsignedLong(b.blockCrcs()[i])));
+                        x.put("blocks", pairs);
+                        bl.add(x);
+                    }
+                    o.put("batch_list", bl);
+                }
+                out.add(o);
+            }
+        }
+        return one("replicas", out);
+    }
+
+    private static boolean optBool(Map<String, Object> req, String key) throws AdminException {
+        Object v = req.get(key);
+        if (v == null) return false;
+        if (!(v instanceof Boolean b)) throw new AdminException("\"" + key + "\" must be a boolean, not " + Json.kind(v));
+        return b;
     }
 
     private Stargate.Info info(String name) {

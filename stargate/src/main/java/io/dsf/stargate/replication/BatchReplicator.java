@@ -30,6 +30,13 @@ public interface BatchReplicator extends AutoCloseable {
     /** Moves the replication forward (completions, acks, timeouts, failover); returns the work done. */
     int poll();
 
+    /**
+     * The shard freed OpLog segment {@code segment} (its data is in the Extent Store): the replicas
+     * may delete their copy. Sent asynchronously from {@link #poll}; returns false when it could not
+     * be queued (the copies then stay until re-replication removes over-replicated data).
+     */
+    default boolean trim(long segment) { return false; }
+
     /** {@link #IDLE}, {@link #PENDING}, {@link #ACKED} or {@link #FAILED}, for the current batch. */
     int status();
 

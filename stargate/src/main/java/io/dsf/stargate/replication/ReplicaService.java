@@ -71,7 +71,7 @@ public final class ReplicaService implements AutoCloseable {
     private volatile boolean closing;
 
     /** Written by the service thread only. */
-    private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted;
+    private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted, segmentsTrimmed;
 
     // ------------------------------------------------------ service thread only
     private static final int C_FREE = 0, C_IDLE = 1, C_WRITING = 2, C_SYNCING = 3, C_CLOSING = 4;
@@ -170,6 +170,8 @@ public final class ReplicaService implements AutoCloseable {
     public long batchesRejected() { return batchesRejected; }
     public long connectionsReset() { return connectionsReset; }
     public long connectionsAccepted() { return connectionsAccepted; }
+    /** Replica segments deleted because their owner trimmed them. */
+    public long segmentsTrimmed() { return segmentsTrimmed; }
 
     static String key(String owner, long vdisk, int shard, long segment) {
         return owner + "/" + vdisk + "/" + shard + "/" + segment;
@@ -215,6 +217,54 @@ public final class ReplicaService implements AutoCloseable {
                 done += n;
             }
         }
+    }
+
+    /**
+     * Every valid batch in a replica segment, in offset order: the segment is read in windows and
+     * each 4 KiB page that starts a batch passing {@link OpLogBatchView#verify} (header and every
+     * data checksum) is taken, with the pages it covers; anything else (never written, torn, stale)
+     * is skipped a page at a time. A replacement peer holds batches from the failover on only, so
+     * gaps are normal. Blocking, on the calling thread. Thread safe; control path (tools, tests).
+     */
+    public List<ReplicaBatch> batches(ReplicaSegment s) {
+        final int window = 4 << 20;
+        List<ReplicaBatch> out = new ArrayList<>();
+        CRC32C c = new CRC32C();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(window, 4096);
+            ByteBuffer view = buf.asByteBuffer();
+            long size = s.bytes(), base = -1;
+            int have = 0;
+            for (long pos = 0; pos + OpLogBatchView.PAGE <= size; ) {
+                if (base < 0 || pos < base || pos + OpLogBatchView.MAX_BATCH > base + have && base + have < size) {
+                    base = pos;
+                    have = (int) Math.min(window, size - pos);
+                    read(s, base, buf, have);
+                }
+                int at = (int) (pos - base);
+                int len = buf.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at) == OpLogBatchView.MAGIC
+                        ? (1 + OpLogBatchView.dataSlices(buf, at)) * OpLogBatchView.PAGE : 0;
+                if (len <= 0 || len > OpLogBatchView.MAX_BATCH || at + len > have
+                        || OpLogBatchView.verify(buf, view, at, len, c) != OpLogBatchView.OK) {
+                    pos += OpLogBatchView.PAGE;
+                    continue;
+                }
+                int n = 0, slice = 0;
+                for (int i = 0; i < OpLogBatchView.count(buf, at); i++) if (OpLogBatchView.flags(buf, at, i) == 0) n += OpLogBatchView.blocks(buf, at, i);
+                long[] blocks = new long[n];
+                int[] crcs = new int[n];
+                for (int i = 0; i < OpLogBatchView.count(buf, at); i++) {
+                    if (OpLogBatchView.flags(buf, at, i) != 0) continue;
+                    for (int k = 0; k < OpLogBatchView.blocks(buf, at, i); k++, slice++) {
+                        blocks[slice] = OpLogBatchView.block(buf, at, i) + k;
+                        crcs[slice] = OpLogBatchView.crc(view, at + (1 + slice) * OpLogBatchView.PAGE, OpLogBatchView.PAGE, c);
+                    }
+                }
+                out.add(new ReplicaBatch(pos, len, OpLogBatchView.crc(view, at, len, c), blocks, crcs));
+                pos += len;
+            }
+        }
+        return out;
     }
 
     // =================================================================== acceptor
@@ -327,7 +377,7 @@ public final class ReplicaService implements AutoCloseable {
             reset(c, "bad trailer: " + ReplicationFrame.resultName(v));
             return;
         }
-        if (f.type() != ReplicationDescriptor.TYPE_BATCH) {
+        if (f.type() != ReplicationDescriptor.TYPE_BATCH && f.type() != ReplicationDescriptor.TYPE_TRIM) {
             reset(c, "unexpected message type " + f.type());
             return;
         }
@@ -342,6 +392,10 @@ public final class ReplicaService implements AutoCloseable {
             c.owner = o;
             c.ownerBytes = o.getBytes(StandardCharsets.US_ASCII);
             c.obj = null;
+        }
+        if (f.type() == ReplicationDescriptor.TYPE_TRIM) {
+            onTrim(c, f.vdisk(), f.shard(), f.segment());
+            return;
         }
         c.batchId = f.batchId();
         long vdisk = f.vdisk(), segment = f.segment();
@@ -396,6 +450,27 @@ public final class ReplicaService implements AutoCloseable {
         }
         c.state = C_WRITING;
         c.storeBusy = true;
+    }
+
+    /** Deletes this node's copy of the owner's segment (if any), then takes the next message; a TRIM gets no answer. */
+    private void onTrim(Conn c, long vdisk, int shard, long segment) {
+        if (vdisk < 0 || shard < 0 || segment < 0) {
+            reset(c, "trim of a negative vdisk, shard or segment");
+            return;
+        }
+        String k = key(c.owner, vdisk, shard, segment);
+        StoreObject o = objects.remove(k);
+        if (o != null) {
+            for (Conn x : conns) if (x.obj == o) x.obj = null;
+            try {
+                if (!o.isDeleted()) store.delete(o);
+                segmentsTrimmed++;
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: cannot delete trimmed segment " + k + ": " + e.getMessage());
+            }
+        }
+        if (c.ep.postRecv(recvMr, c.recvOff, ReplicationDescriptor.RECV_BUFFER, K_RECV | c.slot) != PostStatus.OK)
+            reset(c, "cannot re-post a receive");
     }
 
     private int onStoreCompletions() {

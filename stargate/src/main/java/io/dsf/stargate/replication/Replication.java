@@ -3,7 +3,9 @@ package io.dsf.stargate.replication;
 import io.dsf.rdma.api.RdmaTransport;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -47,7 +49,27 @@ public final class Replication implements BatchReplicator.Factory {
     final List<PeerAddress> peers;
     final Options options;
     volatile Observer observer;
-    final LongAdder acked = new LongAdder(), failed = new LongAdder(), failovers = new LongAdder();
+    final LongAdder acked = new LongAdder(), failed = new LongAdder(), failovers = new LongAdder(), trims = new LongAdder();
+    /** Per peer id: what the shards last saw of it (written by shard threads on connection events only). */
+    final ConcurrentHashMap<String, PeerHealth> health = new ConcurrentHashMap<>();
+    /** The live shard replicators, for {@link #shards()}. */
+    final ConcurrentHashMap<ShardReplicator, Boolean> replicators = new ConcurrentHashMap<>();
+
+    /** How the shards last saw a peer: {@code state} "unknown", "connected" or "failed"; the last error (or null), when (epoch ms). */
+    public record PeerStatus(PeerAddress peer, String state, String lastError, long lastErrorAtMillis, long failures) {}
+
+    /** The peers a vDisk shard currently replicates to (its episode's chosen set). */
+    public record ShardStatus(long vdisk, int shard, long episode, List<String> peers) {}
+
+    /** Written by shard threads on connect and failure events (control path; not per batch). Thread safe. */
+    static final class PeerHealth {
+        volatile boolean connected;
+        volatile String lastError;
+        volatile long lastErrorAt;
+        final LongAdder failures = new LongAdder();
+    }
+
+    PeerHealth health(PeerAddress p) { return health.computeIfAbsent(p.id(), k -> new PeerHealth()); }
 
     public Replication(String nodeId, RdmaTransport transport, List<PeerAddress> peers, Options options) {
         this.nodeId = PeerAddress.checkId(nodeId);
@@ -71,10 +93,33 @@ public final class Replication implements BatchReplicator.Factory {
     public long batchesAcked() { return acked.sum(); }
     public long batchesFailed() { return failed.sum(); }
     public long failovers() { return failovers.sum(); }
+    /** Segment trims sent to the peers. */
+    public long trimsSent() { return trims.sum(); }
+
+    /** Each peer as the shards last saw it (connected: the last event was a successful connect). Thread safe. */
+    public List<PeerStatus> peerStatus() {
+        List<PeerStatus> out = new ArrayList<>();
+        for (PeerAddress p : peers) {
+            PeerHealth h = health.get(p.id());
+            if (h == null) out.add(new PeerStatus(p, "unknown", null, 0, 0));
+            else out.add(new PeerStatus(p, h.connected ? "connected" : "failed", h.lastError, h.lastErrorAt, h.failures.sum()));
+        }
+        return out;
+    }
+
+    /** Every live shard replicator's current peers, sorted by (vDisk, shard). Thread safe (a snapshot). */
+    public List<ShardStatus> shards() {
+        List<ShardStatus> out = new ArrayList<>();
+        for (ShardReplicator r : replicators.keySet()) out.add(r.snapshot());
+        out.sort((a, b) -> a.vdisk() != b.vdisk() ? Long.compare(a.vdisk(), b.vdisk()) : Integer.compare(a.shard(), b.shard()));
+        return out;
+    }
 
     @Override
     public BatchReplicator create(long vdiskId, int shard) {
         if (options.rf() == 1 || peers.isEmpty()) return null;
-        return new ShardReplicator(this, vdiskId, shard);
+        ShardReplicator r = new ShardReplicator(this, vdiskId, shard);
+        replicators.put(r, Boolean.TRUE);
+        return r;
     }
 }

@@ -21,17 +21,19 @@ package io.dsf.stargate.replication;
  * {@code trailerCrc} is the CRC32C of the 96 bytes with that field zero. The batch carries its own
  * checksums (header page CRC32C, one data CRC32C per entry); the replica verifies all of them.
  * ACK/NACK echo {@code batchId}, vDisk, shard and segment fields of the batch they answer.
+ * {@code TRIM} (owner to replica, a trailer alone, no answer) names an OpLog segment the owner freed:
+ * the replica deletes its copy of (owner, vDisk, shard, segment); offset and bytes are zero.
  *
- * <p>Version 1: first version.
+ * <p>Version 1: first version. Version 2: {@code TRIM}.
  */
 public final class ReplicationDescriptor {
     private ReplicationDescriptor() {}
 
     public static final int MAGIC = 0x52465344; // "DSFR"
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int TRAILER = 96;
 
-    public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3;
+    public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3, TYPE_TRIM = 4;
 
     /** NACK reasons. */
     public static final int REASON_NONE = 0, REASON_CHECKSUM = 1, REASON_MALFORMED_BATCH = 2, REASON_BAD_RANGE = 3,

@@ -72,7 +72,7 @@ public final class ReplicationFrame {
         if (mem.get(I, base + OFF_MAGIC) != MAGIC) return BAD_MAGIC;
         if (version() != VERSION) return BAD_VERSION;
         int t = type();
-        if (t != TYPE_BATCH && t != TYPE_ACK && t != TYPE_NACK) return UNKNOWN_TYPE;
+        if (t != TYPE_BATCH && t != TYPE_ACK && t != TYPE_NACK && t != TYPE_TRIM) return UNKNOWN_TYPE;
         if (mem.get(I, base + OFF_RESERVED) != 0) return BAD_RESERVED;
         int len = payloadLength();
         if (len < 0 || len != messageLength - TRAILER) return BAD_LENGTH;

@@ -72,6 +72,22 @@ public final class ShardReplicator implements BatchReplicator {
     private long segment, segmentBytes, offset, sentAt;
     private long episode = -1;
     private int chosenCount, ackedCount;
+    /** The chosen set changed since it was last published to {@link #snapshot}. */
+    private boolean chosenDirty;
+    private volatile ShardStatusHolder published = new ShardStatusHolder(-1, new String[0]);
+
+    private record ShardStatusHolder(long episode, String[] peers) {}
+
+    // trims: segment numbers waiting to be sent, and registered trailers in flight
+    private static final int TRIM_SLOTS = 8, TRIM_QUEUE = 256;
+    private static final long K_TRIM = 3L << 56;
+    private final long[] trimQueue = new long[TRIM_QUEUE];
+    private int trimHead, trimTail;
+    private MemorySegment trimMem;
+    private ByteBuffer trimView;
+    private MemoryRegion trimMr;
+    private final int[] trimOut = new int[TRIM_SLOTS];
+    private final ReplicationFrame trimFrame = new ReplicationFrame();
 
     ShardReplicator(Replication cfg, long vdisk, int shard) {
         this.cfg = cfg;
@@ -94,6 +110,9 @@ public final class ShardReplicator implements BatchReplicator {
             ackMem = arena.allocate((long) links.length * ACK_SLOTS * ACK_SLOT, 4096);
             ackView = ackMem.asByteBuffer();
             ackMr = cfg.transport.register(ackMem, Access.LOCAL_WRITE);
+            trimMem = arena.allocate((long) TRIM_SLOTS * ReplicationDescriptor.TRAILER, 4096);
+            trimView = trimMem.asByteBuffer();
+            trimMr = cfg.transport.register(trimMem, Access.LOCAL_WRITE);
             cq = cfg.transport.createCompletionQueue(links.length * EP.completionsNeeded());
             comps = new Completions(64);
         } catch (RdmaException e) {
@@ -135,8 +154,10 @@ public final class ShardReplicator implements BatchReplicator {
             episode = ep;
             for (Link l : links) l.chosen = false;
             chosenCount = 0;
+            chosenDirty = true;
         }
         fill();
+        if (chosenDirty) publish();
         for (Link l : links) if (l.chosen && !l.sent && l.ep != null && status == PENDING) send(l);
         sentAt = System.nanoTime();
         settle();
@@ -157,7 +178,36 @@ public final class ShardReplicator implements BatchReplicator {
             if (l.chosen || !usable(l)) continue;
             l.chosen = true;
             chosenCount++;
+            chosenDirty = true;
         }
+    }
+
+    /** Publishes the chosen set for {@link #snapshot} (allocates: only when the set changed). */
+    private void publish() {
+        chosenDirty = false;
+        int n = 0;
+        String[] ids = new String[chosenCount];
+        for (Link l : links) if (l.chosen && n < ids.length) ids[n++] = l.peer.id();
+        published = new ShardStatusHolder(episode, n == ids.length ? ids : java.util.Arrays.copyOf(ids, n));
+    }
+
+    /** The shard's current episode and peers. Thread safe (reads what the shard thread published). */
+    Replication.ShardStatus snapshot() {
+        ShardStatusHolder h = published;
+        return new Replication.ShardStatus(vdisk, shard, h.episode(), List.of(h.peers()));
+    }
+
+    private void healthy(Link l) {
+        Replication.PeerHealth h = cfg.health(l.peer);
+        h.connected = true;
+    }
+
+    private void unhealthy(Link l, String why) {
+        Replication.PeerHealth h = cfg.health(l.peer);
+        h.connected = false;
+        h.lastError = why;
+        h.lastErrorAt = System.currentTimeMillis();
+        h.failures.increment();
     }
 
     private boolean usable(Link l) {
@@ -170,6 +220,7 @@ public final class ShardReplicator implements BatchReplicator {
         try {
             Endpoint e = cfg.transport.connect(l.peer.socketAddress(), cq, EP, cfg.options.connectTimeoutNanos());
             l.ep = e;
+            healthy(l);
             int li = index(l);
             for (int s = 0; s < ACK_SLOTS; s++) {
                 if (e.postRecv(ackMr, ackOff(li, s), ACK_SLOT, K_RECV | (long) li << 8 | s) != PostStatus.OK) {
@@ -180,6 +231,7 @@ public final class ShardReplicator implements BatchReplicator {
             return true;
         } catch (RdmaException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "replication: cannot reach peer " + l.peer + ": " + e.getMessage());
+            unhealthy(l, "cannot connect: " + e.getMessage());
             l.retryAt = now + cfg.options.retryNanos();
             return false;
         }
@@ -210,6 +262,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (l.chosen) {
             l.chosen = false;
             chosenCount--;
+            chosenDirty = true;
             if (l.acked) {
                 l.acked = false;
                 ackedCount--;
@@ -222,11 +275,16 @@ public final class ShardReplicator implements BatchReplicator {
         boolean wasPending = status == PENDING && l.chosen && !l.acked;
         boolean wasAcked = l.acked;
         LOG.log(System.Logger.Level.WARNING, "replication of vDisk " + vdisk + " shard " + shard + ": dropping peer " + l.peer + ": " + why);
+        unhealthy(l, why);
         drop(l);
         if (wasAcked) ackedCount++; // it holds the current batch; it only leaves the set for the next ones
-        if (!wasPending) return;
+        if (!wasPending) {
+            if (chosenDirty) publish();
+            return;
+        }
         cfg.failovers.increment();
         fill();
+        publish();
         for (Link x : links) if (x.chosen && !x.sent && x.ep != null && status == PENDING) send(x); // re-send to the replacement
         settle();
     }
@@ -260,6 +318,12 @@ public final class ShardReplicator implements BatchReplicator {
         int n = cq.poll(comps);
         for (int i = 0; i < n; i++) {
             long wr = comps.wrId(i), kind = wr & KIND;
+            if (kind == K_TRIM) {
+                trimOut[(int) (wr & 0xff)]--;
+                Link l = owner(comps.endpoint(i));
+                if (!comps.isSuccess(i) && l != null) fail(l, "trim failed: " + CompletionStatus.name(comps.status(i)));
+                continue;
+            }
             if (kind == K_SEND) {
                 sendOut[(int) (wr & 1)]--;
                 Link l = owner(comps.endpoint(i));
@@ -283,6 +347,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (status == PENDING && System.nanoTime() - sentAt > cfg.options.ackTimeoutNanos()) {
             for (Link l : links) if (l.chosen && !l.acked && status == PENDING) fail(l, "no answer within the ack timeout");
         }
+        if (trimHead != trimTail) n += sendTrims();
         return n;
     }
 
@@ -295,8 +360,8 @@ public final class ShardReplicator implements BatchReplicator {
         long off = ackOff(li, slot);
         ReplicationFrame f = frame.wrap(ackMem, ackView, (int) off);
         int v = len == ReplicationDescriptor.TRAILER ? f.validate(len) : ReplicationFrame.TRUNCATED;
-        if (v != ReplicationFrame.VALID || f.type() == ReplicationDescriptor.TYPE_BATCH) {
-            fail(l, "bad answer: " + (v != ReplicationFrame.VALID ? ReplicationFrame.resultName(v) : "a batch"));
+        if (v != ReplicationFrame.VALID || (f.type() != ReplicationDescriptor.TYPE_ACK && f.type() != ReplicationDescriptor.TYPE_NACK)) {
+            fail(l, "bad answer: " + (v != ReplicationFrame.VALID ? ReplicationFrame.resultName(v) : "message type " + f.type()));
             return;
         }
         int type = f.type(), reason = f.reason();
@@ -320,15 +385,63 @@ public final class ShardReplicator implements BatchReplicator {
     @Override
     public int status() { return status; }
 
+    /**
+     * Queues a TRIM of OpLog segment {@code segment} (the shard freed it: its data is in the Extent
+     * Store) for every connected peer, sent from {@link #poll}; a replica deletes its copy of that
+     * segment. Peers not connected now miss it (their copy stays until re-replication cleans up
+     * over-replicated data). Returns false when the queue of unsent trims is full (the trim is lost).
+     */
+    @Override
+    public boolean trim(long segment) {
+        if (closed || segment < 0) return false;
+        if (trimTail - trimHead == TRIM_QUEUE) {
+            LOG.log(System.Logger.Level.WARNING, "replication of vDisk " + vdisk + " shard " + shard + ": trim queue full; segment "
+                    + segment + " stays on its replicas");
+            return false;
+        }
+        trimQueue[trimTail++ & (TRIM_QUEUE - 1)] = segment;
+        return true;
+    }
+
+    /** Sends queued trims to every connected peer while a trailer slot is free; returns the trims sent. */
+    private int sendTrims() {
+        if (!started) start();
+        int sent = 0;
+        while (trimHead != trimTail) {
+            int slot = -1;
+            for (int s = 0; s < TRIM_SLOTS; s++) if (trimOut[s] == 0) { slot = s; break; }
+            if (slot < 0) break;
+            long seg = trimQueue[trimHead & (TRIM_QUEUE - 1)];
+            trimFrame.wrap(trimMem, trimView, slot * ReplicationDescriptor.TRAILER).encode(ReplicationDescriptor.TYPE_TRIM, 0, 0, 0,
+                    vdisk, shard, seg, 0, 0, cfg.nodeIdBytes);
+            boolean refused = false;
+            for (Link l : links) {
+                if (l.ep == null || l.ep.state() != EndpointState.CONNECTED) continue;
+                int st = l.ep.postSend(trimMr, (long) slot * ReplicationDescriptor.TRAILER, ReplicationDescriptor.TRAILER, K_TRIM | slot);
+                if (st == PostStatus.OK) trimOut[slot]++;
+                else if (st == PostStatus.SEND_QUEUE_FULL) refused = true;
+                else fail(l, "trim refused: " + PostStatus.name(st));
+            }
+            if (refused) break; // a peer's send queue is full: the whole trim again at the next poll (a repeated trim is harmless)
+            trimHead++;
+            sent++;
+            cfg.trims.increment();
+        }
+        return sent;
+    }
+
     @Override
     public void close() {
         if (closed) return;
         closed = true;
+        cfg.replicators.remove(this);
         if (!started) return;
         for (Link l : links) if (l.ep != null) l.ep.close();
         cq.close();
         for (MemoryRegion r : sendMr) if (r != null) r.close();
         if (ackMr != null) ackMr.close();
+        if (trimMr != null) trimMr.close();
+        cfg.replicators.remove(this);
         arena.close();
     }
 }
