@@ -89,7 +89,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
             CompletableFuture<Integer> f = new CompletableFuture<>();
             if (vdisk.write(off, mb, 1 << 20, 0, (t, s) -> f.complete(s)) != VDiskStatus.OK || f.get() != VDiskStatus.OK)
                 throw new IllegalStateException("vDisk layout write failed");
-            if (rawQueue.write(off, mb, 1 << 20, 99) != DeviceQueue.ACCEPTED) throw new IllegalStateException("raw layout write refused");
+            if (rawQueue.write(off, mb, 1 << 20, 2000) != DeviceQueue.ACCEPTED) throw new IllegalStateException("raw layout write refused");
             rawQueue.submit();
             while (rawDone == 0) rawQueue.poll(1);
             rawDone = 0;

@@ -272,6 +272,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             mapPage = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
             mapView = mapPage.asByteBuffer();
             mapFlightPage = large.buffer(mp & ~LARGE_FLAG).asSlice(Formats.PAGE, Formats.PAGE);
+            ckptPage = large.buffer(mp & ~LARGE_FLAG).asSlice(2 * Formats.PAGE, Formats.PAGE);
             mapFlightView = mapFlightPage.asByteBuffer();
             recover();
             cacheBytes = node.reserveCache();
@@ -300,6 +301,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
     }
 
+    private MemorySegment ckptPage;
+
     private void releaseCache() {
         if (cache != null) cache.close();
         cache = null;
@@ -316,7 +319,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void spinOrPark() {
         long now = System.nanoTime();
         if (idleSince == 0) idleSince = now;
-        if (now - idleSince < SPIN_WINDOW_NANOS || ch.inFlight() > 0 || cqN > 0) {
+        if (now - idleSince < SPIN_WINDOW_NANOS || ch.inFlight() > 0 || cqN > 0 || !flight.empty()
+                || pendHead != null || mapFlight || dState != D_IDLE) {
             Thread.onSpinWait();
             return;
         }
@@ -901,13 +905,16 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (st != StoreChannel.ACCEPTED) onBatchWritten(st);
     }
 
+    private void retireCurrent() {
+        if (current == null) return;
+        Segment full = current;
+        current = null;
+        if (full.live == 0) freeSegment(full); // emptied while it was still the write target
+    }
+
     private Segment newSegment() {
         StargateOptions o = node.options;
-        if (current != null) {
-            Segment full = current;
-            current = null;
-            if (full.live == 0) freeSegment(full); // emptied while it was still the write target
-        }
+        retireCurrent();
         if (segCount >= o.oplogShardBytes() / o.oplogSegmentBytes()) return null;
         int slot = -1;
         for (int i = 0; i < MAX_SEGMENTS; i++) if (segs[i] == null) { slot = i; break; }
@@ -938,6 +945,9 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void failBatch(int status) {
         Batch b = flight;
+        // Never write past a failed batch in the same segment: recovery stops at the first invalid
+        // batch, so acknowledged batches after the hole would be lost. The next batch opens a new segment.
+        if (b.seg == current) retireCurrent();
         for (int i = 0; i < b.count; i++) {
             unindexedBlocks -= b.nBlocks[i];
             Req r = reqs[b.req[i]];
@@ -1070,6 +1080,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      * tracked here (older, or beyond the cap) count as fully written.
      */
     private final org.agrona.collections.Long2ObjectHashMap<long[]> fresh = new org.agrona.collections.Long2ObjectHashMap<>();
+    /** vBlocks whose extent a direct write allocated and no durable map record names yet. */
+    private final LongHashSet unlogged = new LongHashSet();
     private static final int FRESH_CAP = 1 << 15;
 
     private void trackFresh(long ext) {
@@ -1103,6 +1115,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (hasExt && !neverWritten(ext, firstInVb, nBlocks)) return false; // an overwrite: through the OpLog
         int id = acquireFor(r.length);
         if (id < 0) return false;
+        MemorySegment buf = bufferOf(id);
+        if (!copyIn(r, 0, buf, 0, (int) r.length)) { // before any state changes: this request fails alone
+            releaseBuffer(id);
+            complete(r, r.status);
+            return true;
+        }
         if (!hasExt) {
             try {
                 ext = node.extents.allocate(openGroup);
@@ -1113,18 +1131,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             trackFresh(ext);
             mapExt.put(vb, ext);
+            unlogged.add(vb); // the mapping exists in memory only until a map record for it is durable
         }
         markWritten(ext, firstInVb, nBlocks);
         r.bufId = id;
         r.vb = vb;
         r.ext = ext;
         directInflight.put(vb, directInflight.get(vb) + 1);
-        MemorySegment buf = bufferOf(id);
-        if (!copyIn(r, 0, buf, 0, (int) r.length)) {
-            releaseBuffer(id);
-            complete(r, r.status);
-            return true;
-        }
         long inVb = r.offset & (StargateOptions.VBLOCK - 1);
         StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
         r.pending = 1;
@@ -1152,6 +1165,20 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (n <= 0) directInflight.remove(r.vb);
         else directInflight.put(r.vb, n);
         if (status == VDiskStatus.OK) {
+            unlogged.remove(r.vb);
+        } else if (n <= 0 && unlogged.remove(r.vb)) {
+            // A new extent no durable record names: forget it, or an in-place drain would write
+            // acknowledged data into an extent that recovery never finds.
+            long ext = mapExt.get(r.vb);
+            if (mapSeq.containsKey(r.vb)) mapExt.put(r.vb, ExtentTable.NONE); // a tombstone was logged before
+            else mapExt.remove(r.vb);
+            fresh.remove(ext);
+            node.extents.decref(ext);
+        }
+        if (status == VDiskStatus.OK && cache != null && vbLive.get(r.vb) > 0) {
+            // newer OpLog data of the vBlock may be cached already: never let the direct data replace it
+            cache.invalidateRange(vdiskId, r.offset >>> BLOCK_SHIFT, r.length >>> BLOCK_SHIFT);
+        } else if (status == VDiskStatus.OK) {
             if (cache != null) cache.write(vdiskId, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), bufferOf(r.bufId), 0);
         }
         releaseBuffer(r.bufId);
@@ -1235,8 +1262,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         StoreObject old = mapObj;
         long gen = mapGen + 1;
         StoreObject obj = node.store.create(0, size, Catalog.mapAttrs(vdiskId, index, gen));
-        int mp = acquireLarge();
-        MemorySegment page = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
+        MemorySegment page = ckptPage; // its own page: the shard's buffer pools may be all in use here
         ByteBuffer view = page.asByteBuffer();
         long pos = 0, pageSeq = 0;
         int n = 0;
@@ -1258,7 +1284,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 if (!more) break;
             }
         }
-        large.release(mp & ~LARGE_FLAG);
         ch.syncBlocking();
         mapObj = obj;
         mapGen = gen;

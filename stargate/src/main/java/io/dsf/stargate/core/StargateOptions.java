@@ -24,8 +24,10 @@ public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, 
     public StargateOptions {
         if (shards < 1 || shards > 64) throw new IllegalArgumentException("shards must be 1..64: " + shards);
         if (ringSize < 2 || Integer.bitCount(ringSize) != 1) throw new IllegalArgumentException("ring size must be a power of two: " + ringSize);
-        if (oplogSegmentBytes < (4 << 20) || oplogSegmentBytes % VBLOCK != 0)
-            throw new IllegalArgumentException("OpLog segment must be a multiple of 1 MiB, at least 4 MiB: " + oplogSegmentBytes);
+        if (oplogSegmentBytes < (4 << 20) || oplogSegmentBytes > (64 << 20) || oplogSegmentBytes % VBLOCK != 0)
+            throw new IllegalArgumentException("OpLog segment must be a multiple of 1 MiB from 4 to 64 MiB (an index location addresses 16384 blocks of a segment): " + oplogSegmentBytes);
+        if (oplogShardBytes / oplogSegmentBytes > Shard.MAX_SEGMENTS)
+            throw new IllegalArgumentException("OpLog per shard may hold at most " + Shard.MAX_SEGMENTS + " segments: " + oplogShardBytes);
         if (oplogShardBytes < 2 * oplogSegmentBytes)
             throw new IllegalArgumentException("OpLog per shard must hold at least two segments: " + oplogShardBytes);
         if (oplogIndexBudget < 1024) throw new IllegalArgumentException("OpLog index budget too small: " + oplogIndexBudget);

@@ -154,4 +154,29 @@ class StargateBasicTest {
             dev.close();
         }
     }
+
+    @Test
+    void unusableBufferOnTheDirectPathFailsAloneAndLeavesNoState() throws Exception {
+        try (Arena a = Arena.ofShared()) {
+            BlockDevice dev = BlockDevices.open("mem:256m");
+            BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+            // bypass threshold 0: every write tries the Extent Store directly
+            Stargate sg = Stargate.open(dev, store, SMALL.withShards(1).withBypassBytes(0));
+            VDisk d = sg.create("x", 64L << 20);
+            try (Arena confined = Arena.ofConfined()) {
+                MemorySegment c = confined.allocate(8192, 4096);
+                assertEquals(VDiskStatus.INVALID, sync(d, true, 0, c, 8192));
+            }
+            MemorySegment p1 = pattern(a, 8192, 5), r = a.allocate(8192, 4096);
+            assertEquals(0, sync(d, true, 4096, p1, 8192)); // an overwrite-free direct write into the same vBlock
+            sg.drain("x");                                  // hung when the failed write left state behind
+            assertNotNull(sg.snapshot("x", "x-snap"));
+            assertEquals(0, sync(d, false, 4096, r, 8192));
+            assertEquals(-1, r.mismatch(p1));
+            assertTrue(sg.controller("x").counters().bypassWrites > 0, "the direct path was taken");
+            sg.close();
+            store.close();
+            dev.close();
+        }
+    }
 }
