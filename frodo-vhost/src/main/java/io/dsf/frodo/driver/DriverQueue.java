@@ -71,8 +71,18 @@ public final class DriverQueue implements AutoCloseable {
 
     /** Makes {@code head} available (release store of the index). */
     public void offer(int head) {
+        stage(head);
+        publish();
+    }
+
+    /** Writes {@code head} into the next available entry without publishing it (see {@link #publish}). */
+    public void stage(int head) {
         avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * (availIdx % size), (short) head);
         availIdx = (availIdx + 1) & 0xffff;
+    }
+
+    /** Publishes every staged entry with one release store of the available index. */
+    public void publish() {
         SHORT.setRelease(avail, 2L, (short) availIdx);
     }
 
