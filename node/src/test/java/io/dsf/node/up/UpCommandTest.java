@@ -127,7 +127,7 @@ class UpCommandTest {
             assertEquals(0, stop(first), "exit status after SIGTERM; stderr:\n" + Files.readString(first.err()));
         }
         // restart without --vdisk flags: the catalog still holds d1 (the default vdisk0 is created too)
-        Child second = up(dir);
+        Child second = up(dir, "--threading", "shared"); // the restart also runs the shared threading mode
         try {
             assertFalse(Files.readString(second.err()).contains("formatted"), "the store is opened, not formatted again");
             assertTrue(second.endpoints().containsKey("vhost-user-blk d1"), second.endpoints().toString());
@@ -145,11 +145,11 @@ class UpCommandTest {
     }
 
     @Test
-    void refusesSharedThreadingAndBadVdiskSpecs() {
+    void refusesUnknownThreadingAndBadVdiskSpecs() {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        int rc = Main.execute(new String[] {"up", "--threading", "shared"}, new PrintWriter(out), new PrintWriter(err));
+        int rc = Main.execute(new String[] {"up", "--threading", "pooled"}, new PrintWriter(out), new PrintWriter(err));
         assertEquals(Main.EXIT_USAGE, rc);
-        assertTrue(err.toString().contains("shared is not implemented"), err.toString());
+        assertTrue(err.toString().contains("dedicated or shared"), err.toString());
         err.getBuffer().setLength(0);
         rc = Main.execute(new String[] {"up", "--vdisk", "nosize"}, new PrintWriter(out), new PrintWriter(err));
         assertEquals(Main.EXIT_USAGE, rc);
