@@ -26,7 +26,7 @@ public final class DriverQueue implements AutoCloseable {
     public final int size;
     public final long descGpa, availGpa, usedGpa;
     final int kickFd, callFd;
-    private final MemorySegment desc, avail, used;
+    final MemorySegment desc, avail, used;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eight = arena.allocate(8, 8);
     private int availIdx;
