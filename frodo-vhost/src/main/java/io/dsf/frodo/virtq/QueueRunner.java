@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -24,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <pre>
  *   attach (connection thread) --lock--> pending list --(top of the cycle)--> agents[] (runner thread only)
  *   cycle:   for each agent: stop requested? drain, detach : doWork()
- *   idle:    spin | backoff | block: arm every ring's kick, re-check, epoll_wait(kicks + wake)
+ *   idle:    spin | backoff (poll 32 us, then block) | block: arm every ring's kick, re-check, epoll_wait(kicks + wake)
  * </pre>
  *
  * Thread safe: {@link #attach} and {@link #wake} may be called from any thread; the agents array,
@@ -34,6 +33,8 @@ public final class QueueRunner {
     private static final System.Logger LOG = System.getLogger(QueueRunner.class.getName());
     private static final long WAKE = -1L;
     private static final int MAX_EVENTS = 16;
+    /** {@code backoff}: how long an idle runner keeps polling before it sleeps (QEMU's poll-max-ns default). */
+    static final long POLL_NANOS = 32_000;
     private static final MemorySegment ONE;
     static {
         ONE = Arena.global().allocate(8, 8);
@@ -47,7 +48,7 @@ public final class QueueRunner {
 
     // ---- guarded by lock (control path)
     private final List<VirtqueueWorker> pending = new ArrayList<>();
-    private volatile Thread thread; // written under lock; read racily only to unpark
+    private Thread thread;
     private int load;
 
     /** Set by the runner thread around its sleep; completions wake it only then. */
@@ -110,11 +111,7 @@ public final class QueueRunner {
 
     /** Wakes the runner thread from its sleep (any thread). */
     void wake() {
-        if (idleMode != IdleMode.BLOCK) {
-            Thread t = thread; // racy read is fine: backoff re-checks within 1 ms anyway
-            if (t != null) LockSupport.unpark(t);
-            return;
-        }
+        if (idleMode == IdleMode.SPIN) return; // a spinning runner sees everything at its next cycle
         try {
             long rc = (long) Libc.write$mh.invokeExact(Errno.segment(), wakeFd, ONE, 8L);
             assert rc == 8 || rc == -1; // -1: EAGAIN when the counter is saturated, still readable
@@ -154,6 +151,7 @@ public final class QueueRunner {
 
     private void loop(Arena arena) {
         int idle = 0;
+        long idleSince = 0;
         while (true) {
             if (commands) takePending(arena);
             if (count == 0) {
@@ -187,20 +185,18 @@ public final class QueueRunner {
                 idle = 0;
                 continue;
             }
-            idle++;
             switch (idleMode) {
                 case SPIN -> Thread.onSpinWait();
-                case BACKOFF -> backoff(idle);
+                case BACKOFF -> {
+                    // poll for up to POLL_NANOS after the last work, as QEMU's adaptive polling does, then sleep
+                    if (idle == 0) idleSince = System.nanoTime();
+                    if ((idle & 63) != 63 || System.nanoTime() - idleSince < POLL_NANOS) Thread.onSpinWait();
+                    else block(1000);
+                }
                 case BLOCK -> block(1000);
             }
+            idle++;
         }
-    }
-
-    /** Spins, then yields, then parks for 1 us doubling up to 1 ms. */
-    private static void backoff(int idle) {
-        if (idle < 64) Thread.onSpinWait();
-        else if (idle < 80) Thread.yield();
-        else LockSupport.parkNanos(1000L << Math.min(10, idle - 80));
     }
 
     private void takePending(Arena arena) {
