@@ -279,6 +279,11 @@ public final class VirtqueueWorker implements AutoCloseable {
     void failed(Throwable t) {
         if (failure == null) failure = t;
         LOG.log(System.Logger.Level.ERROR, name + ": worker stopped on an internal error", t);
+        try {
+            if (capture != null) markBroken("internal error: " + t); // tells the front-end on the err eventfd
+        } catch (RuntimeException ignored) {
+            // best effort: the queue stops either way
+        }
     }
 
     /**
