@@ -224,6 +224,9 @@ public final class VhostUserDriver implements AutoCloseable {
         send(SET_MEM_TABLE, false, p, 8 + MEM_REGION_SIZE, memfd);
     }
 
+    /** The memfd behind the guest memory (tests that misbehave with it, e.g. shrink it under the back-end). */
+    public int memfd() { return memfd; }
+
     /** The guest memory (offset 0 is guest-physical {@link #GPA_BASE}). */
     public MemorySegment guest() { return guest; }
 
