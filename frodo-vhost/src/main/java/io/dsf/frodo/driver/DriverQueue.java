@@ -92,8 +92,18 @@ public final class DriverQueue implements AutoCloseable {
         SHORT.setRelease(avail, 2L, (short) availIdx);
     }
 
-    /** The avail ring's used_event field (event index). */
-    public void usedEvent(int v) { avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * size, (short) v); }
+    /**
+     * Sets the avail ring's used_event field (event index) and keeps it: {@link #awaitUsed} no longer
+     * moves it (tests of interrupt suppression).
+     */
+    public void usedEvent(int v) {
+        usedEventPinned = true;
+        setUsedEvent(v);
+    }
+
+    private boolean usedEventPinned;
+
+    private void setUsedEvent(int v) { avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * size, (short) v); }
 
     /** The used ring's avail_event field written by the device. */
     public int availEvent() { return Short.toUnsignedInt(used.get(JAVA_SHORT_UNALIGNED, 4L + 8L * size)); }
@@ -121,6 +131,12 @@ public final class DriverQueue implements AutoCloseable {
                 while (true) {
                     int n = (usedIdx() - lastUsed) & 0xffff;
                     if (n >= count) return n;
+                    if (!usedEventPinned) { // with the event index: an interrupt once the count-th entry is used
+                        setUsedEvent(lastUsed + count - 1);
+                        VarHandle.fullFence();
+                        n = (usedIdx() - lastUsed) & 0xffff;
+                        if (n >= count) return n;
+                    }
                     long left = (deadline - System.nanoTime()) / 1_000_000L;
                     if (left <= 0) return n;
                     if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(left, 50)) > 0 && Libc.read(callFd, eight, 8) == 8)
