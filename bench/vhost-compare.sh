@@ -2,7 +2,8 @@
 # Side-by-side: Frodo against qemu-storage-daemon (QEMU's vhost-user-blk export), both on a null
 # block device, driven by the same client (`dsf bench --target vhost-user-blk:SOCK`, the vhost-user
 # test driver polling its used rings), 4 KiB random reads, same CPU placement for both (taskset).
-# Each measurement starts its server, runs the client (ramp, then the measured window), stops it;
+# Each server is started (Frodo warms its I/O path up first), serves the client for every iodepth case
+# (ramp, then the measured window) and is stopped;
 # the servers take turns (A B A B, order reversed every other rep); medians (min-max) and ratios:
 #   Frodo/qsd IOPS at iodepth 32 per queue (target >= 1.5)   Frodo/qsd p99 at iodepth 1 (target <= 0.7)
 # for every queue count, Frodo threading mode and protocol (qsd has no vhost-user-scsi export: scsi is
@@ -11,12 +12,14 @@
 # usage: bench/vhost-compare.sh [--reps 3] [--runtime 5] [--ramp 2] [--queues "1 2 4"]
 #            [--threading "dedicated shared"] [--protos "blk scsi"] [--server-cpu 1] [--client-cpu 0]
 #            [--frodo-idle spin|backoff|block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
-#            [--qsd-poll-ns N] [--cases "32 1"]
+#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up]
 # Frodo runs io.dsf.bench.vhost.FrodoBenchServer (Frodo's vhost-user server on a null vDisk: reads
 # zero-filled in place, writes dropped, completions inline), qsd runs
 #   qemu-storage-daemon --blockdev driver=null-co,read-zeroes=on,size=1G [--object iothread]
 #                       --export type=vhost-user-blk,num-queues=Q,logical-block-size=4096[,iothread=]
-# Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
+# --with-up adds the whole node, `./dsf up --device null:4g` (BlockStore + Stargate vDisk, its blk
+# endpoint), for each threading mode. Each server is started once per rep and serves every --cases
+# iodepth. Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -33,6 +36,7 @@ CLIENT_IDLE=spin
 QSD_IOTHREAD=1
 QSD_POLL_NS=""
 CASES="32 1"
+WITH_UP=0
 
 die() { printf 'vhost-compare: %s\n' "$*" >&2; exit 1; }
 log() { printf '%s\n' "$*" >&2; }
@@ -52,7 +56,8 @@ while (( $# )); do
         --qsd-iothread) QSD_IOTHREAD="$2"; shift 2 ;;
         --qsd-poll-ns) QSD_POLL_NS="$2"; shift 2 ;;
         --cases) CASES="$2"; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --with-up) WITH_UP=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -137,6 +142,22 @@ start_frodo() { # $1 queues, $2 threading, $3 proto
     TARGET="vhost-user-$3:$sock?null=1"
 }
 
+start_up() { # $1 queues, $2 threading: the whole node (BlockStore + Stargate vDisk on a null: device)
+    local dir="$RUN/up" line
+    rm -rf "$dir"; mkdir -p "$dir"
+    taskset -c "$SERVER_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" up --data "$dir" --device null:4g --vdisk vb:1g --queues "$1" \
+        --idle "$FRODO_IDLE" --threading "$2" --shards 1 >"$RUN/up.out" 2>"$RUN/server.log" &
+    SERVER_PID=$!
+    for (( i = 0; i < 600; i++ )); do
+        line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$RUN/up.out" 2>/dev/null || true)
+        [[ -n "$line" ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.log" >&2; die "dsf up exited"; }
+        sleep 0.05
+    done
+    [[ -n "$line" ]] || die "dsf up printed no vhost-user-blk endpoint in 30 s"
+    TARGET="vhost-user-blk:${line##* }?null=1"
+}
+
 stop_server() {
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -191,29 +212,31 @@ log "  qsd iothread $QSD_IOTHREAD${QSD_POLL_NS:+ poll-max-ns $QSD_POLL_NS}; $REP
     echo "host: $(uname -r), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "qsd: $(qemu-storage-daemon --version | head -n1)"
     echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -n1)"
-    echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\""
+    echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\"$([[ $WITH_UP == 1 ]] && echo ' --with-up')"
 } >"$OUT/setup.txt"
 cpu_busy >/dev/null
 
 for q in $QUEUES; do
     variants=("qsd")
-    for t in $THREADINGS; do for p in $PROTOS; do variants+=("frodo-$p-$t"); done; done
+    for t in $THREADINGS; do
+        for p in $PROTOS; do variants+=("frodo-$p-$t"); done
+        [[ "$WITH_UP" == 1 ]] && variants+=("up-blk-$t")
+    done
     for (( rep = 1; rep <= REPS; rep++ )); do
         order=("${variants[@]}")
         if (( rep % 2 == 0 )); then # reverse every other rep: neither side always goes first
             order=(); for (( i = ${#variants[@]} - 1; i >= 0; i-- )); do order+=("${variants[i]}"); done
         fi
-        for qd in $CASES; do
-            log "queues $q, iodepth $qd, rep $rep/$REPS"
-            for v in "${order[@]}"; do
-                if [[ "$v" == qsd ]]; then start_qsd "$q"
-                else
-                    IFS=- read -r _ proto threading <<<"$v"
-                    start_frodo "$q" "$threading" "$proto"
-                fi
-                measure "$v" "$q" "$qd" "$rep"
-                stop_server
-            done
+        log "queues $q, rep $rep/$REPS"
+        for v in "${order[@]}"; do
+            IFS=- read -r kind proto threading <<<"$v"
+            case "$kind" in
+                qsd) start_qsd "$q" ;;
+                frodo) start_frodo "$q" "$threading" "$proto" ;;
+                up) start_up "$q" "$threading" ;;
+            esac
+            for qd in $CASES; do measure "$v" "$q" "$qd" "$rep"; done
+            stop_server
         done
     done
 done
