@@ -16,6 +16,8 @@ public final class Targets {
     static {
         register("device", DeviceTarget::open);
         register("vdisk", VDiskTarget::open);
+        register("vhost-user-blk", io.dsf.bench.vhost.VhostUserTarget::openBlk);
+        register("vhost-user-scsi", io.dsf.bench.vhost.VhostUserTarget::openScsi);
     }
 
     private Targets() {}

@@ -72,6 +72,7 @@ final class BlkRequest extends VirtqRequest implements IoCallback {
             case T_FLUSH -> {
                 if (disk.readOnly()) { finishNow(S_OK, 1); return; }
                 begin(1);
+                PENDING.getAndAdd(this, 1);
                 int rc = disk.flush(0, this);
                 if (rc != VDiskStatus.OK) { fail(rc); done(); }
                 done();

@@ -26,7 +26,7 @@ public final class DriverQueue implements AutoCloseable {
     public final int size;
     public final long descGpa, availGpa, usedGpa;
     final int kickFd, callFd;
-    private final MemorySegment desc, avail, used;
+    final MemorySegment desc, avail, used;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eight = arena.allocate(8, 8);
     private int availIdx;
@@ -71,8 +71,18 @@ public final class DriverQueue implements AutoCloseable {
 
     /** Makes {@code head} available (release store of the index). */
     public void offer(int head) {
+        stage(head);
+        publish();
+    }
+
+    /** Writes {@code head} into the next available entry without publishing it (see {@link #publish}). */
+    public void stage(int head) {
         avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * (availIdx % size), (short) head);
         availIdx = (availIdx + 1) & 0xffff;
+    }
+
+    /** Publishes every staged entry with one release store of the available index. */
+    public void publish() {
         SHORT.setRelease(avail, 2L, (short) availIdx);
     }
 
@@ -82,8 +92,18 @@ public final class DriverQueue implements AutoCloseable {
         SHORT.setRelease(avail, 2L, (short) availIdx);
     }
 
-    /** The avail ring's used_event field (event index). */
-    public void usedEvent(int v) { avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * size, (short) v); }
+    /**
+     * Sets the avail ring's used_event field (event index) and keeps it: {@link #awaitUsed} no longer
+     * moves it (tests of interrupt suppression).
+     */
+    public void usedEvent(int v) {
+        usedEventPinned = true;
+        setUsedEvent(v);
+    }
+
+    private boolean usedEventPinned;
+
+    private void setUsedEvent(int v) { avail.set(JAVA_SHORT_UNALIGNED, 4L + 2L * size, (short) v); }
 
     /** The used ring's avail_event field written by the device. */
     public int availEvent() { return Short.toUnsignedInt(used.get(JAVA_SHORT_UNALIGNED, 4L + 8L * size)); }
@@ -111,6 +131,12 @@ public final class DriverQueue implements AutoCloseable {
                 while (true) {
                     int n = (usedIdx() - lastUsed) & 0xffff;
                     if (n >= count) return n;
+                    if (!usedEventPinned) { // with the event index: an interrupt once the count-th entry is used
+                        setUsedEvent(lastUsed + count - 1);
+                        VarHandle.fullFence();
+                        n = (usedIdx() - lastUsed) & 0xffff;
+                        if (n >= count) return n;
+                    }
                     long left = (deadline - System.nanoTime()) / 1_000_000L;
                     if (left <= 0) return n;
                     if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(left, 50)) > 0 && Libc.read(callFd, eight, 8) == 8)

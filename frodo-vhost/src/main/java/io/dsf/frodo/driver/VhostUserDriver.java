@@ -165,14 +165,36 @@ public final class VhostUserDriver implements AutoCloseable {
 
     /** Standard negotiation: features (all offered but {@code dropFeatures}), protocol features, owner. */
     public long negotiate(long dropFeatures) throws IOException {
+        return negotiate(-1L, dropFeatures, PROTOCOL_F_MQ | PROTOCOL_F_REPLY_ACK | PROTOCOL_F_CONFIG | PROTOCOL_F_INFLIGHT_SHMFD);
+    }
+
+    /**
+     * Negotiates the offered features that are in {@code wanted} and not in {@code drop}, the offered
+     * protocol features in {@code wantedProtocol}, and takes ownership; returns the features in use.
+     */
+    public long negotiate(long wanted, long drop, long wantedProtocol) throws IOException {
         long f = getU64(GET_FEATURES);
-        long pf = getU64(GET_PROTOCOL_FEATURES);
-        setU64(SET_PROTOCOL_FEATURES, pf & (PROTOCOL_F_MQ | PROTOCOL_F_REPLY_ACK | PROTOCOL_F_CONFIG | PROTOCOL_F_INFLIGHT_SHMFD), false);
+        long pf = 0;
+        if ((f & VHOST_USER_F_PROTOCOL_FEATURES) != 0) {
+            pf = getU64(GET_PROTOCOL_FEATURES) & wantedProtocol;
+            setU64(SET_PROTOCOL_FEATURES, pf, false);
+        }
         send(SET_OWNER, false, msg, 0);
-        long use = f & ~dropFeatures;
+        long use = f & wanted & ~drop;
         setU64(SET_FEATURES, use, false);
+        features = use;
+        protocolFeatures = pf;
         return use;
     }
+
+    private long features;
+    private long protocolFeatures;
+
+    /** The features negotiated (0 before {@link #negotiate}). */
+    public long features() { return features; }
+
+    /** The protocol features negotiated. */
+    public long protocolFeatures() { return protocolFeatures; }
 
     // ------------------------------------------------------------------ guest memory
 
@@ -201,6 +223,9 @@ public final class VhostUserDriver implements AutoCloseable {
         p.set(JAVA_LONG_UNALIGNED, 32, 0L);
         send(SET_MEM_TABLE, false, p, 8 + MEM_REGION_SIZE, memfd);
     }
+
+    /** The memfd behind the guest memory (tests that misbehave with it, e.g. shrink it under the back-end). */
+    public int memfd() { return memfd; }
 
     /** The guest memory (offset 0 is guest-physical {@link #GPA_BASE}). */
     public MemorySegment guest() { return guest; }

@@ -491,7 +491,8 @@ final class VhostUserConnection {
         try {
             w.start(memory, v.num, v.descUva, v.availUva, v.usedUva, v.base,
                     (ackedFeatures & VIRTIO_RING_F_EVENT_IDX) != 0, (ackedFeatures & VIRTIO_RING_F_INDIRECT_DESC) != 0,
-                    v.kickNoFd ? -1 : v.kickFd, v.errFd, iq, opts.idle());
+                    v.kickNoFd ? -1 : v.kickFd, v.errFd, iq,
+                    opts.threading() == VhostOptions.Threading.SHARED ? opts.sharedRunners().pick() : w.dedicatedRunner(opts.idle()));
         } catch (IllegalArgumentException e) {
             throw new VhostUserException(what + ": " + e.getMessage());
         }

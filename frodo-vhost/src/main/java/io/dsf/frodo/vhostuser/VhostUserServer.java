@@ -3,6 +3,7 @@ package io.dsf.frodo.vhostuser;
 import io.dsf.bindings.libc.Errno;
 import io.dsf.bindings.libc.LibcMacros;
 import io.dsf.bindings.libc.gen.Libc;
+import io.dsf.frodo.virtq.QueueRunner;
 import io.dsf.frodo.virtq.VirtioDevice;
 import io.dsf.frodo.virtq.VirtqueueWorker;
 
@@ -95,6 +96,19 @@ public final class VhostUserServer implements AutoCloseable {
     public long[] queueRequests() {
         long[] r = new long[workers.length];
         for (int i = 0; i < r.length; i++) r[i] = retiredRequests[i] + workers[i].requests();
+        return r;
+    }
+
+    /** The runner (thread) queue {@code i} runs on, or null while the queue is stopped. Any thread (racy view). */
+    public QueueRunner queueRunner(int i) {
+        VirtqueueWorker w = workers[i];
+        return w.running() ? w.runner() : null;
+    }
+
+    /** Interrupts sent to the guest per queue since the server started (call eventfd writes). Any thread. */
+    public long[] queueInterrupts() {
+        long[] r = new long[workers.length];
+        for (int i = 0; i < r.length; i++) r[i] = workers[i].interrupts();
         return r;
     }
 

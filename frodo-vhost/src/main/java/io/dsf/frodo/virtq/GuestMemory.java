@@ -1,7 +1,9 @@
 package io.dsf.frodo.virtq;
 
 import io.dsf.bindings.libc.Errno;
+import io.dsf.bindings.libc.LibcMacros;
 import io.dsf.bindings.libc.gen.Libc;
+import io.dsf.bindings.libc.gen.stat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  * (the memfd QEMU passes), addressed by guest-physical address (descriptors) or by the front-end's
  * user virtual address (ring addresses). Every translation checks the whole range against one
  * region with overflow-safe arithmetic; a range spanning two regions is refused (callers report it
- * as a malformed request). The mappings live in one shared arena: closing it unmaps them, and a late
+ * as a malformed request). A region must lie within the file behind it (a shorter file would fault
+ * on access). The mappings live in one shared arena: closing it unmaps them, and a late
  * access through a closed table fails with an exception instead of touching unmapped memory.
  *
  * <p>Built and closed by the connection thread; translations are thread safe (immutable after
@@ -69,6 +72,17 @@ public final class GuestMemory implements AutoCloseable {
                 boolean disjoint = Long.compareUnsigned(gpa[i] + size[i] - 1, gpa[j]) < 0
                         || Long.compareUnsigned(gpa[j] + size[j] - 1, gpa[i]) < 0;
                 if (!disjoint) throw new IllegalArgumentException("regions " + j + " and " + i + " overlap in guest memory");
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = stat.allocate(a);
+            for (int i = 0; i < n; i++) {
+                if (Libc.fstat(fds[i], st) < 0)
+                    throw new io.dsf.bindings.libc.ErrnoException("fstat of guest memory region " + i, Errno.last());
+                // a file shorter than the mapping would fault (SIGBUS) on the first access past its end
+                if (LibcMacros.S_ISREG(stat.st_mode(st)) && stat.st_size(st) < mmapOffset[i] + size[i])
+                    throw new IllegalArgumentException("region " + i + ": maps " + (mmapOffset[i] + size[i])
+                            + " bytes of a file that holds " + stat.st_size(st));
             }
         }
         Arena arena = Arena.ofShared();

@@ -1,10 +1,11 @@
 package io.dsf.frodo.virtq;
 
 /**
- * What a virtqueue worker does when a duty cycle found no work: {@code SPIN} polls the available
- * ring continuously (lowest latency, one core per queue), {@code BACKOFF} spins, yields, then parks
- * for growing intervals while polling, {@code BLOCK} asks the guest for a kick (event index) and
- * sleeps in {@code epoll_wait} on the kick and completion eventfds. Immutable constants.
+ * What a queue runner does when a duty cycle found no work: {@code SPIN} polls the rings
+ * continuously (lowest latency, one core per runner), {@code BACKOFF} keeps polling for 32 us after
+ * the last work (QEMU's adaptive polling default) and then sleeps as {@code BLOCK} does,
+ * {@code BLOCK} asks the guest for a kick (event index) and sleeps in {@code epoll_wait} on the kick
+ * and completion eventfds at once. Immutable constants.
  */
 public enum IdleMode {
     SPIN, BACKOFF, BLOCK;

@@ -1,37 +1,39 @@
 package io.dsf.frodo.virtq;
 
-import io.dsf.bindings.libc.Errno;
-import io.dsf.bindings.libc.ErrnoException;
 import io.dsf.bindings.libc.gen.Libc;
-import io.dsf.bindings.libc.gen.epoll_event;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * Runs one virtqueue: a thread (in {@code dedicated} mode) whose duty cycle drains completed
- * requests into the used ring, fetches and walks new chains from the available ring and submits them
- * to the device, then publishes the used index and interrupts the guest at most once per cycle.
- * Requests are the preallocated slots indexed by head; completions come back from any thread through
- * an intrusive lock-free stack of those slots (push by CAS, the worker takes the whole stack at once:
- * no allocation, no lock, no ABA since only the worker removes).
+ * Runs one virtqueue as an agent: its duty cycle drains completed requests into the used ring,
+ * fetches and walks new chains from the available ring and submits them to the device, then
+ * publishes the used index and interrupts the guest at most once per cycle (and only when the
+ * driver asked for it: {@code EVENT_IDX} or the {@code NO_INTERRUPT} flag). The cycle runs on a
+ * {@link QueueRunner}: a runner of its own in {@code dedicated} threading, a runner shared with
+ * other queues in {@code shared} threading. Requests are the preallocated slots indexed by head;
+ * completions come back from any thread through an intrusive lock-free stack of those slots (push
+ * by CAS, the worker takes the whole stack at once: no allocation, no lock, no ABA since only the
+ * worker removes).
  *
  * <p>The connection thread configures the worker while it is stopped and starts/stops it; the call
  * eventfd may be replaced while it runs ({@link #replaceCallFd}). The ring state (last available
  * index) survives stop/start. Control methods: connection thread only. {@link #onComplete}: any
- * thread.
+ * thread. The cycle methods: the runner thread the worker is attached to.
  */
 public final class VirtqueueWorker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtqueueWorker.class.getName());
     private static final int NO_CHANGE = Integer.MIN_VALUE;
+    /** {@link #cycle} result: the worker stopped (drained or abandoned) and leaves its runner. */
+    static final int DETACH = -1;
     private static final MemorySegment ONE;
     private static final VarHandle COMPLETED;
     static {
@@ -47,11 +49,12 @@ public final class VirtqueueWorker implements AutoCloseable {
     private final int index;
     private final VirtqueueHandler handler;
     private final String name;
-    private final int wakeFd;
     private final AtomicInteger pendingCallFd = new AtomicInteger(NO_CHANGE);
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong resubmitted = new AtomicLong();
+    private final AtomicLong interrupts = new AtomicLong();
+    private final AtomicLong completions = new AtomicLong();
 
     // ---- configured by the connection thread while stopped
     private VirtqRequest[] slots = new VirtqRequest[0];
@@ -62,31 +65,31 @@ public final class VirtqueueWorker implements AutoCloseable {
     private int kickFd = -1;
     private int callFd = -1;
     private int errFd = -1;
-    private IdleMode idleMode = IdleMode.BLOCK;
-    private Thread thread;
+    private QueueRunner dedicated;
+    private volatile QueueRunner runner;
+    private CountDownLatch detached;
+    private volatile boolean attached; // written by the connection thread; read racily for stats
     private volatile boolean stopRequested;
     private volatile boolean abandoned;
-    private volatile boolean sleeping;
     private volatile Throwable failure;
 
-    // ---- worker thread state
+    // ---- runner thread state (while attached)
     private int inFlightCount;
     private int batchCount;
     private boolean broken;
+    private boolean stopping;
     private int malformedLogged;
     private MemorySegment capture;
-    private MemorySegment events;
-    private MemorySegment scratch;
-    private int epfd = -1;
 
     public VirtqueueWorker(String deviceName, int index, VirtqueueHandler handler) {
         this.index = index;
         this.handler = handler;
         this.name = deviceName + " vq" + index;
-        this.wakeFd = Errno.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
     }
 
     public int index() { return index; }
+
+    public String name() { return name; }
 
     /** Requests taken from the ring (including resubmitted ones). Any thread. */
     public long requests() { return requests.get(); }
@@ -97,21 +100,54 @@ public final class VirtqueueWorker implements AutoCloseable {
     /** Requests resubmitted from the in-flight area after a reconnect. Any thread. */
     public long resubmitted() { return resubmitted.get(); }
 
-    public boolean running() { return thread != null; }
+    /** Used elements published to the guest (completed requests and refused chains). Any thread. */
+    public long completions() { return completions.get(); }
+
+    /** Interrupts sent to the guest (call eventfd writes). Any thread. */
+    public long interrupts() { return interrupts.get(); }
+
+    /** Whether the worker is started (attached to a runner, or stuck stopping). Connection thread. */
+    public boolean running() { return attached; }
+
+    /** The runner the worker runs (or last ran) on, or null. */
+    public QueueRunner runner() { return runner; }
+
+    /** The internal error that stopped the worker, or null. */
+    public Throwable failure() { return failure; }
 
     /** The last available index consumed; meaningful while stopped. */
     public int lastAvail() { return vq == null ? 0 : vq.lastAvail(); }
 
     /**
-     * Starts the worker thread on a ring (connection thread, while stopped).
+     * This worker's own runner for {@code dedicated} threading (made on first use, closed with the
+     * worker). Connection thread.
+     */
+    public QueueRunner dedicatedRunner(IdleMode idle) {
+        if (dedicated == null || dedicated.idleMode() != idle) {
+            if (dedicated != null) dedicated.close();
+            dedicated = new QueueRunner("frodo-" + name.replace(' ', '-'), idle);
+        }
+        return dedicated;
+    }
+
+    /**
+     * Starts the worker on {@code on} (connection thread, while stopped).
      *
      * @param lastAvail the ring base (SET_VRING_BASE), overridden by the in-flight area when it holds state
      * @param inflight  this queue's in-flight area, or null
+     * @param on        the runner whose thread runs the duty cycle
      * @throws IllegalArgumentException when the ring cannot be mapped
      */
     public void start(GuestMemory memory, int size, long descUva, long availUva, long usedUva, int lastAvail,
-                      boolean eventIdx, boolean indirect, int kickFd, int errFd, InflightQueue inflight, IdleMode idle) {
-        if (thread != null) throw new IllegalStateException(name + " already running");
+                      boolean eventIdx, boolean indirect, int kickFd, int errFd, InflightQueue inflight, QueueRunner on) {
+        configure(memory, size, descUva, availUva, usedUva, lastAvail, eventIdx, indirect, kickFd, errFd, inflight, on);
+        on.attach(this);
+    }
+
+    /** {@link #start} without handing the worker to its runner: unit tests then step {@link #cycle} by hand. */
+    void configure(GuestMemory memory, int size, long descUva, long availUva, long usedUva, int lastAvail,
+                   boolean eventIdx, boolean indirect, int kickFd, int errFd, InflightQueue inflight, QueueRunner on) {
+        if (attached) throw new IllegalStateException(name + " already running");
         SplitVirtqueue q = SplitVirtqueue.attach(memory, size, descUva, availUva, usedUva, eventIdx, indirect);
         q.lastAvail(lastAvail);
         if (slots.length != size) {
@@ -127,19 +163,17 @@ public final class VirtqueueWorker implements AutoCloseable {
         this.inflight = inflight;
         this.kickFd = kickFd;
         this.errFd = errFd;
-        this.idleMode = idle;
         this.stopRequested = false;
         this.abandoned = false;
         this.failure = null;
-        Thread t = new Thread(this::run, "frodo-" + name.replace(' ', '-'));
-        t.setDaemon(true);
-        thread = t;
-        t.start();
+        this.detached = new CountDownLatch(1);
+        this.runner = on;
+        attached = true;
     }
 
     /** Sets the call eventfd while stopped (-1: none); the worker owns and closes it afterwards. */
     public void setCallFd(int fd) {
-        if (thread != null) { replaceCallFd(fd); return; }
+        if (attached) { replaceCallFd(fd); return; }
         if (callFd >= 0) Libc.close(callFd);
         callFd = fd;
     }
@@ -148,29 +182,23 @@ public final class VirtqueueWorker implements AutoCloseable {
     public void replaceCallFd(int fd) {
         int old = pendingCallFd.getAndSet(fd);
         if (old != NO_CHANGE && old >= 0) Libc.close(old);
-        wake();
+        QueueRunner r = runner;
+        if (r != null) r.wake();
     }
 
     /**
-     * Stops fetching, waits for the requests in flight to complete and be published, and joins the
-     * thread. Returns the last available index.
+     * Stops fetching, waits for the requests in flight to complete and be published, and leaves the
+     * runner. Returns the last available index.
      *
      * @throws IllegalStateException when requests are still in flight after {@code timeoutMillis}
      */
     public int stop(long timeoutMillis) {
-        Thread t = thread;
-        if (t == null) return lastAvail();
-        stopRequested = true;
-        wake();
-        try {
-            t.join(timeoutMillis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (t.isAlive()) {
+        if (!attached) return lastAvail();
+        requestStop();
+        runner.wake();
+        if (!awaitDetached(timeoutMillis))
             throw new IllegalStateException(name + ": requests still in flight " + timeoutMillis + " ms after stop");
-        }
-        thread = null;
+        attached = false;
         return vq.lastAvail();
     }
 
@@ -180,28 +208,39 @@ public final class VirtqueueWorker implements AutoCloseable {
      * connection torn down with requests stuck in the device.
      */
     public void abandon() {
-        Thread t = thread;
-        if (t == null) return;
+        if (!attached) return;
         abandoned = true;
         stopRequested = true;
-        wake();
+        runner.wake();
+        if (!awaitDetached(TimeUnit.SECONDS.toMillis(5)))
+            LOG.log(System.Logger.Level.ERROR, "{0}: its runner did not let it go within 5 s", name);
+        attached = false;
+    }
+
+    /** Asks the duty cycle to stop taking requests and finish those in flight (any thread). */
+    void requestStop() {
+        stopRequested = true;
+    }
+
+    private boolean awaitDetached(long timeoutMillis) {
         try {
-            t.join(TimeUnit.SECONDS.toMillis(5));
+            return detached.await(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
-        thread = null;
     }
 
     /** Closes the eventfds the worker owns (stopped workers only). */
     @Override
     public void close() {
-        if (thread != null) throw new IllegalStateException(name + " still running");
+        if (attached) throw new IllegalStateException(name + " still running");
         int p = pendingCallFd.getAndSet(NO_CHANGE);
         if (p != NO_CHANGE && p >= 0) Libc.close(p);
         if (callFd >= 0) Libc.close(callFd);
         callFd = -1;
-        Libc.close(wakeFd);
+        if (dedicated != null) dedicated.close();
+        dedicated = null;
     }
 
     /** Called by {@link VirtqRequest#complete}: any thread. */
@@ -211,49 +250,69 @@ public final class VirtqueueWorker implements AutoCloseable {
             top = (VirtqRequest) COMPLETED.getVolatile(this);
             r.nextCompleted = top;
         } while (!COMPLETED.compareAndSet(this, top, r));
-        if (sleeping) wake();
+        QueueRunner on = runner;
+        if (on.sleeping) on.wake();
     }
 
-    private void wake() {
+    // ======================================================================== runner thread
+
+    int kickFd() { return kickFd; }
+
+    boolean stopping() { return stopping; }
+
+    /** The runner took the worker: reset the per-run state, resubmit what the in-flight area holds. */
+    void onAttach(MemorySegment errnoCapture) {
+        capture = errnoCapture;
+        broken = false;
+        stopping = false;
+        inFlightCount = 0;
+        batchCount = 0;
+        recoverInflight();
+    }
+
+    /** The runner let the worker go (it no longer touches the ring). */
+    void onDetached() {
+        detached.countDown();
+    }
+
+    /** An internal error on the runner thread: the worker stops (it is detached next). */
+    void failed(Throwable t) {
+        if (failure == null) failure = t;
+        LOG.log(System.Logger.Level.ERROR, name + ": worker stopped on an internal error", t);
         try {
-            long rc = (long) Libc.write$mh.invokeExact(Errno.segment(), wakeFd, ONE, 8L);
-            assert rc == 8 || rc == -1; // -1: EAGAIN when the counter is saturated, still readable
-        } catch (Throwable t) {
-            throw Libc.rethrowPublic(t);
+            if (capture != null) markBroken("internal error: " + t); // tells the front-end on the err eventfd
+        } catch (RuntimeException ignored) {
+            // best effort: the queue stops either way
         }
     }
 
-    // ======================================================================== worker thread
-
-    private void run() {
-        try (Arena arena = Arena.ofConfined()) {
-            capture = Errno.allocate(arena);
-            scratch = arena.allocate(8, 8);
-            events = epoll_event.allocateArray(4, arena);
-            epfd = Errno.check(Libc.epoll_create1(Libc.EPOLL_CLOEXEC), "epoll_create1");
-            try {
-                addEpoll(arena, wakeFd, 1);
-                if (kickFd >= 0) addEpoll(arena, kickFd, 0);
-                broken = false;
-                inFlightCount = 0;
-                batchCount = 0;
-                recoverInflight();
-                loop();
-            } finally {
-                Libc.close(epfd);
-                epfd = -1;
-            }
-        } catch (Throwable t) {
-            failure = t;
-            LOG.log(System.Logger.Level.ERROR, name + ": worker stopped on an internal error", t);
+    /**
+     * One duty cycle of the runner for this queue: the normal work, or the stop (no new requests,
+     * wait for those in flight, publish). Returns the work done, or {@link #DETACH} once stopped.
+     */
+    int cycle() {
+        if (!stopRequested) return doWork();
+        if (abandoned) return DETACH;
+        if (!stopping) {
+            stopping = true;
+            handler.onStop();
         }
+        int w = drainCompletions();
+        publishAndNotify();
+        if (abandoned) return DETACH;
+        return inFlightCount == 0 ? DETACH : w;
     }
 
-    private void addEpoll(Arena arena, int fd, long data) {
-        MemorySegment ev = epoll_event.allocate(arena);
-        epoll_event.events(ev, 0, Libc.EPOLLIN);
-        epoll_event.data(ev, 0, data);
-        Errno.check(Libc.epoll_ctl(epfd, Libc.EPOLL_CTL_ADD, fd, ev), "epoll_ctl " + name);
+    /**
+     * Before the runner sleeps: asks the guest for a kick at the next available entry (event
+     * index), then reports whether there is nothing to do (no completion, no new entry, no pending
+     * call eventfd, no stop to finish). The runner has set its sleeping flag before this.
+     */
+    boolean readyToSleep() {
+        if (stopRequested && (!stopping || abandoned || inFlightCount == 0)) return false;
+        if (!broken && !stopRequested) vq.requestKickAt(vq.lastAvail());
+        return COMPLETED.getVolatile(this) == null && (broken || stopRequested || vq.pending() == 0)
+                && pendingCallFd.get() == NO_CHANGE;
     }
 
     private void recoverInflight() {
@@ -281,40 +340,7 @@ public final class VirtqueueWorker implements AutoCloseable {
         publishAndNotify();
     }
 
-    private void loop() {
-        int idle = 0;
-        while (!stopRequested) {
-            int work = doWork();
-            if (work > 0) {
-                idle = 0;
-                continue;
-            }
-            idle++;
-            switch (idleMode) {
-                case SPIN -> Thread.onSpinWait();
-                case BACKOFF -> backoff(idle);
-                case BLOCK -> block(1000);
-            }
-        }
-        if (abandoned) return;
-        handler.onStop();
-        // drain: no new requests, wait for the ones in flight
-        while (inFlightCount > 0 && !abandoned) {
-            int w = drainCompletions();
-            publishAndNotify();
-            if (w == 0) block(10);
-        }
-        if (!abandoned) publishAndNotify();
-    }
-
-    /** Spins, then yields, then parks for 1 us doubling up to 1 ms. */
-    private static void backoff(int idle) {
-        if (idle < 64) Thread.onSpinWait();
-        else if (idle < 80) Thread.yield();
-        else LockSupport.parkNanos(1000L << Math.min(10, idle - 80));
-    }
-
-    /** One duty cycle; returns the work done. */
+    /** The running queue's duty cycle; returns the work done. */
     int doWork() {
         int p = pendingCallFd.get();
         if (p != NO_CHANGE) {
@@ -419,6 +445,7 @@ public final class VirtqueueWorker implements AutoCloseable {
         if (batchCount == 0) return;
         vq.publishUsed();
         if (inflight != null) inflight.batchCommit(vq.usedIdx(), batchHeads, batchCount);
+        completions.lazySet(completions.get() + batchCount);
         batchCount = 0;
         if (vq.needsInterrupt()) signalGuest();
     }
@@ -431,6 +458,7 @@ public final class VirtqueueWorker implements AutoCloseable {
         } catch (Throwable t) {
             throw Libc.rethrowPublic(t);
         }
+        interrupts.lazySet(interrupts.get() + 1);
     }
 
     private void markBroken(String why) {
@@ -449,36 +477,4 @@ public final class VirtqueueWorker implements AutoCloseable {
 
     /** Whether the queue stopped on a driver error (tests; meaningful while stopped). */
     public boolean broken() { return broken; }
-
-    private void block(int timeoutMillis) {
-        sleeping = true;
-        try {
-            if (!broken && !stopRequested) vq.requestKickAt(vq.lastAvail());
-            if (COMPLETED.getVolatile(this) != null || (!broken && !stopRequested && vq.pending() != 0)
-                    || (stopRequested && inFlightCount == 0) || pendingCallFd.get() != NO_CHANGE) return;
-            int timeout = kickFd >= 0 || stopRequested ? timeoutMillis : 1;
-            int n;
-            try {
-                n = (int) Libc.epoll_wait$mh.invokeExact(capture, epfd, events, 4, timeout);
-            } catch (Throwable t) {
-                throw Libc.rethrowPublic(t);
-            }
-            if (n < 0) {
-                int e = Errno.get(capture);
-                if (e != Libc.EINTR) throw new ErrnoException(name + ": epoll_wait", e);
-                return;
-            }
-            for (int i = 0; i < n; i++) {
-                int fd = epoll_event.data(events, i) == 0 ? kickFd : wakeFd;
-                try {
-                    long rc = (long) Libc.read$mh.invokeExact(capture, fd, scratch, 8L);
-                    assert rc == 8 || rc == -1;
-                } catch (Throwable t) {
-                    throw Libc.rethrowPublic(t);
-                }
-            }
-        } finally {
-            sleeping = false;
-        }
-    }
 }

@@ -279,4 +279,38 @@ class VhostUserBlkTest {
             assertEquals(64, async.writes.get());
         }
     }
+
+    @Test
+    void flushCompletesOnlyOnceTheVDiskFlushed() throws Exception {
+        java.util.concurrent.ConcurrentLinkedQueue<Runnable> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        io.dsf.stargate.api.VDisk holdingFlushes = new io.dsf.stargate.api.VDisk() {
+            @Override public String name() { return disk.name(); }
+            @Override public long size() { return disk.size(); }
+            @Override public int blockSize() { return disk.blockSize(); }
+            @Override public int maxTransfer() { return disk.maxTransfer(); }
+            @Override public boolean readOnly() { return false; }
+            @Override public int read(long o, MemorySegment b, int l, long t, io.dsf.stargate.api.IoCallback cb) { return disk.read(o, b, l, t, cb); }
+            @Override public int write(long o, MemorySegment b, int l, long t, io.dsf.stargate.api.IoCallback cb) { return disk.write(o, b, l, t, cb); }
+            @Override public int flush(long t, io.dsf.stargate.api.IoCallback cb) { held.add(() -> cb.onComplete(t, 0)); return 0; }
+            @Override public int unmap(long o, long l, long t, io.dsf.stargate.api.IoCallback cb) { return disk.unmap(o, l, t, cb); }
+            @Override public int writeZeroes(long o, long l, long t, io.dsf.stargate.api.IoCallback cb) { return disk.writeZeroes(o, l, t, cb); }
+        };
+        try (VhostUserBlkServer s = VhostUserBlkServer.start(dir.resolve("flush.sock"), holdingFlushes, VhostOptions.defaults().withQueues(1));
+             VhostUserDriver d = VhostUserDriver.connect(s.socket())) {
+            d.negotiate(0);
+            d.createGuestMemory(1L << 20);
+            DriverQueue q = d.startQueue(0, 16, true);
+            long h = d.alloc(16, 16), st = d.alloc(1, 1);
+            d.at(h, 16).fill((byte) 0);
+            d.at(h, 16).set(JAVA_INT_UNALIGNED, 0, VirtioBlkDevice.T_FLUSH);
+            d.at(st, 1).set(JAVA_BYTE, 0, (byte) 0x7f);
+            q.offer(q.chain(new long[] {h, st}, new int[] {16, 1}, new boolean[] {false, true}));
+            q.kick();
+            assertEquals(0, q.awaitUsed(1, 300), "the flush is still in the vDisk: not acknowledged");
+            assertEquals(1, held.size());
+            held.poll().run();
+            assertEquals(1, q.awaitUsed(1, 10_000));
+            assertEquals(0, d.at(st, 1).get(JAVA_BYTE, 0), "acknowledged once flushed");
+        }
+    }
 }

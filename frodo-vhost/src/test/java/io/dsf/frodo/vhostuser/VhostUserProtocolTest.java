@@ -55,8 +55,50 @@ class VhostUserProtocolTest {
 
     record Case(String name, Bad bad) {}
 
+    /** Descriptors the test made for one case; closed after it (the server closes its own copies). */
+    private final List<Integer> made = new ArrayList<>();
+
     private int eventfd() {
-        return Errno.check(Libc.eventfd(0, Libc.EFD_CLOEXEC), "eventfd");
+        int fd = Errno.check(Libc.eventfd(0, Libc.EFD_CLOEXEC), "eventfd");
+        made.add(fd);
+        return fd;
+    }
+
+    private int memfd(long size) {
+        int fd = Errno.check(Libc.memfd_create(arena.allocateFrom("bad-guest"), Libc.MFD_CLOEXEC), "memfd");
+        made.add(fd);
+        Errno.check(Libc.ftruncate(fd, size), "ftruncate");
+        return fd;
+    }
+
+    private void closeMade() throws Exception {
+        for (int fd : made) Libc.close(fd);
+        made.clear();
+        for (AutoCloseable r : rings) r.close();
+        rings.clear();
+    }
+
+    private static long openFds() throws java.io.IOException {
+        try (var s = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    private final List<AutoCloseable> rings = new ArrayList<>();
+
+    /** Negotiates, maps 1 MiB of guest memory and starts ring 0: the rings run when the bad message comes. */
+    private void running(VhostUserDriver d) throws Exception {
+        d.negotiate(0);
+        d.createGuestMemory(1 << 20);
+        rings.add(d.startQueue(0, 16, true));
+    }
+
+    private static void region(MemorySegment p, int i, long gpa, long size, long uva, long offset) {
+        long at = 8 + 32L * i;
+        p.set(JAVA_LONG_UNALIGNED, at, gpa);
+        p.set(JAVA_LONG_UNALIGNED, at + 8, size);
+        p.set(JAVA_LONG_UNALIGNED, at + 16, uva);
+        p.set(JAVA_LONG_UNALIGNED, at + 24, offset);
     }
 
     private static void state(MemorySegment p, int a, int b) {
@@ -176,6 +218,91 @@ class VhostUserProtocolTest {
             d.setU64(SET_VRING_KICK, 0, false, eventfd());
             d.setState(SET_VRING_ENABLE, 0, 1);
         }));
+        // ---- out of order: ring state changed under a running ring, areas swapped while rings run
+        c.add(new Case("SET_VRING_NUM while the ring runs", (d, p) -> { running(d); d.setState(SET_VRING_NUM, 0, 32); }));
+        c.add(new Case("SET_VRING_BASE while the ring runs", (d, p) -> { running(d); d.setState(SET_VRING_BASE, 0, 5); }));
+        c.add(new Case("SET_VRING_ADDR while the ring runs", (d, p) -> {
+            running(d);
+            p.fill((byte) 0);
+            d.sendRaw(SET_VRING_ADDR, VERSION, 40, p, 40, null, 0);
+        }));
+        c.add(new Case("GET_INFLIGHT_FD while a ring runs", (d, p) -> {
+            running(d);
+            p.fill((byte) 0);
+            p.set(JAVA_SHORT_UNALIGNED, 16, (short) 1);
+            p.set(JAVA_SHORT_UNALIGNED, 18, (short) 16);
+            d.sendRaw(GET_INFLIGHT_FD, VERSION, 24, p, 24, null, 0);
+        }));
+        c.add(new Case("kick (auto-enabling) before the ring size", (d, p) -> {
+            d.negotiate(VHOST_USER_F_PROTOCOL_FEATURES); // without protocol features a kick enables the ring
+            d.createGuestMemory(1 << 20);
+            d.setU64(SET_VRING_KICK, 0, false, eventfd());
+        }));
+        c.add(new Case("memory table replaced by one the running ring is not inside", (d, p) -> {
+            running(d);
+            p.set(JAVA_INT_UNALIGNED, 0, 1);
+            p.set(JAVA_INT_UNALIGNED, 4, 0);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, 0);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 32, p, 8 + 32, new int[] {memfd(1 << 20)}, 1);
+        }));
+        // ---- messages this back-end does not implement, some carrying descriptors
+        c.add(new Case("SET_LOG_BASE with a descriptor", (d, p) -> { p.fill((byte) 0); d.sendRaw(SET_LOG_BASE, VERSION, 16, p, 16, new int[] {eventfd()}, 1); }));
+        c.add(new Case("SET_LOG_FD", (d, p) -> d.sendRaw(SET_LOG_FD, VERSION, 0, p, 0, new int[] {eventfd()}, 1)));
+        c.add(new Case("ADD_MEM_REG", (d, p) -> { p.fill((byte) 0); d.sendRaw(37, VERSION, 40, p, 40, new int[] {memfd(4096)}, 1); }));
+        c.add(new Case("SET_SLAVE_REQ_FD", (d, p) -> d.sendRaw(21, VERSION, 0, p, 0, new int[] {eventfd()}, 1)));
+        // ---- wrong descriptor counts
+        c.add(new Case("SET_VRING_ERR with 2 descriptors", (d, p) -> { p.set(JAVA_LONG_UNALIGNED, 0, 0L); d.sendRaw(SET_VRING_ERR, VERSION, 8, p, 8, new int[] {eventfd(), eventfd()}, 2); }));
+        c.add(new Case("SET_VRING_CALL for a vring out of range, with a descriptor", (d, p) -> { p.set(JAVA_LONG_UNALIGNED, 0, 0xffL); d.sendRaw(SET_VRING_CALL, VERSION, 8, p, 8, new int[] {eventfd()}, 1); }));
+        c.add(new Case("memory table: 1 region, 3 descriptors", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 1);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, 0);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 32, p, 8 + 32, new int[] {memfd(1 << 20), eventfd(), eventfd()}, 3);
+        }));
+        c.add(new Case("SET_INFLIGHT_FD with 2 descriptors", (d, p) -> {
+            p.fill((byte) 0);
+            p.set(JAVA_LONG_UNALIGNED, 0, 4096L);
+            p.set(JAVA_SHORT_UNALIGNED, 16, (short) 1);
+            p.set(JAVA_SHORT_UNALIGNED, 18, (short) 16);
+            d.sendRaw(SET_INFLIGHT_FD, VERSION, 24, p, 24, new int[] {memfd(4096), memfd(4096)}, 2);
+        }));
+        c.add(new Case("GET_VRING_BASE with a descriptor", (d, p) -> { state(p, 0, 0); d.sendRaw(GET_VRING_BASE, VERSION, 8, p, 8, new int[] {eventfd()}, 1); }));
+        c.add(new Case("SET_OWNER with a descriptor", (d, p) -> d.sendRaw(SET_OWNER, VERSION, 0, p, 0, new int[] {eventfd()}, 1)));
+        // ---- wrong sizes
+        c.add(new Case("SET_FEATURES of 4 bytes", (d, p) -> d.sendRaw(SET_FEATURES, VERSION, 4, p, 4, null, 0)));
+        c.add(new Case("GET_VRING_BASE of 4 bytes", (d, p) -> d.sendRaw(GET_VRING_BASE, VERSION, 4, p, 4, null, 0)));
+        c.add(new Case("SET_VRING_ENABLE of 16 bytes", (d, p) -> { state(p, 0, 1); d.sendRaw(SET_VRING_ENABLE, VERSION, 16, p, 16, null, 0); }));
+        c.add(new Case("SET_PROTOCOL_FEATURES of 16 bytes", (d, p) -> { p.fill((byte) 0); d.sendRaw(SET_PROTOCOL_FEATURES, VERSION, 16, p, 16, null, 0); }));
+        c.add(new Case("SET_INFLIGHT_FD of 16 bytes", (d, p) -> { p.fill((byte) 0); d.sendRaw(SET_INFLIGHT_FD, VERSION, 16, p, 16, new int[] {memfd(4096)}, 1); }));
+        c.add(new Case("vring kick of 16 bytes", (d, p) -> { p.fill((byte) 0); d.sendRaw(SET_VRING_KICK, VERSION, 16, p, 16, new int[] {eventfd()}, 1); }));
+        c.add(new Case("memory table: 8 + 33 bytes", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 1);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, 0);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 33, p, 8 + 33, new int[] {memfd(1 << 20)}, 1);
+        }));
+        // ---- memory tables that would map wrong memory
+        c.add(new Case("memory table: overlapping regions", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 2);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, 0);
+            region(p, 1, VhostUserDriver.GPA_BASE + (512 << 10), 1 << 20, 0x7300_0000_0000L, 0);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 64, p, 8 + 64, new int[] {memfd(1 << 20), memfd(1 << 20)}, 2);
+        }));
+        c.add(new Case("memory table: negative mmap offset", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 1);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, -4096L);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 32, p, 8 + 32, new int[] {memfd(1 << 20)}, 1);
+        }));
+        c.add(new Case("memory table: mmap offset past the file", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 1);
+            region(p, 0, VhostUserDriver.GPA_BASE, 1 << 20, 0x7200_0000_0000L, 1L << 20);
+            d.sendRaw(SET_MEM_TABLE, VERSION, 8 + 32, p, 8 + 32, new int[] {memfd(1 << 20)}, 1);
+        }));
+        c.add(new Case("SET_CONFIG of a read-only field", (d, p) -> {
+            p.set(JAVA_INT_UNALIGNED, 0, 0);   // capacity
+            p.set(JAVA_INT_UNALIGNED, 4, 8);
+            p.set(JAVA_INT_UNALIGNED, 8, 0);
+            p.set(JAVA_LONG_UNALIGNED, 12, 1L << 40);
+            d.sendRaw(SET_CONFIG, VERSION, 20, p, 20, null, 0);
+        }));
         c.add(new Case("truncated payload", (d, p) -> {
             d.sendRaw(SET_FEATURES, VERSION, 8, p, 4, null, 0);
             Libc.shutdown(d.socketFd(), Libc.SHUT_WR);
@@ -190,17 +317,29 @@ class VhostUserProtocolTest {
     @Test
     void everyMalformedMessageClosesItsConnectionAndTheServerGoesOn() throws Exception {
         long before = server.connections();
-        for (Case k : cases()) {
+        List<Case> all = cases();
+        runCases(all); // the first round also opens whatever the JVM and the server open once
+        long fdsBefore = openFds();
+        runCases(all);
+        assertEquals(before + 4L * all.size(), server.connections());
+        long leaked = openFds() - fdsBefore;
+        assertTrue(leaked <= 1, leaked + " more open descriptors after a second round of " + all.size()
+                + " refused connections: the server must close every descriptor it was passed");
+    }
+
+    private void runCases(List<Case> cases) throws Exception {
+        for (Case k : cases) {
             try (VhostUserDriver d = VhostUserDriver.connect(server.socket())) {
                 MemorySegment p = arena.allocate(MAX_PAYLOAD, 8);
                 k.bad.send(d, p);
                 assertTrue(d.closedByPeer(5000), k.name + ": the back-end closes the connection");
+            } finally {
+                closeMade();
             }
             try (VhostUserDriver ok = VhostUserDriver.connect(server.socket())) {
                 assertNotEquals(0, ok.getU64(GET_FEATURES) & VIRTIO_F_VERSION_1, k.name + ": the next connection is served");
             }
         }
-        assertEquals(before + 2L * cases().size(), server.connections());
     }
 
     @Test
@@ -242,6 +381,35 @@ class VhostUserProtocolTest {
             d.send(SET_INFLIGHT_FD, false, s, 24, fd);
             assertEquals(1, d.getU64(GET_QUEUE_NUM) > 0 ? 1 : 0, "still connected");
             Libc.close(fd);
+        }
+    }
+
+    /**
+     * A memory table whose region is larger than the file behind it: mapping it succeeds, but any
+     * access beyond the file's end would fault (SIGBUS). The table is refused before anything touches it.
+     */
+    @Test
+    void regionLargerThanTheFileBehindItIsRefused() throws Exception {
+        int memfd = Errno.check(Libc.memfd_create(arena.allocateFrom("short-guest"), Libc.MFD_CLOEXEC), "memfd");
+        try {
+            Errno.check(Libc.ftruncate(memfd, 1 << 20), "ftruncate");
+            try (VhostUserDriver d = VhostUserDriver.connect(server.socket())) {
+                d.negotiate(0);
+                MemorySegment p = arena.allocate(8 + MEM_REGION_SIZE, 8);
+                p.set(JAVA_INT_UNALIGNED, 0, 1);
+                p.set(JAVA_INT_UNALIGNED, 4, 0);
+                p.set(JAVA_LONG_UNALIGNED, 8, VhostUserDriver.GPA_BASE);
+                p.set(JAVA_LONG_UNALIGNED, 16, 64L << 20);       // 64 MiB claimed ...
+                p.set(JAVA_LONG_UNALIGNED, 24, 0x7100_0000_0000L);
+                p.set(JAVA_LONG_UNALIGNED, 32, 0L);
+                d.send(SET_MEM_TABLE, false, p, 8 + MEM_REGION_SIZE, memfd); // ... over a 1 MiB file
+                assertTrue(d.closedByPeer(5000), "the table is refused");
+            }
+            try (VhostUserDriver ok = VhostUserDriver.connect(server.socket())) {
+                assertNotEquals(0, ok.getU64(GET_FEATURES) & VIRTIO_F_VERSION_1, "the server goes on");
+            }
+        } finally {
+            Libc.close(memfd);
         }
     }
 }

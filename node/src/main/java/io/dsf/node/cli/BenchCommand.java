@@ -33,11 +33,14 @@ import java.util.concurrent.Callable;
                 + "no coordinated-omission correction). Progress every second on stderr; summary on stdout."},
         footer = {"",
             "Targets: device:URI, URI one of uring:PATH, spdk:TRID, file:PATH[?size=SIZE], mem:SIZE, null:SIZE, "
-                + "faulty:MODE:URI, delay:USEC:URI.",
+                + "faulty:MODE:URI, delay:USEC:URI; vdisk:URI (a vDisk on a new BlockStore on that device); "
+                + "vhost-user-blk:SOCKET and vhost-user-scsi:SOCKET[?mem=SIZE&null=1&indirect=0&lun=N] (a vhost-user "
+                + "back-end driven as a guest would: each job owns one request virtqueue and polls its used ring).",
             "",
             "Examples:",
             "  dsf bench --target device:mem:1g --rw randrw --iodepth 32 --runtime 10 --verify",
             "  dsf bench --target device:uring:/data/f?size=1g --rw randread --iodepth 1 --idle spin --json",
+            "  dsf bench --target vhost-user-blk:var/node/vdisk0.blk.sock --rw randread --iodepth 32 --jobs 2 --idle spin --json",
             "",
             "Exit codes: 0 ok, 1 target failure, 2 bad arguments, 3 finished with I/O or verify errors."})
 public final class BenchCommand implements Callable<Integer> {
@@ -48,7 +51,7 @@ public final class BenchCommand implements Callable<Integer> {
     static final String DEFAULT_TARGET = "device:uring:var/bench.img?size=1g";
 
     @Option(names = "--target", paramLabel = "T", defaultValue = DEFAULT_TARGET,
-            description = "What to drive: device:URI (later also vdisk:, vhost-user-blk:, vhost-user-scsi:, iscsi://) "
+            description = "What to drive: device:URI, vdisk:URI, vhost-user-blk:SOCKET, vhost-user-scsi:SOCKET (later iscsi://) "
                     + "(default: ${DEFAULT-VALUE}).")
     String target;
 
@@ -96,7 +99,8 @@ public final class BenchCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = {"--jobs", "--queues"}, paramLabel = "N", defaultValue = "1",
-            description = "Threads, each with its own queue, buffers and slice of the region (default: ${DEFAULT-VALUE}).")
+            description = "Threads, each with its own queue (for vhost-user targets: its own request virtqueue), buffers and "
+                    + "slice of the region (default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--no-prefill", description = "Do not fill a never-written region before a read workload.")

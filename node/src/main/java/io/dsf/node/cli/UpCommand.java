@@ -61,7 +61,7 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--idle", paramLabel = "spin|backoff|block", description = "What an idle queue worker does (default: ${DEFAULT-VALUE}).")
     String idle = "block";
 
-    @Option(names = "--threading", paramLabel = "dedicated|shared", description = "Queue worker threading (default: ${DEFAULT-VALUE}; shared is not implemented yet).")
+    @Option(names = "--threading", paramLabel = "dedicated|shared", description = "Queue threads: dedicated (one per enabled virtqueue) or shared (every virtqueue on one thread) (default: ${DEFAULT-VALUE}).")
     String threading = "dedicated";
 
     @Option(names = "--shards", paramLabel = "N", description = "Shards of a new vDisk (default: from the core count, at most 8).")
@@ -151,9 +151,12 @@ public final class UpCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--idle: " + e.getMessage());
         }
-        if (threading.equals("shared"))
-            throw new ParameterException(cl, "--threading shared is not implemented yet (queue workers run dedicated threads); use --threading dedicated");
-        if (!threading.equals("dedicated")) throw new ParameterException(cl, "--threading must be dedicated or shared: " + threading);
+        VhostOptions.Threading threadingMode;
+        try {
+            threadingMode = VhostOptions.Threading.parse(threading);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--threading: " + e.getMessage());
+        }
         if (devices != null && devices.size() > 1) throw new ParameterException(cl, "one --device for now (got " + devices.size() + ")");
         Path dir = data.toAbsolutePath().normalize();
         String device = devices == null || devices.isEmpty() ? "file:" + dir.resolve("dev0.img") + "?size=" + DEFAULT_DEVICE_SIZE : devices.get(0);
@@ -176,7 +179,7 @@ public final class UpCommand implements Callable<Integer> {
             if (shards < 1 || shards > 64) throw new ParameterException(cl, "--shards must be in 1..64: " + shards);
             sg = sg.withShards(shards);
         }
-        VhostOptions vh = VhostOptions.defaults().withQueues(queues).withIdle(idleMode);
+        VhostOptions vh = VhostOptions.defaults().withQueues(queues).withIdle(idleMode).withThreading(threadingMode);
         return new Node.Config(dir, device, disks, explicit, vh, sg);
     }
 }

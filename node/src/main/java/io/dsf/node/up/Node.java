@@ -263,7 +263,7 @@ public final class Node implements AutoCloseable {
     /** Opens the store on the device; formats it only when the device is blank (no superblock at all). */
     private void openStore(String uri) {
         try {
-            store = BlockStore.open(device);
+            store = uri.startsWith("null:") ? BlockStore.format(device, FormatOptions.DEFAULTS) : BlockStore.open(device); // null: keeps nothing to open
         } catch (CorruptStoreException e) {
             boolean blank = !e.problems().isEmpty() && e.problems().stream().allMatch(p -> p.toString().contains("blank"));
             if (!blank) throw e;

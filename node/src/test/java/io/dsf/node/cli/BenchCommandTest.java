@@ -140,4 +140,67 @@ class BenchCommandTest {
         assertEquals(2, dsf());
         assertTrue(err.toString().contains("missing command"));
     }
+
+    /** A vDisk in a heap array, completing inline (enough for a one-second verified run). Thread safe. */
+    static final class HeapVDisk implements io.dsf.stargate.api.VDisk {
+        final java.lang.foreign.MemorySegment mem;
+        final java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong(), writes = new java.util.concurrent.atomic.AtomicLong();
+
+        HeapVDisk(long size) { mem = java.lang.foreign.MemorySegment.ofArray(new byte[(int) size]); }
+
+        @Override public String name() { return "heap"; }
+        @Override public long size() { return mem.byteSize(); }
+        @Override public int blockSize() { return 4096; }
+        @Override public int maxTransfer() { return 1 << 20; }
+        @Override public boolean readOnly() { return false; }
+
+        @Override
+        public synchronized int read(long o, java.lang.foreign.MemorySegment b, int l, long t, io.dsf.stargate.api.IoCallback cb) {
+            java.lang.foreign.MemorySegment.copy(mem, o, b, 0, l);
+            reads.incrementAndGet();
+            cb.onComplete(t, 0);
+            return 0;
+        }
+
+        @Override
+        public synchronized int write(long o, java.lang.foreign.MemorySegment b, int l, long t, io.dsf.stargate.api.IoCallback cb) {
+            java.lang.foreign.MemorySegment.copy(b, 0, mem, o, l);
+            writes.incrementAndGet();
+            cb.onComplete(t, 0);
+            return 0;
+        }
+
+        @Override public int flush(long t, io.dsf.stargate.api.IoCallback cb) { cb.onComplete(t, 0); return 0; }
+        @Override public int unmap(long o, long l, long t, io.dsf.stargate.api.IoCallback cb) { cb.onComplete(t, 0); return 0; }
+        @Override public int writeZeroes(long o, long l, long t, io.dsf.stargate.api.IoCallback cb) { cb.onComplete(t, 0); return 0; }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void vhostUserBlkTargetAgainstAnInProcessFrodoGivesVerifiedJson(@TempDir Path dir) throws Exception {
+        HeapVDisk disk = new HeapVDisk(32L << 20);
+        try (io.dsf.frodo.blk.VhostUserBlkServer server = io.dsf.frodo.blk.VhostUserBlkServer.start(dir.resolve("f.sock"), disk,
+                io.dsf.frodo.vhostuser.VhostOptions.defaults().withQueues(2))) {
+            String target = "vhost-user-blk:" + server.socket();
+            int code = dsf("bench", "--target", target, "--rw", "randrw", "--iodepth", "8", "--jobs", "2", "--runtime", "1",
+                    "--verify", "--json", "--progress-interval", "0");
+            assertEquals(0, code, err::toString);
+            List<String> lines = out.toString().lines().toList();
+            String last = lines.get(lines.size() - 1);
+            Map<String, Object> j = FlatJson.parse(last);
+            assertEquals(target, j.get("target"));
+            assertEquals(Boolean.TRUE, j.get("verify"), "data verified: " + last);
+            assertEquals(0.0, j.get("errors"), "no I/O error and no verify mismatch: " + err);
+            double reads = (Double) j.get("reads"), writes = (Double) j.get("writes");
+            assertTrue(reads > 0 && writes > 0, "both directions: " + last);
+            assertTrue((Double) j.get("iops") > 0);
+            double p50 = (Double) j.get("lat_p50_us"), p99 = (Double) j.get("lat_p99_us"), p999 = (Double) j.get("lat_p999_us");
+            assertTrue(p50 > 0 && p50 <= p99 && p99 <= p999, last);
+            assertEquals(2.0, j.get("jobs"));
+            assertTrue(((String) j.get("placement")).contains("server behind " + server.socket()), last);
+            assertTrue(disk.writes.get() >= writes && disk.reads.get() >= reads, "the I/O reached the vDisk");
+            long[] per = server.queueRequests();
+            assertTrue(per[0] > 0 && per[1] > 0, "one request queue per job");
+        }
+    }
 }

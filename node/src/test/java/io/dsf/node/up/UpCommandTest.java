@@ -139,8 +139,9 @@ class UpCommandTest {
             assertEquals(0, stop(first), "exit status after SIGTERM; stderr:\n" + Files.readString(first.err()));
         }
         assertFalse(Files.exists(dir.resolve("admin.sock")), "a clean stop removes the admin socket");
-        // restart without --vdisk flags: d1 is still attached (recorded in the store); no default vDisk on an existing store
-        Child second = up(dir);
+        // restart without --vdisk flags: d1 is still attached (recorded in the store); no default vDisk on an existing store;
+        // the restart also runs the shared threading mode
+        Child second = up(dir, "--threading", "shared");
         try {
             assertFalse(Files.readString(second.err()).contains("formatted"), "the store is opened, not formatted again");
             assertEquals(3, second.endpoints().size(), second.endpoints().toString());
@@ -159,11 +160,11 @@ class UpCommandTest {
     }
 
     @Test
-    void refusesSharedThreadingAndBadVdiskSpecs() {
+    void refusesUnknownThreadingAndBadVdiskSpecs() {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        int rc = Main.execute(new String[] {"up", "--threading", "shared"}, new PrintWriter(out), new PrintWriter(err));
+        int rc = Main.execute(new String[] {"up", "--threading", "pooled"}, new PrintWriter(out), new PrintWriter(err));
         assertEquals(Main.EXIT_USAGE, rc);
-        assertTrue(err.toString().contains("shared is not implemented"), err.toString());
+        assertTrue(err.toString().contains("dedicated or shared"), err.toString());
         err.getBuffer().setLength(0);
         rc = Main.execute(new String[] {"up", "--vdisk", "nosize"}, new PrintWriter(out), new PrintWriter(err));
         assertEquals(Main.EXIT_USAGE, rc);

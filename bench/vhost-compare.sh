@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Side-by-side: Frodo against qemu-storage-daemon (QEMU's vhost-user-blk export), both on a null
+# block device, driven by the same client (`dsf bench --target vhost-user-blk:SOCK`, the vhost-user
+# test driver polling its used rings), 4 KiB random reads, same CPU placement for both (taskset).
+# Each server is started (Frodo warms its I/O path up first), serves the client for every iodepth case
+# (ramp, then the measured window) and is stopped;
+# the servers take turns (A B A B, order reversed every other rep); medians (min-max) and ratios:
+#   Frodo/qsd IOPS at iodepth 32 per queue (target >= 1.5)   Frodo/qsd p99 at iodepth 1 (target <= 0.7)
+# for every queue count, Frodo threading mode and protocol (qsd has no vhost-user-scsi export: scsi is
+# compared with qsd's blk).
+#
+# usage: bench/vhost-compare.sh [--reps 3] [--runtime 5] [--ramp 2] [--queues "1 2 4"]
+#            [--threading "dedicated shared"] [--protos "blk scsi"] [--server-cpu 1] [--client-cpu 0]
+#            [--frodo-idle spin|backoff|block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
+#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up]
+# Frodo runs io.dsf.bench.vhost.FrodoBenchServer (Frodo's vhost-user server on a null vDisk: reads
+# zero-filled in place, writes dropped, completions inline), qsd runs
+#   qemu-storage-daemon --blockdev driver=null-co,read-zeroes=on,size=1G [--object iothread]
+#                       --export type=vhost-user-blk,num-queues=Q,logical-block-size=4096[,iothread=]
+# --with-up adds the whole node, `./dsf up --device null:4g` (BlockStore + Stargate vDisk, its blk
+# endpoint), for each threading mode. Each server is started once per rep and serves every --cases
+# iodepth. Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+REPS=3
+RUNTIME=5
+RAMP=2
+QUEUES="1 2 4"
+THREADINGS="dedicated shared"
+PROTOS="blk scsi"
+SERVER_CPU=1
+CLIENT_CPU=0
+FRODO_IDLE=backoff
+CLIENT_IDLE=spin
+QSD_IOTHREAD=1
+QSD_POLL_NS=""
+CASES="32 1"
+WITH_UP=0
+
+die() { printf 'vhost-compare: %s\n' "$*" >&2; exit 1; }
+log() { printf '%s\n' "$*" >&2; }
+
+while (( $# )); do
+    case "$1" in
+        --reps) REPS="$2"; shift 2 ;;
+        --runtime) RUNTIME="$2"; shift 2 ;;
+        --ramp) RAMP="$2"; shift 2 ;;
+        --queues) QUEUES="$2"; shift 2 ;;
+        --threading) THREADINGS="$2"; shift 2 ;;
+        --protos) PROTOS="$2"; shift 2 ;;
+        --server-cpu) SERVER_CPU="$2"; shift 2 ;;
+        --client-cpu) CLIENT_CPU="$2"; shift 2 ;;
+        --frodo-idle) FRODO_IDLE="$2"; shift 2 ;;
+        --client-idle) CLIENT_IDLE="$2"; shift 2 ;;
+        --qsd-iothread) QSD_IOTHREAD="$2"; shift 2 ;;
+        --qsd-poll-ns) QSD_POLL_NS="$2"; shift 2 ;;
+        --cases) CASES="$2"; shift 2 ;;
+        --with-up) WITH_UP=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+[[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
+[[ "$RUNTIME" =~ ^[0-9]+$ && "$RAMP" =~ ^[0-9]+$ ]] || die "--runtime and --ramp are whole seconds"
+
+# --- tools -------------------------------------------------------------------------------
+if ! command -v qemu-storage-daemon >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing qemu-storage-daemon (apt-get install -y qemu-system-common)..."
+        apt-get install -y -qq qemu-system-common >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq qemu-system-common >/dev/null; } \
+            || die "could not install it: run apt-get install -y qemu-system-common"
+    else
+        log "vhost-compare: skipped: qemu-storage-daemon is not installed (apt-get install -y qemu-system-common, as root)"
+        exit 0
+    fi
+fi
+command -v taskset >/dev/null 2>&1 || die "taskset is missing (util-linux)"
+command -v python3 >/dev/null 2>&1 || die "python3 is needed for the summary"
+NCPU=$(nproc)
+(( SERVER_CPU < NCPU && CLIENT_CPU < NCPU )) || die "--server-cpu/--client-cpu must be below $NCPU"
+
+. "$ROOT/scripts/jdk.sh"
+dsf_find_jdk || exit 1
+log "building dsf if needed..."
+"$ROOT/dsf" --version >/dev/null 2>&1 || "$ROOT/dsf" --help >/dev/null
+shopt -s nullglob
+jars=("$ROOT"/node/target/dsf-node-*.jar)
+shopt -u nullglob
+(( ${#jars[@]} )) || die "node/target/dsf-node-*.jar is missing after the build"
+CP="${jars[0]}:$ROOT/node/target/lib/*"
+JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+      "-Ddsf.native.dir=$ROOT/native/target" ${FRODO_JAVA_OPTS:-})
+
+OUT="$ROOT/bench/.bench-out/vhost-compare-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$OUT"
+RUN="$(mktemp -d /tmp/dsf-vhost-compare.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+wait_socket() { # $1 socket, $2 pid, $3 log
+    local i
+    for (( i = 0; i < 300; i++ )); do
+        [[ -S "$1" ]] && return 0
+        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "the server exited before listening"; }
+        sleep 0.05
+    done
+    cat "$3" >&2
+    die "no socket $1 after 15 s"
+}
+
+start_qsd() { # $1 queues
+    local sock="$RUN/qsd.sock" iot="" exp_iot="" poll=""
+    rm -f "$sock"
+    if [[ "$QSD_IOTHREAD" == 1 ]]; then
+        [[ -n "$QSD_POLL_NS" ]] && poll=",poll-max-ns=$QSD_POLL_NS"
+        iot="--object iothread,id=iot0$poll"
+        exp_iot=",iothread=iot0"
+    fi
+    # shellcheck disable=SC2086
+    taskset -c "$SERVER_CPU" qemu-storage-daemon \
+        --blockdev driver=null-co,node-name=null0,size=1073741824,read-zeroes=on $iot \
+        --export "type=vhost-user-blk,id=exp0,node-name=null0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$1,logical-block-size=4096$exp_iot" \
+        >"$RUN/server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_socket "$sock" "$SERVER_PID" "$RUN/server.log"
+    TARGET="vhost-user-blk:$sock?null=1"
+}
+
+start_frodo() { # $1 queues, $2 threading, $3 proto
+    local sock="$RUN/frodo.sock"
+    rm -f "$sock"
+    taskset -c "$SERVER_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.FrodoBenchServer --socket "$sock" --proto "$3" \
+        --queues "$1" --idle "$FRODO_IDLE" --threading "$2" --shared-threads 1 --size 1g >"$RUN/server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_socket "$sock" "$SERVER_PID" "$RUN/server.log"
+    TARGET="vhost-user-$3:$sock?null=1"
+}
+
+start_up() { # $1 queues, $2 threading: the whole node (BlockStore + Stargate vDisk on a null: device)
+    local dir="$RUN/up" line
+    rm -rf "$dir"; mkdir -p "$dir"
+    taskset -c "$SERVER_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" up --data "$dir" --device null:4g --vdisk vb:1g --queues "$1" \
+        --idle "$FRODO_IDLE" --threading "$2" --shards 1 >"$RUN/up.out" 2>"$RUN/server.log" &
+    SERVER_PID=$!
+    for (( i = 0; i < 600; i++ )); do
+        line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$RUN/up.out" 2>/dev/null || true)
+        [[ -n "$line" ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.log" >&2; die "dsf up exited"; }
+        sleep 0.05
+    done
+    [[ -n "$line" ]] || die "dsf up printed no vhost-user-blk endpoint in 30 s"
+    TARGET="vhost-user-blk:${line##* }?null=1"
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+cpu_busy() { # prints "cpuN busy%" for the last interval since the previous call (from /proc/stat)
+    python3 - "$RUN/stat" <<'PY'
+import sys, os
+path = sys.argv[1]
+now = {l.split()[0]: list(map(int, l.split()[1:])) for l in open('/proc/stat') if l.startswith('cpu') and l[3] != ' '}
+prev = {}
+if os.path.exists(path):
+    for l in open(path):
+        p = l.split(); prev[p[0]] = list(map(int, p[1:]))
+with open(path, 'w') as f:
+    for k, v in now.items(): f.write(k + ' ' + ' '.join(map(str, v)) + '\n')
+out = []
+for k, v in sorted(now.items()):
+    if k in prev:
+        d = [a - b for a, b in zip(v, prev[k])]
+        tot = sum(d) or 1
+        out.append(f"{k} {100 * (tot - d[3] - d[4]) / tot:.0f}%")
+print(' '.join(out))
+PY
+}
+
+measure() { # $1 label, $2 queues, $3 iodepth, $4 rep
+    local f="$OUT/$1-q$2-qd$3-r$4.json" before after
+    before=$(cpu_busy)
+    if ! taskset -c "$CLIENT_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" bench --target "$TARGET" --rw randread --bs 4k \
+            --iodepth "$3" --jobs "$2" --runtime "$RUNTIME" --ramp "$RAMP" --idle "$CLIENT_IDLE" --json --no-prefill \
+            --progress-interval 0 >"$RUN/client.out" 2>"$RUN/client.err"; then
+        cat "$RUN/client.err" "$RUN/server.log" >&2
+        die "client failed for $1 q$2 qd$3"
+    fi
+    after=$(cpu_busy)
+    tail -n 1 "$RUN/client.out" >"$f"
+    printf '{"label":"%s","queues":%s,"iodepth":%s,"rep":%s,"loadavg":"%s","busy_before":"%s","busy_during":"%s"}\n' \
+        "$1" "$2" "$3" "$4" "$(cut -d' ' -f1-3 /proc/loadavg)" "$before" "$after" >>"$OUT/runs.jsonl"
+    python3 - "$f" "$1" "$2" "$3" <<'PY' >&2
+import json, sys
+j = json.loads(open(sys.argv[1]).read())
+print(f"  {sys.argv[2]:<22} q{sys.argv[3]} qd{sys.argv[4]:<3} {j['iops']:>10.0f} IOPS  p50 {j['lat_p50_us']:8.1f} us  p99 {j['lat_p99_us']:8.1f} us  errors {j['errors']:.0f}")
+PY
+}
+
+log "vhost-compare: server on cpu $SERVER_CPU, client on cpu $CLIENT_CPU, client idle $CLIENT_IDLE, Frodo idle $FRODO_IDLE,"
+log "  qsd iothread $QSD_IOTHREAD${QSD_POLL_NS:+ poll-max-ns $QSD_POLL_NS}; $REPS reps x ${RUNTIME}s (+${RAMP}s ramp); raw results in $OUT"
+{
+    echo "date: $(date -Is)"
+    echo "host: $(uname -r), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+    echo "qsd: $(qemu-storage-daemon --version | head -n1)"
+    echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -n1)"
+    echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\"$([[ $WITH_UP == 1 ]] && echo ' --with-up')"
+} >"$OUT/setup.txt"
+cpu_busy >/dev/null
+
+for q in $QUEUES; do
+    variants=("qsd")
+    for t in $THREADINGS; do
+        for p in $PROTOS; do variants+=("frodo-$p-$t"); done
+        [[ "$WITH_UP" == 1 ]] && variants+=("up-blk-$t")
+    done
+    for (( rep = 1; rep <= REPS; rep++ )); do
+        order=("${variants[@]}")
+        if (( rep % 2 == 0 )); then # reverse every other rep: neither side always goes first
+            order=(); for (( i = ${#variants[@]} - 1; i >= 0; i-- )); do order+=("${variants[i]}"); done
+        fi
+        log "queues $q, rep $rep/$REPS"
+        for v in "${order[@]}"; do
+            IFS=- read -r kind proto threading <<<"$v"
+            case "$kind" in
+                qsd) start_qsd "$q" ;;
+                frodo) start_frodo "$q" "$threading" "$proto" ;;
+                up) start_up "$q" "$threading" ;;
+            esac
+            for qd in $CASES; do measure "$v" "$q" "$qd" "$rep"; done
+            stop_server
+        done
+    done
+done
+
+python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
+import json, glob, os, statistics, sys, re
+out = sys.argv[1]
+runs = {}
+for f in glob.glob(os.path.join(out, '*-q*-qd*-r*.json')):
+    m = re.match(r'(.+)-q(\d+)-qd(\d+)-r(\d+)\.json$', os.path.basename(f))
+    label, q, qd = m.group(1), int(m.group(2)), int(m.group(3))
+    j = json.loads(open(f).read())
+    runs.setdefault((label, q, qd), []).append(j)
+def med(vals):
+    return statistics.median(vals), min(vals), max(vals)
+def fmt(t, scale=1, nd=0):
+    m, lo, hi = t
+    return f"{m/scale:.{nd}f} ({lo/scale:.{nd}f}-{hi/scale:.{nd}f})"
+labels = sorted({k[0] for k in runs if k[0] != 'qsd'})
+queues = sorted({k[1] for k in runs})
+print(open(os.path.join(out, 'setup.txt')).read())
+print("| queues | server | IOPS QD32/queue, kIOPS median (min-max) | Frodo/qsd | p99 QD1 us median (min-max) | Frodo/qsd |")
+print("|---:|---|---:|---:|---:|---:|")
+for q in queues:
+    base32 = runs.get(('qsd', q, 32)); base1 = runs.get(('qsd', q, 1))
+    for label in ['qsd'] + labels:
+        r32 = runs.get((label, q, 32)); r1 = runs.get((label, q, 1))
+        i32 = med([j['iops'] for j in r32]) if r32 else None
+        p1 = med([j['lat_p99_us'] for j in r1]) if r1 else None
+        ratio_i = ratio_p = ''
+        if label != 'qsd':
+            if i32 and base32: ratio_i = f"{i32[0] / statistics.median([j['iops'] for j in base32]):.2f}x"
+            if p1 and base1: ratio_p = f"{p1[0] / statistics.median([j['lat_p99_us'] for j in base1]):.2f}x"
+        errs = sum(j['errors'] for k, v in runs.items() if k[0] == label and k[1] == q for j in v)
+        name = label + (f" (errors {errs:.0f})" if errs else '')
+        print(f"| {q} | {name} | {fmt(i32, 1000, 0) if i32 else '-'} | {ratio_i} | {fmt(p1, 1, 1) if p1 else '-'} | {ratio_p} |")
+PY
+log "vhost-compare: summary in $OUT/summary.md"
