@@ -12,7 +12,7 @@
 # usage: bench/vhost-compare.sh [--reps 3] [--runtime 5] [--ramp 2] [--queues "1 2 4"]
 #            [--threading "dedicated shared"] [--protos "blk scsi"] [--server-cpu 1] [--client-cpu 0]
 #            [--frodo-idle spin|backoff|block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
-#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up]
+#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up]      bench/vhost-compare.sh --summarize DIR
 # Frodo runs io.dsf.bench.vhost.FrodoBenchServer (Frodo's vhost-user server on a null vDisk: reads
 # zero-filled in place, writes dropped, completions inline), qsd runs
 #   qemu-storage-daemon --blockdev driver=null-co,read-zeroes=on,size=1G [--object iothread]
@@ -38,6 +38,45 @@ QSD_POLL_NS=""
 CASES="32 1"
 WITH_UP=0
 
+summarize() { # $1 output directory of a run: prints the Markdown summary
+python3 - "$1" <<'PY'
+import json, glob, os, statistics, sys, re
+out = sys.argv[1]
+runs = {}
+for f in glob.glob(os.path.join(out, '*-q*-qd*-r*.json')):
+    m = re.match(r'(.+)-q(\d+)-qd(\d+)-r(\d+)\.json$', os.path.basename(f))
+    runs[(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)))] = json.loads(open(f).read())
+def stats(vals):
+    return (statistics.median(vals), min(vals), max(vals)) if vals else None
+def fmt(t, scale=1, nd=0):
+    if t is None: return '-'
+    m, lo, hi = t
+    return f"{m/scale:.{nd}f} ({lo/scale:.{nd}f}-{hi/scale:.{nd}f})"
+labels = sorted({k[0] for k in runs if k[0] != 'qsd'})
+queues = sorted({k[1] for k in runs})
+reps = sorted({k[3] for k in runs})
+print(open(os.path.join(out, 'setup.txt')).read())
+print("Medians over the reps (min-max). Ratios: the median of the per-rep ratios, each Frodo run against the qsd")
+print("run of the same rep (they ran minutes apart at most, so load drift cancels out better than in a ratio of medians).")
+print()
+print("| queues | server | kIOPS, iodepth 32 per queue (all queues) | IOPS ratio vs qsd (target >= 1.5) | p99 us, iodepth 1 per queue | p99 ratio vs qsd (target <= 0.7) |")
+print("|---:|---|---:|---:|---:|---:|")
+for q in queues:
+    for label in ['qsd'] + labels:
+        i32 = stats([runs[(label, q, 32, r)]['iops'] for r in reps if (label, q, 32, r) in runs])
+        p1 = stats([runs[(label, q, 1, r)]['lat_p99_us'] for r in reps if (label, q, 1, r) in runs])
+        ri = rp = ''
+        if label != 'qsd':
+            ri = fmt(stats([runs[(label, q, 32, r)]['iops'] / runs[('qsd', q, 32, r)]['iops'] for r in reps
+                            if (label, q, 32, r) in runs and ('qsd', q, 32, r) in runs]), 1, 2)
+            rp = fmt(stats([runs[(label, q, 1, r)]['lat_p99_us'] / runs[('qsd', q, 1, r)]['lat_p99_us'] for r in reps
+                            if (label, q, 1, r) in runs and ('qsd', q, 1, r) in runs]), 1, 3)
+        errs = sum(j['errors'] for k, j in runs.items() if k[0] == label and k[1] == q)
+        name = label + (f" (errors {errs:.0f})" if errs else '')
+        print(f"| {q} | {name} | {fmt(i32, 1000, 0)} | {ri} | {fmt(p1, 1, 1)} | {rp} |")
+PY
+}
+
 die() { printf 'vhost-compare: %s\n' "$*" >&2; exit 1; }
 log() { printf '%s\n' "$*" >&2; }
 
@@ -57,6 +96,7 @@ while (( $# )); do
         --qsd-poll-ns) QSD_POLL_NS="$2"; shift 2 ;;
         --cases) CASES="$2"; shift 2 ;;
         --with-up) WITH_UP=1; shift ;;
+        --summarize) summarize "$2"; exit 0 ;;
         -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -241,37 +281,5 @@ for q in $QUEUES; do
     done
 done
 
-python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
-import json, glob, os, statistics, sys, re
-out = sys.argv[1]
-runs = {}
-for f in glob.glob(os.path.join(out, '*-q*-qd*-r*.json')):
-    m = re.match(r'(.+)-q(\d+)-qd(\d+)-r(\d+)\.json$', os.path.basename(f))
-    label, q, qd = m.group(1), int(m.group(2)), int(m.group(3))
-    j = json.loads(open(f).read())
-    runs.setdefault((label, q, qd), []).append(j)
-def med(vals):
-    return statistics.median(vals), min(vals), max(vals)
-def fmt(t, scale=1, nd=0):
-    m, lo, hi = t
-    return f"{m/scale:.{nd}f} ({lo/scale:.{nd}f}-{hi/scale:.{nd}f})"
-labels = sorted({k[0] for k in runs if k[0] != 'qsd'})
-queues = sorted({k[1] for k in runs})
-print(open(os.path.join(out, 'setup.txt')).read())
-print("| queues | server | IOPS QD32/queue, kIOPS median (min-max) | Frodo/qsd | p99 QD1 us median (min-max) | Frodo/qsd |")
-print("|---:|---|---:|---:|---:|---:|")
-for q in queues:
-    base32 = runs.get(('qsd', q, 32)); base1 = runs.get(('qsd', q, 1))
-    for label in ['qsd'] + labels:
-        r32 = runs.get((label, q, 32)); r1 = runs.get((label, q, 1))
-        i32 = med([j['iops'] for j in r32]) if r32 else None
-        p1 = med([j['lat_p99_us'] for j in r1]) if r1 else None
-        ratio_i = ratio_p = ''
-        if label != 'qsd':
-            if i32 and base32: ratio_i = f"{i32[0] / statistics.median([j['iops'] for j in base32]):.2f}x"
-            if p1 and base1: ratio_p = f"{p1[0] / statistics.median([j['lat_p99_us'] for j in base1]):.2f}x"
-        errs = sum(j['errors'] for k, v in runs.items() if k[0] == label and k[1] == q for j in v)
-        name = label + (f" (errors {errs:.0f})" if errs else '')
-        print(f"| {q} | {name} | {fmt(i32, 1000, 0) if i32 else '-'} | {ratio_i} | {fmt(p1, 1, 1) if p1 else '-'} | {ratio_p} |")
-PY
+summarize "$OUT" | tee "$OUT/summary.md"
 log "vhost-compare: summary in $OUT/summary.md"
