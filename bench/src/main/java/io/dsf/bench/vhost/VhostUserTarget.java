@@ -39,6 +39,8 @@ public final class VhostUserTarget implements Target {
     /** Largest request the target issues (the bench splits nothing: --bs above it is refused). */
     public static final int MAX_TRANSFER = 1 << 20;
     static final long DEFAULT_MEM = 256L << 20;
+    /** Completions a queue's {@code poll} delivers at most per call (see {@code Queue.poll}). */
+    static final int POLL_BATCH = 8;
 
     private static final long BLK_F_SIZE_MAX = 1L << 1, BLK_F_SEG_MAX = 1L << 2, BLK_F_RO = 1L << 5, BLK_F_BLK_SIZE = 1L << 6,
             BLK_F_FLUSH = 1L << 9, BLK_F_TOPOLOGY = 1L << 10, BLK_F_MQ = 1L << 12, BLK_F_DISCARD = 1L << 13;
@@ -330,11 +332,17 @@ public final class VhostUserTarget implements Target {
 
         @Override public int submit() { return queueClosed ? 0 : rq.submit(); }
 
+        /**
+         * At most {@link #POLL_BATCH} completions per call: the job then resubmits those slots before
+         * taking more, so the back-end works on new requests while the rest of the batch is handled
+         * (a guest driver's completion and submission paths overlap the same way) instead of the two
+         * sides taking turns over whole batches of iodepth requests.
+         */
         @Override
         public int poll(int max) {
             if (queueClosed) return 0;
             rq.submit();
-            return rq.poll(max, this);
+            return rq.poll(Math.min(max, POLL_BATCH), this);
         }
 
         @Override

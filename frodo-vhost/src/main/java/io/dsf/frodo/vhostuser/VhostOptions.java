@@ -13,7 +13,8 @@ import java.util.Locale;
  * <p>{@code dedicated}: each enabled virtqueue has a thread of its own. {@code shared}: every
  * virtqueue of every server started with the same options object runs on one pool of
  * {@link #sharedThreads()} threads ({@link #sharedRunners()}), each thread cycling through its
- * queues' duty cycles. Immutable apart from that pool, which is made on first use; thread safe.
+ * queues' duty cycles; a pool thread exists only while it has queues, its wake eventfd for the life of
+ * the process. Immutable apart from that pool, which is made on first use; thread safe.
  */
 public final class VhostOptions {
     /** {@code dedicated}: one thread per virtqueue; {@code shared}: the virtqueues multiplexed on a few threads. */

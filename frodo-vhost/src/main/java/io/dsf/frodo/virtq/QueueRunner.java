@@ -120,10 +120,28 @@ public final class QueueRunner {
         }
     }
 
-    /** Closes the wake eventfd; only for a runner whose thread has ended and that nothing references any more. */
+    /**
+     * Closes the wake eventfd once the thread (whose last agent has left) has ended; only for a
+     * runner nothing references any more.
+     *
+     * @throws IllegalStateException when agents are still attached
+     */
     void close() {
+        Thread t;
         synchronized (lock) {
-            if (thread != null || load != 0) throw new IllegalStateException(name + ": agents still attached");
+            if (load != 0) throw new IllegalStateException(name + ": agents still attached");
+            t = thread;
+        }
+        if (t != null) {
+            try {
+                t.join(5000); // it is on its way out: its last agent detached
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: thread still running; its wake eventfd stays open", name);
+                return;
+            }
         }
         Libc.close(wakeFd);
     }

@@ -32,6 +32,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class VirtqueueWorker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtqueueWorker.class.getName());
     private static final int NO_CHANGE = Integer.MIN_VALUE;
+    /** Within a long batch of new requests, completions are published every this many (a power of two). */
+    static final int PUBLISH_EVERY = 8;
     /** {@link #cycle} result: the worker stopped (drained or abandoned) and leaves its runner. */
     static final int DETACH = -1;
     private static final MemorySegment ONE;
@@ -411,6 +413,11 @@ public final class VirtqueueWorker implements AutoCloseable {
             inFlightCount++;
             requests.lazySet(requests.get() + 1);
             submit(r);
+            if ((i & (PUBLISH_EVERY - 1)) == PUBLISH_EVERY - 1 && i + 1 < n) {
+                // a long batch: hand back what already completed so the driver works on it meanwhile
+                drainCompletions();
+                publishAndNotify();
+            }
         }
         return n;
     }

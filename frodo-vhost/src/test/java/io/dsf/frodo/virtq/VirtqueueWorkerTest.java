@@ -218,4 +218,28 @@ class VirtqueueWorkerTest {
         assertEquals(4, w.lastAvail(), "the 4 entries offered while stopping stay available");
         assertEquals(1, calls());
     }
+
+    @Test
+    void aLongBatchOfInlineCompletionsIsPublishedAsItGoesWithOneInterrupt() {
+        int[] seenUsed = new int[32];
+        int[] k = {0};
+        VirtqueueHandler inline = new VirtqueueHandler() {
+            @Override public VirtqRequest newRequest() { return new VirtqRequest(4) {}; }
+            @Override public void submit(VirtqRequest r) {
+                seenUsed[k[0]++] = usedIdx(); // what the driver can see when this request starts
+                r.complete(1);
+            }
+        };
+        VirtqueueWorker w = new VirtqueueWorker("test", 0, inline);
+        w.setCallFd(callFd);
+        w.configure(mem, SIZE, UVA + DESC, UVA + AVAIL, UVA + USED, 0, true, false, -1, -1, null, idleRunner);
+        w.onAttach(Errno.segment());
+        offer(32);
+        assertTrue(w.cycle() >= 32, "work done");
+        assertEquals(32, usedIdx());
+        assertEquals(0, seenUsed[7], "the first 8 are not published before the 8th has completed");
+        assertEquals(VirtqueueWorker.PUBLISH_EVERY, seenUsed[8], "the driver sees the first 8 while the rest are processed");
+        assertEquals(24, seenUsed[31]);
+        assertEquals(1, calls(), "still one interrupt for the batch (the driver asked for none after the first)");
+    }
 }
