@@ -26,12 +26,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@code file:} device, ready once it printed its {@code endpoint admin} line; admin commands run
  * through the real command line against its admin socket. Control path of tests; not thread safe.
  */
-final class NodeProcess implements AutoCloseable {
-    final Process process;
+public final class NodeProcess implements AutoCloseable {
+    public final Process process;
     /** Endpoint sockets by "KIND NAME" ("vhost-user-blk d1", "admin -"). */
-    final Map<String, Path> endpoints;
-    final Path err;
-    String out = "", errText = "";
+    public final Map<String, Path> endpoints;
+    public final Path err;
+    public String out = "", errText = "";
 
     private NodeProcess(Process process, Map<String, Path> endpoints, Path err) {
         this.process = process;
@@ -44,6 +44,14 @@ final class NodeProcess implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("up", "--data", dir.toString(), "--device", "file:" + dir.resolve("dev0.img") + "?size=1g",
                 "--queues", "2", "--shards", "2"));
         args.addAll(List.of(extra));
+        return launch(dir, args, "dsf up");
+    }
+
+    /**
+     * Starts {@code dsf ARGS} (an {@code up} command line) in a child JVM, its stderr in a file under
+     * {@code dir}, and waits up to 90 s for its endpoint lines; {@code label} names it in failures.
+     */
+    public static NodeProcess launch(Path dir, List<String> args, String label) throws Exception {
         List<String> cmd = ChildJvm.command(List.of("-Ddsf.native.dir=" + System.getProperty("dsf.native.dir", "native/target")),
                 Main.class, args.toArray(String[]::new));
         Path err = dir.resolve("up-" + System.nanoTime() + ".err");
@@ -56,7 +64,7 @@ final class NodeProcess implements AutoCloseable {
                 // the child went away: <eof> follows
             }
             lines.add("<eof>");
-        }, "up-stdout");
+        }, "up-stdout " + label);
         reader.setDaemon(true);
         reader.start();
         Map<String, Path> eps = new LinkedHashMap<>();
@@ -64,7 +72,7 @@ final class NodeProcess implements AutoCloseable {
             String l = lines.poll(90, TimeUnit.SECONDS);
             if (l == null || l.equals("<eof>")) {
                 p.destroyForcibly();
-                fail("dsf up printed no admin endpoint (" + l + "); stderr:\n" + Files.readString(err));
+                fail(label + " printed no admin endpoint (" + l + "); stderr:\n" + Files.readString(err));
             }
             String[] f = l.split(" ");
             assertEquals(4, f.length, "endpoint line: " + l);
@@ -74,10 +82,10 @@ final class NodeProcess implements AutoCloseable {
         return new NodeProcess(p, eps, err);
     }
 
-    Path admin() { return endpoints.get("admin -"); }
+    public Path admin() { return endpoints.get("admin -"); }
 
     /** Runs {@code dsf ARGS --node ADMIN} in this JVM; its stdout in {@link #out}, stderr in {@link #errText}. */
-    int dsf(String... args) {
+    public int dsf(String... args) {
         StringWriter o = new StringWriter(), e = new StringWriter();
         String[] all = java.util.Arrays.copyOf(args, args.length + 2);
         all[args.length] = "--node";
@@ -89,20 +97,20 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** Kills the node with SIGKILL (no shutdown hook runs) and waits until it is gone. */
-    void kill9() throws Exception {
+    public void kill9() throws Exception {
         process.destroyForcibly(); // SIGKILL on Linux
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the node died");
         assertEquals(137, process.exitValue(), "killed by SIGKILL");
     }
 
     /** SIGTERM; returns the exit status. */
-    int stop() throws Exception {
+    public int stop() throws Exception {
         process.destroy();
         assertTrue(process.waitFor(60, TimeUnit.SECONDS), "dsf up stops on SIGTERM");
         return process.exitValue();
     }
 
-    String stderr() throws Exception { return Files.readString(err); }
+    public String stderr() throws Exception { return Files.readString(err); }
 
     @Override
     public void close() {

@@ -1,41 +1,26 @@
 package io.dsf.node.replication;
 
-import io.dsf.bindings.testing.ChildJvm;
-import io.dsf.node.Main;
 import io.dsf.node.admin.Json;
+import io.dsf.node.qemu.NodeProcess;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * One {@code dsf up} of a loopback cluster in a child JVM: its own data directory and 1 GiB
- * {@code file:} device, {@code --node-id --listen --peers --rf}; ready once it printed its
- * {@code endpoint admin} line. Admin commands run through the real command line. Control path of
+ * One {@code dsf up} of a loopback cluster in a child JVM ({@link NodeProcess}): its own data
+ * directory and 1 GiB {@code file:} device, {@code --node-id --listen --peers --rf}; restartable
+ * with the same command line. Admin commands run through the real command line. Control path of
  * tests; not thread safe.
  */
 final class ClusterNode implements AutoCloseable {
     final String id;
     final Path dir;
     final List<String> args;
-    Process process;
-    final Map<String, Path> endpoints = new LinkedHashMap<>();
-    Path err;
-    String out = "", errText = "";
+    /** The running process (the last one started). */
+    NodeProcess node;
 
     ClusterNode(String id, Path dir, List<String> extra) {
         this.id = id;
@@ -47,68 +32,26 @@ final class ClusterNode implements AutoCloseable {
 
     /** Starts (or restarts) the process and waits up to 90 s for its endpoint lines. */
     ClusterNode start() throws Exception {
-        List<String> cmd = ChildJvm.command(List.of("-Ddsf.native.dir=" + System.getProperty("dsf.native.dir", "native/target")),
-                Main.class, args.toArray(String[]::new));
-        err = dir.resolve("up-" + System.nanoTime() + ".err");
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-        process = p;
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) lines.add(l);
-            } catch (Exception ignored) {
-                // the child went away: <eof> follows
-            }
-            lines.add("<eof>");
-        }, "up-stdout-" + id);
-        reader.setDaemon(true);
-        reader.start();
-        endpoints.clear();
-        while (!endpoints.containsKey("admin -")) {
-            String l = lines.poll(90, TimeUnit.SECONDS);
-            if (l == null || l.equals("<eof>")) {
-                p.destroyForcibly();
-                fail("node " + id + " printed no admin endpoint (" + l + "); stderr:\n" + Files.readString(err));
-            }
-            String[] f = l.split(" ");
-            assertEquals(4, f.length, "endpoint line: " + l);
-            endpoints.put(f[1] + " " + f[2], Path.of(f[3]));
-        }
+        node = NodeProcess.launch(dir, args, "node " + id);
         return this;
     }
 
-    Path admin() { return endpoints.get("admin -"); }
-
-    /** Runs {@code dsf ARGS --node ADMIN} in this JVM; stdout in {@link #out}, stderr in {@link #errText}. */
-    int dsf(String... a) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        String[] all = java.util.Arrays.copyOf(a, a.length + 2);
-        all[a.length] = "--node";
-        all[a.length + 1] = admin().toString();
-        int rc = Main.execute(all, new PrintWriter(o, true), new PrintWriter(e, true));
-        out = o.toString();
-        errText = e.toString();
-        return rc;
-    }
+    int dsf(String... a) { return node.dsf(a); }
 
     /** {@code dsf ARGS --json} parsed (the last line of stdout); fails the test on a non-zero exit. */
     Object json(String... a) {
         String[] all = java.util.Arrays.copyOf(a, a.length + 1);
         all[a.length] = "--json";
-        assertEquals(0, dsf(all), "dsf " + String.join(" ", all) + " on " + id + ": " + errText);
-        String[] lines = out.strip().split("\n");
+        assertEquals(0, node.dsf(all), "dsf " + String.join(" ", all) + " on " + id + ": " + node.errText);
+        String[] lines = node.out.strip().split("\n");
         return Json.parse(lines[lines.length - 1]);
     }
 
-    void kill9() throws Exception {
-        process.destroyForcibly(); // SIGKILL on Linux
-        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "node " + id + " died");
-        assertEquals(137, process.exitValue(), "killed by SIGKILL");
-    }
+    void kill9() throws Exception { node.kill9(); }
 
     String stderr() {
         try {
-            return err == null ? "" : Files.readString(err);
+            return node == null ? "" : node.stderr();
         } catch (Exception e) {
             return "(" + e + ")";
         }
@@ -116,6 +59,6 @@ final class ClusterNode implements AutoCloseable {
 
     @Override
     public void close() {
-        if (process != null && process.isAlive()) process.destroyForcibly();
+        if (node != null) node.close();
     }
 }

@@ -199,7 +199,7 @@ class MultiNodeReplicationTest {
         assertEquals("tcp", st.get("transport"));
         assertEquals(List.of("B", "C"), list(st.get("peers")).stream().map(p -> map(p).get("id")).toList());
 
-        Workload w = new Workload(a.endpoints.get("vhost-user-blk d0"));
+        Workload w = new Workload(a.node.endpoints.get("vhost-user-blk d0"));
         Thread wt = Thread.ofPlatform().name("workload").start(w);
         w.awaitAcked(150, 120);
 
@@ -229,8 +229,8 @@ class MultiNodeReplicationTest {
         for (Object s : list(map(list(st.get("vdisks")).get(0)).get("shards")))
             assertEquals(List.of(survivor.id), map(s).get("peers"), "every shard replicates to the survivor now: " + st);
         assertEquals(0L, st.get("batches_failed"));
-        assertEquals(0, a.dsf("status"), a.errText);
-        assertTrue(a.out.contains("peer " + victimId) && a.out.contains("failed"), a.out);
+        assertEquals(0, a.dsf("status"), a.node.errText);
+        assertTrue(a.node.out.contains("peer " + victimId) && a.node.out.contains("failed"), a.node.out);
 
         // the dead node's replicas were durable before they were acknowledged: restart it and look
         victim.start();

@@ -130,7 +130,8 @@ public record VDiskStatsSnapshot(String name, long timestampMillis, long oplogBy
         else b.append(String.format(Locale.ROOT, "%.3f", v));
     }
 
-    static void quote(StringBuilder b, String s) {
+    /** Appends {@code s} as a JSON string (quotes, escapes; U+2028/2029 escaped too). Shared with the node's admin JSON. */
+    public static void quote(StringBuilder b, String s) {
         b.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
