@@ -19,7 +19,8 @@ import static io.dsf.rdma.api.RdmaException.Kind.*;
 
 /**
  * Listening socket of the tcp transport. {@link #accept} runs the handshake on the accepting
- * thread; a peer failing it is logged and dropped. Control path: one accepting thread at a time;
+ * thread, with {@link #HANDSHAKE_NANOS} for it whatever the accept timeout; a peer failing it is
+ * logged and dropped. Control path: one accepting thread at a time;
  * {@link #close} may come from any thread.
  */
 final class TcpListener implements RdmaListener {
@@ -76,7 +77,9 @@ final class TcpListener implements RdmaListener {
                 try {
                     ch.configureBlocking(false);
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    long handshakeDeadline = deadline - System.nanoTime() < HANDSHAKE_NANOS ? deadline : System.nanoTime() + HANDSHAKE_NANOS;
+                    // the accept timeout bounds the wait for a connection, not the handshake of one that came:
+                    // a peer accepted just before the accept deadline still gets its full handshake time
+                    long handshakeDeadline = System.nanoTime() + HANDSHAKE_NANOS;
                     Handshake.Peer peer = Handshake.acceptor(ch, options, handshakeDeadline);
                     TcpEndpoint e = new TcpEndpoint(transport, q, ch, options, peer);
                     q.handOver(e);
