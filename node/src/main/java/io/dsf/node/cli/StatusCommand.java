@@ -51,11 +51,11 @@ public final class StatusCommand implements Callable<Integer> {
         }
         Object id = r.get("node");
         out.println(id == null ? "node alone (no --node-id/--listen): rf 1, no replication"
-                : "node " + id + "  rf " + r.get("rf") + "  transport " + r.get("transport") + "  replicas on " + r.get("listen"));
+                : "node " + id + "  rf " + r.get("rf") + "  transport " + r.get("transport") + "  replicas on " + r.get("listen") + "  domain " + r.get("domain"));
         for (Object o : VdiskCommand.list(r.get("peers"))) {
             Map<String, Object> p = VdiskCommand.map(o);
             Object err = p.get("last_error");
-            out.println("peer " + p.get("id") + " " + p.get("address") + " " + p.get("state") + "  failures " + p.get("failures")
+            out.println("peer " + p.get("id") + " " + p.get("address") + " (" + p.get("domain") + ") " + p.get("state") + "  failures " + p.get("failures")
                     + (err == null ? "" : "  last error: " + err));
         }
         for (Object o : VdiskCommand.list(r.get("vdisks"))) {
@@ -64,7 +64,8 @@ public final class StatusCommand implements Callable<Integer> {
             for (Object so : VdiskCommand.list(v.get("shards"))) {
                 Map<String, Object> s = VdiskCommand.map(so);
                 List<Object> peers = VdiskCommand.list(s.get("peers"));
-                b.append("  shard ").append(s.get("shard")).append(" -> ").append(peers.isEmpty() ? "(none)" : String.join(",", peers.stream().map(String::valueOf).toList()));
+                b.append("  shard ").append(s.get("shard")).append(" -> ").append(peers.isEmpty() ? "(none)" : String.join(",", peers.stream().map(String::valueOf).toList()))
+                        .append(" (apart by ").append(s.get("domain_level")).append(")");
             }
             out.println(b);
         }

@@ -82,6 +82,11 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--transport", paramLabel = "tcp|verbs", description = "Replication transport (default: ${DEFAULT-VALUE}).")
     String transport = "tcp";
 
+    @Option(names = "--domain", paramLabel = "node=N,block=B,rack=R",
+            description = "This node's availability domain: copies of a write go to other racks, else blocks, else nodes (boxes), "
+                    + "as far as the peers' labels allow (peers: ID@HOST:PORT/block=B/rack=R). The node label defaults to --node-id.")
+    String domain;
+
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile Node node;
@@ -132,11 +137,13 @@ public final class UpCommand implements Callable<Integer> {
 
     /** The multi-node flags (null when none is given: a node alone, as before). */
     io.dsf.node.up.ClusterConfig cluster() {
-        if (nodeId == null && listen == null && peers == null && rf == 1) return null;
+        if (nodeId == null && listen == null && peers == null && rf == 1 && domain == null) return null;
         try {
-            return new io.dsf.node.up.ClusterConfig(nodeId == null ? "node" : nodeId,
+            String id = nodeId == null ? "node" : nodeId;
+            return new io.dsf.node.up.ClusterConfig(id,
                     listen == null ? null : io.dsf.stargate.replication.PeerAddress.parseHostPort(listen),
-                    io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport);
+                    io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport,
+                    io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

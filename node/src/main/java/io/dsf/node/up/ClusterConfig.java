@@ -1,5 +1,6 @@
 package io.dsf.node.up;
 
+import io.dsf.stargate.replication.Domain;
 import io.dsf.stargate.replication.PeerAddress;
 
 import java.net.InetSocketAddress;
@@ -10,7 +11,7 @@ import java.util.List;
  * replica service listens, the static peer list, the replication factor and the transport.
  * Without peers the node keeps RF1 and only serves as a replica for others. Immutable; thread safe.
  */
-public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport) {
+public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
     /** Connections (owner vDisk shards) a node's replica service takes at once; each holds a 520 KiB receive buffer. */
     public static final int REPLICA_CONNECTIONS = 32;
 
@@ -21,6 +22,7 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
         if (rf < 1 || rf > 3) throw new IllegalArgumentException("--rf must be 1, 2 or 3: " + rf);
         if (rf - 1 > peers.size()) throw new IllegalArgumentException("--rf " + rf + " needs at least " + (rf - 1) + " peers in --peers, got " + peers.size());
         for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
+        if (domain == null) domain = Domain.of(nodeId);
         if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);
     }
 }

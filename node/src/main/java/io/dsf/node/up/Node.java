@@ -173,9 +173,9 @@ public final class Node implements AutoCloseable {
         replicas = io.dsf.stargate.replication.ReplicaService.start(transport, device, store, at, ClusterConfig.REPLICA_CONNECTIONS);
         log.println("dsf up: node " + cluster.nodeId() + " holds replicas on " + replicas.address().getHostString() + ":"
                 + replicas.address().getPort() + " (" + cluster.transport() + "), rf " + cluster.rf()
-                + (cluster.peers().isEmpty() ? "" : ", peers " + cluster.peers()));
+                + ", domain " + cluster.domain() + (cluster.peers().isEmpty() ? "" : ", peers " + cluster.peers()));
         if (cluster.rf() == 1) return null;
-        replication = new io.dsf.stargate.replication.Replication(cluster.nodeId(), transport, cluster.peers(),
+        replication = new io.dsf.stargate.replication.Replication(cluster.nodeId(), cluster.domain(), transport, cluster.peers(),
                 io.dsf.stargate.replication.Replication.Options.rf(cluster.rf()));
         return replication;
     }

@@ -32,15 +32,16 @@ import java.util.Map;
  *   vdisk.detach   name                         -&gt; name, hotplug?
  *   vdisk.delete   name                         -&gt; name
  *   stats          name?                        -&gt; stats: [per-vDisk numbers], text: [one line per vDisk]
- *   status                                      -&gt; node, rf, transport, listen, peers: [peer], vdisks: [replicated],
+ *   status                                      -&gt; node, rf, transport, domain, listen, peers: [peer], vdisks: [replicated],
  *                                                  held: {segments, bytes, owners: {ID: {segments, bytes}}}, counters
  *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes)
  *
  *   vdisk    = {name, size, read_only, shards, parent, attached, [lun, scsi_target, endpoints]}
  *   endpoint = {kind: "vhost-user-scsi" | "vhost-user-blk", vdisk, socket, [lun]}
  *   hotplug  = "delivered" | "missed" | "not_negotiated": what a guest on the SCSI target was told
- *   peer     = {id, address, state: "unknown" | "connected" | "failed", last_error, last_error_at_ms, failures}
- *   replicated = {name, id, shards: [{shard, episode, peers: [ID]}]} (shards that replicated at least once)
+ *   peer     = {id, address, domain, state: "unknown" | "connected" | "failed", last_error, last_error_at_ms, failures}
+ *   replicated = {name, id, shards: [{shard, episode, peers: [ID], domain_level}]} (shards that replicated at least once;
+ *               domain_level "rack" | "block" | "node" | "none": every pair of the shard's copies differs in that label)
  *   segment  = {owner, vdisk, shard, segment, bytes, batches, blocks, [batch_list: [{offset, bytes, crc,
  *               blocks: [[block, crc]]}]]} (batch_list with blocks=true; crc: CRC32C as an unsigned number)
  * </pre>
@@ -156,6 +157,7 @@ final class NodeAdmin implements AdminServer.Handler {
         m.put("node", cc == null ? null : cc.nodeId());
         m.put("rf", cc == null ? 1L : (long) cc.rf());
         m.put("transport", cc == null ? null : cc.transport());
+        m.put("domain", cc == null ? null : cc.domain().toString());
         java.net.InetSocketAddress at = node.replicaAddress();
         m.put("listen", at == null ? null : at.getHostString() + ":" + at.getPort());
         List<Object> peers = new ArrayList<>();
@@ -167,6 +169,7 @@ final class NodeAdmin implements AdminServer.Handler {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("id", p.id());
                 o.put("address", p.host() + ":" + p.port());
+                o.put("domain", p.domain().toString());
                 o.put("state", ps == null ? "unknown" : ps.state());
                 o.put("last_error", ps == null ? null : ps.lastError());
                 o.put("last_error_at_ms", ps == null ? 0L : ps.lastErrorAtMillis());
@@ -185,6 +188,7 @@ final class NodeAdmin implements AdminServer.Handler {
                 o.put("shard", (long) s.shard());
                 o.put("episode", s.episode());
                 o.put("peers", new ArrayList<Object>(s.peers()));
+                o.put("domain_level", s.domainLevel().label());
                 byDisk.computeIfAbsent(s.vdisk(), k -> new ArrayList<>()).add(o);
             }
             for (Map.Entry<Long, List<Object>> e : byDisk.entrySet()) {

@@ -171,4 +171,25 @@ class UpCommandTest {
         assertTrue(err.toString().contains("NAME:SIZE"), err.toString());
         assertEquals("", out.toString(), "nothing on stdout");
     }
+
+    @Test
+    void refusesBadClusterFlagsWithTheReason() {
+        String[][] cases = {
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--domain", "shelf=3"}, {"unknown key 'shelf'"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--domain", "rack=r1,rack=r2"}, {"rack given twice"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "B@h:1/rack"}, {"peer B: domain: expected key=value"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "B@h:1", "--rf", "3"}, {"needs at least 2 peers"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "A@h:1"}, {"names this node"},
+        };
+        for (int i = 0; i < cases.length; i += 2) {
+            StringWriter out = new StringWriter(), err = new StringWriter();
+            String[] args = new String[cases[i].length + 1];
+            args[0] = "up";
+            System.arraycopy(cases[i], 0, args, 1, cases[i].length);
+            int rc = Main.execute(args, new PrintWriter(out), new PrintWriter(err));
+            assertEquals(Main.EXIT_USAGE, rc, String.join(" ", args));
+            assertTrue(err.toString().contains(cases[i + 1][0]), String.join(" ", args) + ": " + err);
+            assertEquals("", out.toString(), "nothing on stdout");
+        }
+    }
 }

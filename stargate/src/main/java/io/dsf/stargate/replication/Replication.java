@@ -44,6 +44,7 @@ public final class Replication implements BatchReplicator.Factory {
     }
 
     final String nodeId;
+    final Domain domain;
     final byte[] nodeIdBytes;
     final RdmaTransport transport;
     final List<PeerAddress> peers;
@@ -58,8 +59,12 @@ public final class Replication implements BatchReplicator.Factory {
     /** How the shards last saw a peer: {@code state} "unknown", "connected" or "failed"; the last error (or null), when (epoch ms). */
     public record PeerStatus(PeerAddress peer, String state, String lastError, long lastErrorAtMillis, long failures) {}
 
-    /** The peers a vDisk shard currently replicates to (its episode's chosen set). */
-    public record ShardStatus(long vdisk, int shard, long episode, List<String> peers) {}
+    /**
+     * The peers a vDisk shard currently replicates to (its episode's chosen set) and how far apart
+     * its copies are ({@link Domain.Level}: every pair of copies, this node's included, differs in
+     * that label; weaker than the strongest the peer list allows only while peers are missing).
+     */
+    public record ShardStatus(long vdisk, int shard, long episode, List<String> peers, Domain.Level domainLevel) {}
 
     /** Written by shard threads on connect and failure events (control path; not per batch). Thread safe. */
     static final class PeerHealth {
@@ -72,7 +77,13 @@ public final class Replication implements BatchReplicator.Factory {
     PeerHealth health(PeerAddress p) { return health.computeIfAbsent(p.id(), k -> new PeerHealth()); }
 
     public Replication(String nodeId, RdmaTransport transport, List<PeerAddress> peers, Options options) {
+        this(nodeId, Domain.of(nodeId), transport, peers, options);
+    }
+
+    /** @param domain this node's availability-domain labels (placement keeps copies apart, {@link Domain}) */
+    public Replication(String nodeId, Domain domain, RdmaTransport transport, List<PeerAddress> peers, Options options) {
         this.nodeId = PeerAddress.checkId(nodeId);
+        this.domain = java.util.Objects.requireNonNull(domain, "domain");
         this.nodeIdBytes = nodeId.getBytes(StandardCharsets.US_ASCII);
         this.transport = transport;
         this.peers = List.copyOf(peers);
@@ -84,6 +95,7 @@ public final class Replication implements BatchReplicator.Factory {
     }
 
     public String nodeId() { return nodeId; }
+    public Domain domain() { return domain; }
     public int rf() { return options.rf(); }
     public List<PeerAddress> peers() { return peers; }
 

@@ -74,9 +74,9 @@ public final class ShardReplicator implements BatchReplicator {
     private int chosenCount, ackedCount;
     /** The chosen set changed since it was last published to {@link #snapshot}. */
     private boolean chosenDirty;
-    private volatile ShardStatusHolder published = new ShardStatusHolder(-1, new String[0]);
+    private volatile ShardStatusHolder published = new ShardStatusHolder(-1, new String[0], Domain.Level.NONE);
 
-    private record ShardStatusHolder(long episode, String[] peers) {}
+    private record ShardStatusHolder(long episode, String[] peers, Domain.Level level) {}
 
     // trims: segment numbers waiting to be sent, and registered trailers in flight
     private static final int TRIM_SLOTS = 8, TRIM_QUEUE = 256;
@@ -170,16 +170,32 @@ public final class ShardReplicator implements BatchReplicator {
         return (int) Long.remainderUnsigned(h, links.length);
     }
 
-    /** Chooses peers until RF-1 are chosen or none is usable. */
+    private static final Domain.Level[] LEVELS = Domain.Level.values();
+
+    /**
+     * Chooses peers until RF-1 are chosen or none is usable: first only peers on another rack than
+     * this node and every chosen peer, then another block, then another node (box), then any; within
+     * each pass in rotation order, so shards and episodes spread over the peers that qualify.
+     */
     private void fill() {
         int start = rotation();
-        for (int k = 0; k < links.length && chosenCount < need; k++) {
-            Link l = links[(start + k) % links.length];
-            if (l.chosen || !usable(l)) continue;
-            l.chosen = true;
-            chosenCount++;
-            chosenDirty = true;
+        for (int lv = LEVELS.length - 1; lv >= 0 && chosenCount < need; lv--) {
+            Domain.Level level = LEVELS[lv];
+            for (int k = 0; k < links.length && chosenCount < need; k++) {
+                Link l = links[(start + k) % links.length];
+                if (l.chosen || !apartFromCopies(l.peer.domain(), level) || !usable(l)) continue;
+                l.chosen = true;
+                chosenCount++;
+                chosenDirty = true;
+            }
         }
+    }
+
+    /** Whether a copy on {@code d} would be apart at {@code level} from this node and every chosen peer. */
+    private boolean apartFromCopies(Domain d, Domain.Level level) {
+        if (!cfg.domain.apart(d, level)) return false;
+        for (Link x : links) if (x.chosen && !x.peer.domain().apart(d, level)) return false;
+        return true;
     }
 
     /** Publishes the chosen set for {@link #snapshot} (allocates: only when the set changed). */
@@ -187,14 +203,21 @@ public final class ShardReplicator implements BatchReplicator {
         chosenDirty = false;
         int n = 0;
         String[] ids = new String[chosenCount];
-        for (Link l : links) if (l.chosen && n < ids.length) ids[n++] = l.peer.id();
-        published = new ShardStatusHolder(episode, n == ids.length ? ids : java.util.Arrays.copyOf(ids, n));
+        Domain[] copies = new Domain[chosenCount + 1];
+        copies[0] = cfg.domain;
+        for (Link l : links)
+            if (l.chosen && n < ids.length) {
+                copies[n + 1] = l.peer.domain();
+                ids[n++] = l.peer.id();
+            }
+        published = new ShardStatusHolder(episode, n == ids.length ? ids : java.util.Arrays.copyOf(ids, n),
+                n == 0 ? Domain.Level.NONE : Domain.levelOf(copies, n + 1));
     }
 
     /** The shard's current episode and peers. Thread safe (reads what the shard thread published). */
     Replication.ShardStatus snapshot() {
         ShardStatusHolder h = published;
-        return new Replication.ShardStatus(vdisk, shard, h.episode(), List.of(h.peers()));
+        return new Replication.ShardStatus(vdisk, shard, h.episode(), List.of(h.peers()), h.level());
     }
 
     private void healthy(Link l) {

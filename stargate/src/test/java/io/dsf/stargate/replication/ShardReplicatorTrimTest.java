@@ -86,7 +86,7 @@ class ShardReplicatorTrimTest {
                 pollUntil(r, () -> r.status() != BatchReplicator.PENDING, "batch " + i);
                 assertEquals(BatchReplicator.ACKED, r.status(), "batch " + i);
             }
-            assertEquals(List.of(new Replication.ShardStatus(7, 1, 0, rep.shards().get(0).peers())), rep.shards());
+            assertEquals(List.of(new Replication.ShardStatus(7, 1, 0, rep.shards().get(0).peers(), Domain.Level.NODE)), rep.shards());
             assertEquals(2, rep.shards().get(0).peers().size());
             assertEquals(List.of("connected", "connected"), rep.peerStatus().stream().map(Replication.PeerStatus::state).toList());
 
