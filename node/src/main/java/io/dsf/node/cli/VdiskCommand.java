@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code dsf vdisk create|list|snapshot|clone|attach|detach|delete}: vDisk operations on a running
+ * {@code dsf vdisk create|list|snapshot|clone|attach|detach|delete|takeover}: vDisk operations on a running
  * node through its admin socket ({@code --node SOCKET} or {@code --data DIR}). Results on stdout,
  * errors on stderr; exit 0, 1 when the node refuses or is not running, 2 for bad arguments. Control
  * plane: each subcommand runs on the caller's thread.
@@ -27,13 +27,13 @@ import java.util.concurrent.Callable;
 @Command(name = "vdisk", mixinStandardHelpOptions = true,
         description = "vDisk operations on a running node (through its admin socket).",
         subcommands = {VdiskCommand.Create.class, VdiskCommand.ListVdisks.class, VdiskCommand.Snapshot.class, VdiskCommand.CloneVdisk.class,
-                VdiskCommand.Attach.class, VdiskCommand.Detach.class, VdiskCommand.Delete.class})
+                VdiskCommand.Attach.class, VdiskCommand.Detach.class, VdiskCommand.Delete.class, VdiskCommand.Takeover.class})
 public final class VdiskCommand implements Runnable {
     @Spec CommandSpec spec;
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: create, list, snapshot, clone, attach, detach or delete");
+        throw new ParameterException(spec.commandLine(), "missing subcommand: create, list, snapshot, clone, attach, detach, delete or takeover");
     }
 
     /** Shared by the subcommands: the node option, output writers, the request and its error handling. */
@@ -242,5 +242,31 @@ public final class VdiskCommand implements Runnable {
 
         @Override
         void print(Map<String, Object> r) { out().println("deleted " + name); }
+    }
+
+    @Command(name = "takeover", mixinStandardHelpOptions = true,
+            description = {"Takes over a vDisk of a dead node from the replicas of its OpLog on this node and its peers: creates it",
+                    "here with the same name, size and shards and writes every replicated write (the newest of each block) into it,",
+                    "replicated at this node's RF. Refused while the owner answers, when a peer that may hold the only copy is",
+                    "unreachable, or when batches are missing. Not attached: see 'dsf vdisk attach'. Progress: 'dsf status'."})
+    static final class Takeover extends Op {
+        @Parameters(index = "0", paramLabel = "NAME") String name;
+        @Option(names = "--from", required = true, paramLabel = "NODE_ID", description = "The dead owner's node id.") String from;
+        @Option(names = "--json", description = "Print the node's reply as one line of JSON.") boolean json;
+
+        @Override
+        Map<String, Object> request() { return req("vdisk.takeover", "name", name, "from", from); }
+
+        @Override
+        void print(Map<String, Object> r) {
+            if (json) {
+                out().println(Json.write(r));
+                return;
+            }
+            Map<String, Object> v = map(r.get("vdisk"));
+            out().println("took over vDisk " + v.get("name") + " of " + from + " (" + bytes(v.get("size")) + ", " + v.get("shards")
+                    + " shards): " + r.get("batches") + " batches from " + list(r.get("sources")) + " (" + r.get("duplicates")
+                    + " copies dropped), " + r.get("data_blocks") + " blocks of data and " + r.get("zero_blocks") + " of zeroes written");
+        }
     }
 }

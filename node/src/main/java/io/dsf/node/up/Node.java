@@ -153,6 +153,7 @@ public final class Node implements AutoCloseable {
                 n.device = BlockDevices.open(c.deviceUri());
                 n.openStore(c.deviceUri());
                 n.stargate = Stargate.open(n.device, n.store, c.stargate(), n.startReplication(cluster));
+                if (n.replication != null) n.replication.catalog(io.dsf.stargate.replication.Takeover.catalog(n.stargate, cluster.nodeId()));
                 n.catalog = NodeCatalog.load(n.store);
                 n.serveAtStart(c);
                 log.flush();
@@ -195,6 +196,53 @@ public final class Node implements AutoCloseable {
     /** The replica service's address (null on a node started alone). */
     public synchronized java.net.InetSocketAddress replicaAddress() {
         return replicas == null ? null : replicas.address();
+    }
+
+    /** The takeover running or last run (null: none since the node started); its progress is readable any time. */
+    private volatile io.dsf.stargate.replication.Takeover.Progress takeover;
+
+    /** The takeover running or last run, or null. */
+    public io.dsf.stargate.replication.Takeover.Progress takeoverProgress() { return takeover; }
+
+    /**
+     * Takes over vDisk {@code name} of dead node {@code owner} from the replicas on this node and its
+     * peers (see {@code Takeover}); the vDisk is created here, not attached. Runs on the calling thread
+     * without this node's monitor (other admin requests, {@code status} with its progress, go on);
+     * one takeover at a time.
+     *
+     * @throws IllegalStateException when the node is not part of a cluster or another takeover runs
+     */
+    public io.dsf.stargate.replication.Takeover.Result takeover(String name, String owner)
+            throws io.dsf.stargate.replication.Takeover.TakeoverException {
+        Stargate sg;
+        io.dsf.rdma.api.RdmaTransport t;
+        List<io.dsf.stargate.replication.PeerAddress> sources = new ArrayList<>();
+        int rf;
+        io.dsf.stargate.replication.Takeover.Progress p = new io.dsf.stargate.replication.Takeover.Progress(owner, name);
+        synchronized (this) {
+            ensureOpen();
+            checkName(name);
+            if (cluster == null || replicas == null) throw new IllegalStateException("takeover needs a node started with --node-id and --listen");
+            if (owner.equals(cluster.nodeId())) throw new IllegalArgumentException("node " + owner + " is this node");
+            io.dsf.stargate.replication.Takeover.Progress cur = takeover;
+            if (cur != null && !cur.phase().equals("done") && !cur.phase().equals("failed"))
+                throw new IllegalStateException("a takeover of " + cur.owner + "/" + cur.vdisk + " is running");
+            takeover = p;
+            sg = stargate;
+            t = transport;
+            rf = cluster.rf();
+            java.net.InetSocketAddress self = replicas.address();
+            String host = self.getAddress() == null || self.getAddress().isAnyLocalAddress() ? "127.0.0.1" : self.getAddress().getHostAddress();
+            sources.add(new io.dsf.stargate.replication.PeerAddress(cluster.nodeId(), host, self.getPort()));
+            sources.addAll(cluster.peers());
+        }
+        log.println("dsf: taking over vDisk " + name + " of node " + owner + " from " + sources);
+        log.flush();
+        io.dsf.stargate.replication.Takeover.Result r = io.dsf.stargate.replication.Takeover.run(sg, t, owner, name, sources, rf, data, p);
+        log.println("dsf: took over vDisk " + name + " of node " + owner + ": " + r.batches() + " batches, " + r.dataBlocks()
+                + " blocks of data, " + r.zeroBlocks() + " of zeroes");
+        log.flush();
+        return r;
     }
 
     /** The replica service (null on a node started alone): what this node holds for others. */

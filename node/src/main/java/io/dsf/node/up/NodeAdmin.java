@@ -33,8 +33,14 @@ import java.util.Map;
  *   vdisk.delete   name                         -&gt; name
  *   stats          name?                        -&gt; stats: [per-vDisk numbers], text: [one line per vDisk]
  *   status                                      -&gt; node, rf, transport, domain, listen, peers: [peer], vdisks: [replicated],
- *                                                  held: {segments, bytes, owners: {ID: {segments, bytes}}}, counters
- *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes)
+ *                                                  held: {segments, bytes, owners: {ID: {segments, bytes}}}, counters,
+ *                                                  takeover: {owner, vdisk, phase, batches, duplicates, blocks_total,
+ *                                                  blocks_done} (the running or last takeover; null: none)
+ *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes),
+ *                                                  held_vdisks: [{owner, id, name, size, shards}] (their metadata)
+ *   vdisk.takeover name, from (dead owner's id)  -&gt; vdisk, owner, owner_vdisk_id, sources, unreachable, batches,
+ *                                                  duplicates, blocks_total, blocks_done, data_blocks, zero_blocks,
+ *                                                  last_seq: [per shard] (blocks until it is done; status shows progress)
  *
  *   vdisk    = {name, size, read_only, shards, parent, attached, [lun, scsi_target, endpoints]}
  *   endpoint = {kind: "vhost-user-scsi" | "vhost-user-blk", vdisk, socket, [lun]}
@@ -77,16 +83,52 @@ final class NodeAdmin implements AdminServer.Handler {
                     yield one("name", n);
                 }
                 case "stats" -> stats(optName(req, "name"));
+                case "vdisk.takeover" -> takeover(name(req, "name"), name(req, "from"));
                 case "status" -> status();
                 case "replicas" -> replicas(optBool(req, "blocks"));
                 default -> throw new AdminException("unknown op \"" + op + "\" (ops: ping, vdisk.list, vdisk.create, vdisk.snapshot, "
-                        + "vdisk.clone, vdisk.attach, vdisk.detach, vdisk.delete, stats, status, replicas)");
+                        + "vdisk.clone, vdisk.attach, vdisk.detach, vdisk.delete, vdisk.takeover, stats, status, replicas)");
             };
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw new AdminException(e.getMessage());
         } catch (IOException e) {
             throw new AdminException(op + ": " + e.getMessage());
+        } catch (io.dsf.stargate.replication.Takeover.TakeoverException e) {
+            throw new AdminException("takeover: " + e.getMessage());
         }
+    }
+
+    private Map<String, Object> takeover(String name, String from) throws io.dsf.stargate.replication.Takeover.TakeoverException {
+        io.dsf.stargate.replication.Takeover.Result r = node.takeover(name, from);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("vdisk", vdisk(info(name)));
+        m.put("owner", from);
+        m.put("owner_vdisk_id", r.vdisk().id());
+        m.put("sources", new ArrayList<Object>(r.sources()));
+        m.put("unreachable", new ArrayList<Object>(r.unreachable()));
+        m.put("batches", r.batches());
+        m.put("duplicates", r.duplicates());
+        m.put("blocks_total", r.dataBlocks() + r.zeroBlocks());
+        m.put("blocks_done", r.dataBlocks() + r.zeroBlocks());
+        m.put("data_blocks", r.dataBlocks());
+        m.put("zero_blocks", r.zeroBlocks());
+        List<Object> seqs = new ArrayList<>();
+        for (long q : r.lastSeq()) seqs.add(q);
+        m.put("last_seq", seqs);
+        return m;
+    }
+
+    private static Map<String, Object> progress(io.dsf.stargate.replication.Takeover.Progress p) {
+        if (p == null) return null;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("owner", p.owner);
+        m.put("vdisk", p.vdisk);
+        m.put("phase", p.phase());
+        m.put("batches", p.batches());
+        m.put("duplicates", p.duplicates());
+        m.put("blocks_total", p.blocksTotal());
+        m.put("blocks_done", p.blocksDone());
+        return m;
     }
 
     private Map<String, Object> ping() {
@@ -229,6 +271,8 @@ final class NodeAdmin implements AdminServer.Handler {
         m.put("replica_batches_stored", svc == null ? 0L : svc.batchesStored());
         m.put("replica_batches_rejected", svc == null ? 0L : svc.batchesRejected());
         m.put("replica_segments_trimmed", svc == null ? 0L : svc.segmentsTrimmed());
+        m.put("replica_pulls_served", svc == null ? 0L : svc.pullsServed());
+        m.put("takeover", progress(node.takeoverProgress()));
         return m;
     }
 
@@ -265,7 +309,19 @@ final class NodeAdmin implements AdminServer.Handler {
                 out.add(o);
             }
         }
-        return one("replicas", out);
+        Map<String, Object> m = one("replicas", out);
+        List<Object> vds = new ArrayList<>();
+        if (svc != null) for (io.dsf.stargate.replication.ReplicaVDisk v : svc.vdisks()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("owner", v.owner());
+            o.put("id", v.id());
+            o.put("name", v.name());
+            o.put("size", v.size());
+            o.put("shards", (long) v.shards());
+            vds.add(o);
+        }
+        m.put("held_vdisks", vds);
+        return m;
     }
 
     private static boolean optBool(Map<String, Object> req, String key) throws AdminException {

@@ -51,8 +51,12 @@ public final class ReplicaService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaService.class.getName());
     /** BlockStore type attribute of a replica OpLog segment. */
     public static final String TYPE = "rol";
+    /** BlockStore type attribute of an owner vDisk's metadata ({@link ReplicaVDisk}; attributes only). */
+    public static final String META_TYPE = "rom";
+    /** Bytes a pull reads from a replica segment at once. */
+    static final int PULL_WINDOW = 2 << 20;
     static final int ACK_SLOT = 128;
-    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56;
+    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56;
     private static final long KIND = 0xffL << 56;
     private static final EndpointOptions EP = new EndpointOptions(4, 2, 1 << 20);
 
@@ -71,7 +75,8 @@ public final class ReplicaService implements AutoCloseable {
     private volatile boolean closing;
 
     /** Written by the service thread only. */
-    private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted, segmentsTrimmed;
+    private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted, segmentsTrimmed, pullsServed,
+            batchesPulled;
 
     // ------------------------------------------------------ service thread only
     private static final int C_FREE = 0, C_IDLE = 1, C_WRITING = 2, C_SYNCING = 3, C_CLOSING = 4;
@@ -91,6 +96,8 @@ public final class ReplicaService implements AutoCloseable {
         // the batch being stored
         long batchId, segOff, segBytes;
         int len;
+        /** The pull this connection serves (null: none); freed when the slot is reaped. */
+        Pull pull;
         Conn(int slot) {
             this.slot = slot;
             this.recvOff = slot * ReplicationDescriptor.RECV_BUFFER;
@@ -99,7 +106,45 @@ public final class ReplicaService implements AutoCloseable {
         }
     }
 
+    /**
+     * A pull in progress on one connection: the replica segments of (owner, vDisk) in (shard,
+     * segment) order, the scan position, a read window and a registered send buffer. Service thread only.
+     */
+    private final class Pull {
+        final ReplicaVDisk vd;
+        final List<ReplicaSegment> segs;
+        final Arena mem = Arena.ofShared();
+        final MemorySegment send = mem.allocate(ReplicationDescriptor.RECV_BUFFER, 4096), window = mem.allocate(PULL_WINDOW, 4096);
+        final ByteBuffer sendView = send.asByteBuffer(), windowView = window.asByteBuffer();
+        final MemoryRegion sendMr;
+        StoreChannel rch;
+        MemorySegment rbuf;
+        int segIdx;
+        long pos, winBase = -1, sent;
+        int winHave;
+
+        Pull(ReplicaVDisk vd, List<ReplicaSegment> segs) throws RdmaException {
+            this.vd = vd;
+            this.segs = segs;
+            try {
+                this.sendMr = transport.register(send, Access.LOCAL_WRITE);
+            } catch (RdmaException | RuntimeException e) {
+                mem.close();
+                throw e;
+            }
+        }
+
+        void free() {
+            if (rch != null) rch.close();
+            sendMr.close();
+            mem.close();
+        }
+    }
+
     private final Conn[] conns;
+    /** What this node knows of each owner vDisk it holds, by {@code owner/vdisk}; service thread only. */
+    private final Map<String, ReplicaVDisk> metas = new HashMap<>();
+    private final Map<String, StoreObject> metaObjects = new HashMap<>();
     private int closingCount;
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
@@ -144,6 +189,13 @@ public final class ReplicaService implements AutoCloseable {
         this.conns = new Conn[maxConnections];
         for (int i = 0; i < maxConnections; i++) conns[i] = new Conn(i);
         for (ReplicaSegment s : list()) objects.put(key(s.owner(), s.vdisk(), s.shard(), s.segment()), s.object());
+        for (StoreObject o : store.objects()) {
+            ReplicaVDisk m = meta(store, o);
+            if (m != null) {
+                metas.put(m.owner() + "/" + m.id(), m);
+                metaObjects.put(m.owner() + "/" + m.id(), o);
+            }
+        }
         this.worker = new Thread(this::run, "replica-" + l.localAddress().getPort());
         this.acceptor = new Thread(this::acceptLoop, "replica-accept-" + l.localAddress().getPort());
         worker.setDaemon(true);
@@ -172,6 +224,51 @@ public final class ReplicaService implements AutoCloseable {
     public long connectionsAccepted() { return connectionsAccepted; }
     /** Replica segments deleted because their owner trimmed them. */
     public long segmentsTrimmed() { return segmentsTrimmed; }
+    /** Pulls answered with a vDisk's metadata, and batches sent to pullers. */
+    public long pullsServed() { return pullsServed; }
+    public long batchesPulled() { return batchesPulled; }
+
+    /** The metadata record of a {@code rom} object, or null when {@code o} is something else (or unreadable). */
+    static ReplicaVDisk meta(BlockStore store, StoreObject o) {
+        Map<String, byte[]> a = store.attributes(o);
+        byte[] t = a.get("t");
+        if (t == null || !META_TYPE.equals(new String(t, StandardCharsets.US_ASCII))) return null;
+        byte[] ow = a.get("o"), nm = a.get("nm"), ro = a.get("ro");
+        try {
+            return new ReplicaVDisk(ow == null ? "" : new String(ow, StandardCharsets.US_ASCII), u64(a.get("v")),
+                    nm == null ? "" : new String(nm, StandardCharsets.UTF_8), u64(a.get("sz")), (int) u64(a.get("sh")),
+                    ro != null && ro.length == 1 && ro[0] == 1, u64(a.get("p")));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    static Map<String, byte[]> metaAttrs(ReplicaVDisk m) {
+        Map<String, byte[]> a = new java.util.LinkedHashMap<>();
+        a.put("t", META_TYPE.getBytes(StandardCharsets.US_ASCII));
+        a.put("o", m.owner().getBytes(StandardCharsets.US_ASCII));
+        a.put("v", u64(m.id()));
+        a.put("nm", m.name().getBytes(StandardCharsets.UTF_8));
+        a.put("sz", u64(m.size()));
+        a.put("sh", u64(m.shards()));
+        a.put("ro", new byte[]{(byte) (m.readOnly() ? 1 : 0)});
+        a.put("p", u64(m.parent()));
+        return a;
+    }
+
+    /** The metadata of every owner vDisk this node holds batches or metadata of (including earlier runs'), by owner then id. Thread safe; control path. */
+    public List<ReplicaVDisk> vdisks() {
+        List<ReplicaVDisk> out = new ArrayList<>();
+        for (StoreObject o : store.objects()) {
+            ReplicaVDisk m = meta(store, o);
+            if (m != null) out.add(m);
+        }
+        out.sort((x, y) -> {
+            int c = x.owner().compareTo(y.owner());
+            return c != 0 ? c : Long.compare(x.id(), y.id());
+        });
+        return out;
+    }
 
     static String key(String owner, long vdisk, int shard, long segment) {
         return owner + "/" + vdisk + "/" + shard + "/" + segment;
@@ -312,6 +409,10 @@ public final class ReplicaService implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "replica service failed", t);
         } finally {
             for (Conn c : conns) if (c.ep != null) c.ep.close();
+            for (Conn c : conns) if (c.pull != null) {
+                c.pull.free();
+                c.pull = null;
+            }
             Endpoint e;
             while ((e = handoff.poll()) != null) e.close();
             if (ch != null) {
@@ -377,8 +478,14 @@ public final class ReplicaService implements AutoCloseable {
             reset(c, "bad trailer: " + ReplicationFrame.resultName(v));
             return;
         }
-        if (f.type() != ReplicationDescriptor.TYPE_BATCH && f.type() != ReplicationDescriptor.TYPE_TRIM) {
-            reset(c, "unexpected message type " + f.type());
+        int type = f.type();
+        if (type != ReplicationDescriptor.TYPE_BATCH && type != ReplicationDescriptor.TYPE_TRIM && type != ReplicationDescriptor.TYPE_META
+                && type != ReplicationDescriptor.TYPE_PULL && type != ReplicationDescriptor.TYPE_NEXT) {
+            reset(c, "unexpected message type " + ReplicationDescriptor.typeName(type));
+            return;
+        }
+        if (type == ReplicationDescriptor.TYPE_NEXT) {
+            onNext(c, f.batchId());
             return;
         }
         if (c.ownerBytes == null || !f.ownerEquals(c.ownerBytes)) {
@@ -393,8 +500,16 @@ public final class ReplicaService implements AutoCloseable {
             c.ownerBytes = o.getBytes(StandardCharsets.US_ASCII);
             c.obj = null;
         }
-        if (f.type() == ReplicationDescriptor.TYPE_TRIM) {
+        if (type == ReplicationDescriptor.TYPE_TRIM) {
             onTrim(c, f.vdisk(), f.shard(), f.segment());
+            return;
+        }
+        if (type == ReplicationDescriptor.TYPE_META) {
+            onMeta(c, f.vdisk(), f.payloadLength());
+            return;
+        }
+        if (type == ReplicationDescriptor.TYPE_PULL) {
+            onPull(c, f.batchId(), f.payloadLength());
             return;
         }
         c.batchId = f.batchId();
@@ -473,6 +588,149 @@ public final class ReplicaService implements AutoCloseable {
             reset(c, "cannot re-post a receive");
     }
 
+    /**
+     * Stores the owner's vDisk metadata (first time, or changed: a {@code rom} object, then a store
+     * sync) and takes the next message; no answer. Control path: once per owner shard connection,
+     * and a store operation only when the record is new.
+     */
+    private void onMeta(Conn c, long vdisk, int len) {
+        ReplicaVDisk m = ReplicaVDisk.decode(c.owner, recvRegion, c.recvOff, len);
+        if (m == null || m.id() != vdisk) {
+            reset(c, m == null ? "malformed vDisk metadata" : "metadata of vDisk " + m.id() + " in a message for " + vdisk);
+            return;
+        }
+        String k = c.owner + "/" + vdisk;
+        if (!m.equals(metas.get(k))) {
+            try {
+                StoreObject o = metaObjects.get(k);
+                if (o == null || o.isDeleted()) metaObjects.put(k, store.create(0, 0, metaAttrs(m)));
+                else for (Map.Entry<String, byte[]> e : metaAttrs(m).entrySet()) store.setAttribute(o, e.getKey(), e.getValue());
+                store.sync();
+                metas.put(k, m);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: cannot store the metadata of " + k + ": " + e.getMessage());
+            }
+        }
+        if (c.ep.postRecv(recvMr, c.recvOff, ReplicationDescriptor.RECV_BUFFER, K_RECV | c.slot) != PostStatus.OK)
+            reset(c, "cannot re-post a receive");
+    }
+
+    /** Starts serving a pull: answers the metadata of the newest vDisk of that name held for the owner, or NACK. */
+    private void onPull(Conn c, long requestId, int len) {
+        if (c.pull != null) {
+            reset(c, "a second PULL on one connection");
+            return;
+        }
+        byte[] nb = new byte[len];
+        MemorySegment.copy(recvRegion, java.lang.foreign.ValueLayout.JAVA_BYTE, c.recvOff, nb, 0, len);
+        String name = new String(nb, StandardCharsets.UTF_8);
+        if (!ReplicaVDisk.validName(name) || !java.util.Arrays.equals(nb, name.getBytes(StandardCharsets.UTF_8))) {
+            reset(c, "PULL of a malformed vDisk name");
+            return;
+        }
+        c.batchId = requestId;
+        c.segOff = 0;
+        c.segBytes = 0;
+        ReplicaVDisk best = null;
+        for (ReplicaVDisk m : metas.values())
+            if (m.owner().equals(c.owner) && m.name().equals(name) && (best == null || m.id() > best.id())) best = m;
+        if (best == null) {
+            LOG.log(System.Logger.Level.INFO, "replica: pull of " + c.owner + "/" + name + " from " + c.ep.remoteAddress() + ": not held here");
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_UNKNOWN_VDISK, -1, 0, 0);
+            return;
+        }
+        List<ReplicaSegment> segs = new ArrayList<>();
+        for (ReplicaSegment s : list()) if (s.owner().equals(c.owner) && s.vdisk() == best.id()) segs.add(s);
+        try {
+            c.pull = new Pull(best, segs);
+        } catch (RdmaException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot serve a pull: " + e.getMessage());
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, best.id(), 0, 0);
+            return;
+        }
+        pullsServed++;
+        LOG.log(System.Logger.Level.INFO, "replica: serving a pull of " + c.owner + "/" + name + " (vDisk " + best.id() + ", "
+                + segs.size() + " segments) to " + c.ep.remoteAddress());
+        Pull p = c.pull;
+        int n = best.encode(p.send, 0);
+        sendPulled(c, ReplicationDescriptor.TYPE_META, n, best.id(), 0, 0, 0, 0);
+    }
+
+    /**
+     * Sends the next valid batch of the pull (scanning its segments from where the last one ended:
+     * each page that starts a batch passing {@link OpLogBatchView#verify} is taken, anything else is
+     * skipped a page at a time), or END after the last. Reads the store blocking, a window at a time,
+     * on this thread: pulls are rare (takeover) and each step is bounded by the segments' size.
+     */
+    private void onNext(Conn c, long requestId) {
+        Pull p = c.pull;
+        if (p == null) {
+            reset(c, "NEXT without a PULL");
+            return;
+        }
+        c.batchId = requestId;
+        while (p.segIdx < p.segs.size()) {
+            ReplicaSegment s = p.segs.get(p.segIdx);
+            if (p.pos + OpLogBatchView.PAGE > s.bytes()) {
+                p.segIdx++;
+                p.pos = 0;
+                p.winBase = -1;
+                continue;
+            }
+            if (p.winBase < 0 || p.pos < p.winBase
+                    || p.pos + OpLogBatchView.MAX_BATCH > p.winBase + p.winHave && p.winBase + p.winHave < s.bytes()) {
+                p.winBase = p.pos;
+                p.winHave = (int) Math.min(PULL_WINDOW, s.bytes() - p.pos);
+                try {
+                    if (p.rch == null) {
+                        p.rch = store.openChannel(4, 1 << 20, 1, (t, st) -> { });
+                        p.rbuf = p.rch.buffers().buffer(p.rch.buffers().acquire());
+                    }
+                    MemorySegment buf = p.rbuf;
+                    for (int done = 0; done < p.winHave; ) {
+                        int n = Math.min(p.winHave - done, 1 << 20);
+                        p.rch.readBlocking(s.object(), p.winBase + done, buf, n);
+                        MemorySegment.copy(buf, 0, p.window, done, n);
+                        done += n;
+                    }
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: pull read of " + s + " failed: " + e.getMessage());
+                    p.winBase = -1;
+                    answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, p.vd.id(), s.shard(), s.segment());
+                    return;
+                }
+            }
+            int at = (int) (p.pos - p.winBase);
+            int len = p.window.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at) == OpLogBatchView.MAGIC
+                    ? (1 + OpLogBatchView.dataSlices(p.window, at)) * OpLogBatchView.PAGE : 0;
+            if (len <= 0 || len > OpLogBatchView.MAX_BATCH || at + len > p.winHave
+                    || OpLogBatchView.verify(p.window, p.windowView, at, len, crc) != OpLogBatchView.OK) {
+                p.pos += OpLogBatchView.PAGE;
+                continue;
+            }
+            MemorySegment.copy(p.window, at, p.send, 0, len);
+            long off = p.pos;
+            p.pos += len;
+            p.sent++;
+            batchesPulled++;
+            sendPulled(c, ReplicationDescriptor.TYPE_PULLED, len, p.vd.id(), s.shard(), s.segment(), off, s.bytes());
+            return;
+        }
+        sendPulled(c, ReplicationDescriptor.TYPE_END, 0, p.vd.id(), 0, 0, 0, p.sent);
+    }
+
+    /** Seals {@code len} payload bytes already in the pull's send buffer with a trailer, re-posts the receive and sends. */
+    private void sendPulled(Conn c, int type, int len, long vdisk, int shard, long segment, long off, long segBytes) {
+        Pull p = c.pull;
+        frame.wrap(p.send, p.sendView, len).encode(type, 0, len, c.batchId, vdisk, shard, segment, off, segBytes, c.ownerBytes);
+        if (c.ep.postRecv(recvMr, c.recvOff, ReplicationDescriptor.RECV_BUFFER, K_RECV | c.slot) != PostStatus.OK) {
+            reset(c, "cannot re-post a receive");
+            return;
+        }
+        int st = c.ep.postSend(p.sendMr, 0, len + ReplicationDescriptor.TRAILER, K_PULL | c.slot);
+        if (st != PostStatus.OK) reset(c, "cannot send a pulled message: " + PostStatus.name(st));
+    }
+
     private int onStoreCompletions() {
         int n = storeN;
         for (int i = 0; i < storeN; i++) {
@@ -549,6 +807,10 @@ public final class ReplicaService implements AutoCloseable {
             if (c.ep.sendsOutstanding() > 0 || c.ep.recvsOutstanding() > 0) continue;
             c.ep = null;
             c.state = C_FREE;
+            if (c.pull != null) {
+                c.pull.free();
+                c.pull = null;
+            }
             closingCount--;
         }
     }

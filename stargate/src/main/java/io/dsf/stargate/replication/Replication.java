@@ -38,6 +38,16 @@ public final class Replication implements BatchReplicator.Factory {
         public Options withEpisodeBytes(long b) { return new Options(rf, ackTimeoutNanos, connectTimeoutNanos, retryNanos, b); }
     }
 
+    /**
+     * Tells a shard replicator its vDisk's metadata, sent to each peer ({@code META}) before the
+     * first batch on a connection, so replicas can rebuild the vDisk on takeover. Called on shard
+     * threads when they first replicate or connect (control path); returns null when it does not
+     * know the vDisk (then no {@code META} is sent). Thread safe.
+     */
+    public interface VDiskCatalog {
+        ReplicaVDisk describe(long vdiskId);
+    }
+
     /** Told about every batch acknowledged by RF-1 peers, on the owning shard thread (tests, tools; allocation allowed there). */
     public interface Observer {
         void onAcked(long vdisk, int shard, long batchId, long segment, long offset, int bytes, int batchCrc, List<String> peers);
@@ -50,6 +60,7 @@ public final class Replication implements BatchReplicator.Factory {
     final List<PeerAddress> peers;
     final Options options;
     volatile Observer observer;
+    volatile VDiskCatalog catalog;
     final LongAdder acked = new LongAdder(), failed = new LongAdder(), failovers = new LongAdder(), trims = new LongAdder();
     /** Per peer id: what the shards last saw of it (written by shard threads on connection events only). */
     final ConcurrentHashMap<String, PeerHealth> health = new ConcurrentHashMap<>();
@@ -100,6 +111,9 @@ public final class Replication implements BatchReplicator.Factory {
     public List<PeerAddress> peers() { return peers; }
 
     public void observer(Observer o) { observer = o; }
+
+    /** Where shard replicators look up their vDisk's metadata (set once Stargate is open; null: none). */
+    public void catalog(VDiskCatalog c) { catalog = c; }
 
     /** Batches acknowledged by RF-1 peers, batches failed for lack of peers, peers replaced while a batch was pending. */
     public long batchesAcked() { return acked.sum(); }

@@ -24,20 +24,44 @@ package io.dsf.stargate.replication;
  * {@code TRIM} (owner to replica, a trailer alone, no answer) names an OpLog segment the owner freed:
  * the replica deletes its copy of (owner, vDisk, shard, segment); offset and bytes are zero.
  *
- * <p>Version 1: first version. Version 2: {@code TRIM}.
+ * <p>Metadata and pull (version 3):
+ * <ul>
+ * <li>{@code META} (owner to replica, no answer): the vDisk's metadata, sent by each owner shard on a
+ *     new connection before its first batch; payload: a {@link ReplicaVDisk} record (layout there,
+ *     with its own CRC32C); trailer {@code vdiskId} equals the record's id, {@code shard} the sender's.
+ *     The replica stores it once per (owner, vDisk) (idempotent) before it takes the next message.
+ *     The same message, replica to puller, answers a {@code PULL}.</li>
+ * <li>{@code PULL} (puller to replica): "send me what you hold of the owner's vDisk named N";
+ *     payload: the name (UTF-8, 1..96 bytes); trailer owner: the owner node; {@code batchId}: a
+ *     request id echoed in every answer. Answer: {@code META} (of the newest vDisk of that name held
+ *     for that owner) or {@code NACK} {@code REASON_UNKNOWN_VDISK}.</li>
+ * <li>{@code NEXT} (puller to replica, trailer alone, after a {@code PULL}): answer {@code PULLED}
+ *     (payload: one stored, verified batch; trailer: vDisk, shard, segment, offset, segment bytes as
+ *     stored) or {@code END} (trailer alone; {@code segmentBytes}: batches sent), or {@code NACK}
+ *     {@code REASON_STORE}. Lock step: one answer per request, so the puller needs one receive posted.</li>
+ * </ul>
+ * A {@code NEXT} without a {@code PULL}, or a puller message with a bad trailer, resets the connection.
+ *
+ * <p>Version 1: first version. Version 2: {@code TRIM}. Version 3: {@code META}, {@code PULL},
+ * {@code NEXT}, {@code PULLED}, {@code END}.
  */
 public final class ReplicationDescriptor {
     private ReplicationDescriptor() {}
 
     public static final int MAGIC = 0x52465344; // "DSFR"
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     public static final int TRAILER = 96;
 
-    public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3, TYPE_TRIM = 4;
+    public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3, TYPE_TRIM = 4, TYPE_META = 5, TYPE_PULL = 6,
+            TYPE_NEXT = 7, TYPE_PULLED = 8, TYPE_END = 9;
+    /** Largest type number. */
+    static final int TYPE_MAX = TYPE_END;
 
     /** NACK reasons. */
     public static final int REASON_NONE = 0, REASON_CHECKSUM = 1, REASON_MALFORMED_BATCH = 2, REASON_BAD_RANGE = 3,
-            REASON_STORE = 4;
+            REASON_STORE = 4, REASON_UNKNOWN_VDISK = 5;
+    /** Longest vDisk name in a {@code PULL} or {@code META} (Stargate's catalog limit). */
+    public static final int MAX_NAME = 96;
 
     public static final int OFF_MAGIC = 0, OFF_VERSION = 4, OFF_TYPE = 5, OFF_REASON = 6, OFF_PAYLOAD_LEN = 8,
             OFF_CRC = 12, OFF_BATCH_ID = 16, OFF_VDISK = 24, OFF_SHARD = 32, OFF_RESERVED = 36, OFF_SEGMENT = 40,
@@ -51,6 +75,21 @@ public final class ReplicationDescriptor {
     /** A receive buffer, rounded up to whole 4 KiB slices. */
     public static final int RECV_BUFFER = (MAX_MESSAGE + 4095) & ~4095;
 
+    public static String typeName(int type) {
+        return switch (type) {
+            case TYPE_BATCH -> "BATCH";
+            case TYPE_ACK -> "ACK";
+            case TYPE_NACK -> "NACK";
+            case TYPE_TRIM -> "TRIM";
+            case TYPE_META -> "META";
+            case TYPE_PULL -> "PULL";
+            case TYPE_NEXT -> "NEXT";
+            case TYPE_PULLED -> "PULLED";
+            case TYPE_END -> "END";
+            default -> "type " + type;
+        };
+    }
+
     public static String reasonName(int reason) {
         return switch (reason) {
             case REASON_NONE -> "none";
@@ -58,6 +97,7 @@ public final class ReplicationDescriptor {
             case REASON_MALFORMED_BATCH -> "malformed batch";
             case REASON_BAD_RANGE -> "segment range";
             case REASON_STORE -> "store error";
+            case REASON_UNKNOWN_VDISK -> "no such vDisk held for that owner";
             default -> "reason " + reason;
         };
     }

@@ -72,12 +72,16 @@ public final class ReplicationFrame {
         if (mem.get(I, base + OFF_MAGIC) != MAGIC) return BAD_MAGIC;
         if (version() != VERSION) return BAD_VERSION;
         int t = type();
-        if (t != TYPE_BATCH && t != TYPE_ACK && t != TYPE_NACK && t != TYPE_TRIM) return UNKNOWN_TYPE;
+        if (t < TYPE_BATCH || t > TYPE_MAX) return UNKNOWN_TYPE;
         if (mem.get(I, base + OFF_RESERVED) != 0) return BAD_RESERVED;
         int len = payloadLength();
         if (len < 0 || len != messageLength - TRAILER) return BAD_LENGTH;
-        if (t != TYPE_BATCH && len != 0) return BAD_LENGTH;
-        if (t == TYPE_BATCH && len > MAX_PAYLOAD) return BAD_LENGTH;
+        switch (t) {
+            case TYPE_BATCH, TYPE_PULLED -> { if (len > MAX_PAYLOAD) return BAD_LENGTH; }
+            case TYPE_META -> { if (len < ReplicaVDisk.MIN_BYTES || len > ReplicaVDisk.MAX_BYTES) return BAD_LENGTH; }
+            case TYPE_PULL -> { if (len < 1 || len > MAX_NAME) return BAD_LENGTH; }
+            default -> { if (len != 0) return BAD_LENGTH; }
+        }
         return VALID;
     }
 

@@ -89,6 +89,13 @@ public final class ShardReplicator implements BatchReplicator {
     private final int[] trimOut = new int[TRIM_SLOTS];
     private final ReplicationFrame trimFrame = new ReplicationFrame();
 
+    // META: the vDisk's metadata, encoded once with its trailer, sent on every new connection before a batch
+    private static final long K_META = 4L << 56;
+    private MemorySegment metaMem;
+    private MemoryRegion metaMr;
+    /** Bytes of the META message (payload + trailer); 0 while the catalog does not know the vDisk. */
+    private int metaLen;
+
     ShardReplicator(Replication cfg, long vdisk, int shard) {
         this.cfg = cfg;
         this.vdisk = vdisk;
@@ -113,6 +120,8 @@ public final class ShardReplicator implements BatchReplicator {
             trimMem = arena.allocate((long) TRIM_SLOTS * ReplicationDescriptor.TRAILER, 4096);
             trimView = trimMem.asByteBuffer();
             trimMr = cfg.transport.register(trimMem, Access.LOCAL_WRITE);
+            metaMem = arena.allocate(4096, 4096);
+            metaMr = cfg.transport.register(metaMem, Access.LOCAL_WRITE);
             cq = cfg.transport.createCompletionQueue(links.length * EP.completionsNeeded());
             comps = new Completions(64);
         } catch (RdmaException e) {
@@ -251,6 +260,10 @@ public final class ShardReplicator implements BatchReplicator {
                     return false;
                 }
             }
+            if (!sendMeta(l)) {
+                drop(l);
+                return false;
+            }
             return true;
         } catch (RdmaException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "replication: cannot reach peer " + l.peer + ": " + e.getMessage());
@@ -258,6 +271,28 @@ public final class ShardReplicator implements BatchReplicator {
             l.retryAt = now + cfg.options.retryNanos();
             return false;
         }
+    }
+
+    /**
+     * Sends the vDisk's metadata on a new connection, ahead of any batch (the replica handles
+     * messages in order). Encoded once, at the first connection the catalog knows the vDisk
+     * (allocates then; control path). False when the send is refused.
+     */
+    private boolean sendMeta(Link l) {
+        if (metaLen == 0) {
+            Replication.VDiskCatalog c = cfg.catalog;
+            ReplicaVDisk m = c == null ? null : c.describe(vdisk);
+            if (m == null) return true; // no metadata known: batches only (takeover then refuses this vDisk)
+            int n = m.encode(metaMem, 0);
+            frame.wrap(metaMem, metaMem.asByteBuffer(), n).encode(ReplicationDescriptor.TYPE_META, 0, n, 0, vdisk, shard, 0, 0, 0,
+                    cfg.nodeIdBytes);
+            metaLen = n + ReplicationDescriptor.TRAILER;
+        }
+        int st = l.ep.postSend(metaMr, 0, metaLen, K_META);
+        if (st == PostStatus.OK) return true;
+        LOG.log(System.Logger.Level.WARNING, "replication: cannot send vDisk metadata to " + l.peer + ": " + PostStatus.name(st));
+        unhealthy(l, "metadata send refused: " + PostStatus.name(st));
+        return false;
     }
 
     private int index(Link l) {
@@ -341,6 +376,11 @@ public final class ShardReplicator implements BatchReplicator {
         int n = cq.poll(comps);
         for (int i = 0; i < n; i++) {
             long wr = comps.wrId(i), kind = wr & KIND;
+            if (kind == K_META) {
+                Link l = owner(comps.endpoint(i));
+                if (!comps.isSuccess(i) && l != null) fail(l, "metadata send failed: " + CompletionStatus.name(comps.status(i)));
+                continue;
+            }
             if (kind == K_TRIM) {
                 trimOut[(int) (wr & 0xff)]--;
                 Link l = owner(comps.endpoint(i));
@@ -464,6 +504,7 @@ public final class ShardReplicator implements BatchReplicator {
         for (MemoryRegion r : sendMr) if (r != null) r.close();
         if (ackMr != null) ackMr.close();
         if (trimMr != null) trimMr.close();
+        if (metaMr != null) metaMr.close();
         cfg.replicators.remove(this);
         arena.close();
     }
