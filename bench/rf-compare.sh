@@ -23,7 +23,8 @@
 #   system calls, no disk noise); mem: mem:SIZE devices; disk: sparse files under bench/.bench-out.
 # --owner-cpu/--peer-cpu/--client-cpu pin A (and the ping-pong client), B and C (and the ping-pong
 #   server), and the bench client with taskset; unpinned by default (say so when quoting numbers).
-# --jfr records a Java Flight Recording (settings=profile) of A in every rf2 run, next to its JSON.
+# --jfr records a Java Flight Recording (settings=profile) of A in every rf2 run (rf2-rN-A.jfr, dumped
+#   with jcmd before A stops), e.g. `jfr print --events jdk.ExecutionSample FILE`.
 # Raw JSON of every run, each node's stderr and the summary go to bench/.bench-out/rf-compare-DATE/.
 set -euo pipefail
 
@@ -256,7 +257,7 @@ start_cluster() { # $1 rf, $2 rep: starts A, B, C fresh; sets SOCK (A's vhost-us
         rm -rf "$dir"; mkdir -p "$dir"
         opts="${RF_JAVA_OPTS:-}"
         if [[ "$JFR" == 1 && "$rf" == 2 && $i == 0 ]]; then
-            opts+=" -XX:StartFlightRecording=filename=$OUT/rf2-r$rep-A.jfr,settings=profile,dumponexit=true"
+            opts+=" -XX:StartFlightRecording=name=rf,settings=profile"
         fi
         # shellcheck disable=SC2046
         $(pin "${cpus[i]}") env DSF_SKIP_BUILD=1 DSF_JAVA_OPTS="$opts" "$ROOT/dsf" up --data "$dir" --device "$(device_uri "$dir")" \
@@ -329,6 +330,10 @@ print(f"  A: rf {st.get('rf')}, batches acked {acked}, failed {failed}, shard pe
 ok = st.get('rf') == rf and acked > 0 and failed == 0 and shards and all(len(s.get('peers', [])) == rf - 1 for s in shards)
 sys.exit(0 if ok else 1)
 PY
+    if [[ "$JFR" == 1 && "$1" == 2 ]]; then # dsf up halts on SIGTERM (no dump on exit): dump it while it runs
+        "$JAVA_HOME/bin/jcmd" "${NODE_PIDS[0]}" JFR.dump name=rf "filename=$OUT/rf2-r$2-A.jfr" >/dev/null \
+            || log "  (jcmd JFR.dump failed for A)"
+    fi
     stop_cluster
 }
 
