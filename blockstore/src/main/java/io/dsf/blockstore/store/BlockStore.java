@@ -603,6 +603,9 @@ public final class BlockStore implements AutoCloseable {
 
     // ----------------------------------------------------------------- sync
 
+    /** For diagnostics: the journal's sync tickets and who holds its commit token right now (racy). */
+    public String describeJournal() { return journal.describe(); }
+
     /**
      * Returns once every object change made before the call, and every write any channel
      * completed before the call, is durable (one group commit with device flush).

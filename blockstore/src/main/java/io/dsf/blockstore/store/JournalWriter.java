@@ -612,6 +612,13 @@ final class JournalWriter implements Runnable {
     private boolean leadFlushing;
     private long[] leadTails = new long[8];
 
+    /** For diagnostics: the sync tickets and who holds the commit token (racy reads). */
+    String describe() {
+        StoreChannel l = leader;
+        return "journal: sync requested " + syncRequested.get() + ", done " + syncDone + ", token " + (token.get() == 0 ? "free"
+                : l != null ? "led by the channel of thread " + l.ownerName() : "held by the journal thread") + ", state " + state;
+    }
+
     /** Whether nobody holds the commit token (a hint). */
     boolean tokenFree() { return token.get() == 0; }
 

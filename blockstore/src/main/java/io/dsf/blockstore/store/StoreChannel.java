@@ -897,6 +897,28 @@ public final class StoreChannel implements AutoCloseable {
         journal.requestDrain();
     }
 
+    /**
+     * Whether this channel leads a journal commit right now. A led commit progresses only through
+     * this channel's polls, and every other channel's sync waits for it: the owner must not park or
+     * block on anything else meanwhile (see {@link #finishLeading}).
+     */
+    public boolean leadingCommit() { return leading; }
+
+    /** The owner thread's name (diagnostics). */
+    String ownerName() { Thread t = owner; return t == null ? "?" : t.getName(); }
+
+    /**
+     * Owner thread: runs a journal commit this channel leads to its end, polling as usual
+     * (completions go to the handler). Call before blocking on something other than this channel
+     * (a network connect, a remote answer), or every other channel's sync on the store waits as
+     * long as this thread is away. Returns at once when not leading.
+     */
+    public void finishLeading() {
+        while (leading && journal.state() == JournalWriter.RUNNING) {
+            if (poll(64) == 0 && leading) queue.await(1, 1_000_000L);
+        }
+    }
+
     /** Runs a journal commit this channel leads to its end when called on the owner thread (store close). */
     void finishCommitIfOwner() {
         if (Thread.currentThread() != owner) return;
