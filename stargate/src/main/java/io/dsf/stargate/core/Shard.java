@@ -261,6 +261,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         try {
             BlockDevice dev = node.device;
             ch = node.store.openChannel(CHANNEL_DEPTH, LARGE, 2, this);
+            if (replicator != null) replicator.beforeBlocking(ch::finishLeading); // a led commit must not wait on a connect
             small = BufferPool.allocate(dev, SMALL, SMALL_COUNT);
             large = BufferPool.allocate(dev, LARGE, LARGE_COUNT);
             ch.registerRegion(small.region());
@@ -319,7 +320,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void spinOrPark() {
         long now = System.nanoTime();
         if (idleSince == 0) idleSince = now;
-        if (now - idleSince < SPIN_WINDOW_NANOS || ch.inFlight() > 0 || cqN > 0 || !flight.empty()
+        if (now - idleSince < SPIN_WINDOW_NANOS || ch.inFlight() > 0 || ch.leadingCommit() || cqN > 0 || !flight.empty()
                 || pendHead != null || mapFlight || dState != D_IDLE) {
             Thread.onSpinWait();
             return;

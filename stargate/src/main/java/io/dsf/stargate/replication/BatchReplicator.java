@@ -37,6 +37,13 @@ public interface BatchReplicator extends AutoCloseable {
      */
     default boolean trim(long segment) { return false; }
 
+    /**
+     * What the owning thread must run before the replicator blocks it (a connect, waiting for a send
+     * buffer): the shard finishes a store commit its channel leads, so the node's other channels
+     * (its replica service among them) are not held up meanwhile.
+     */
+    default void beforeBlocking(Runnable r) {}
+
     /** {@link #IDLE}, {@link #PENDING}, {@link #ACKED} or {@link #FAILED}, for the current batch. */
     int status();
 

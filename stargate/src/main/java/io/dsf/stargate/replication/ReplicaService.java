@@ -56,7 +56,7 @@ public final class ReplicaService implements AutoCloseable {
     /** Bytes a pull reads from a replica segment at once. */
     static final int PULL_WINDOW = 2 << 20;
     static final int ACK_SLOT = 128;
-    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56;
+    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56;
     private static final long KIND = 0xffL << 56;
     private static final EndpointOptions EP = new EndpointOptions(4, 2, 1 << 20);
 
@@ -383,6 +383,13 @@ public final class ReplicaService implements AutoCloseable {
 
     // ============================================================ service thread
 
+    private long busySince;
+    private boolean busyLogged;
+    private int storeSpins;
+    /** Idle loops spent spinning on a busy store channel before waiting on it, and how long one wait lasts at most (new messages wait that long). */
+    private static final int STORE_SPINS = 256;
+    private static final long STORE_WAIT_NANOS = 200_000;
+
     private void run() {
         try {
             ch = store.openChannel(256, 1 << 20, 1, (tag, st) -> { // requests up to 1 MiB: a whole batch
@@ -396,12 +403,27 @@ public final class ReplicaService implements AutoCloseable {
             ch.registerRegion(recvRegion);
             while (!closing) {
                 int work = adopt();
+                if (ch.inFlight() == 0 && !ch.leadingCommit()) { busySince = 0; busyLogged = false; }
                 work += cq.poll(comps) > 0 ? onCompletions() : 0;
                 work += ch.poll(64);
                 work += onStoreCompletions();
                 if (closingCount > 0) reap();
-                if (work == 0) {
-                    if (ch.inFlight() > 0) Thread.onSpinWait();
+                if (work > 0) storeSpins = 0;
+                else {
+                    if (ch.inFlight() > 0 || ch.leadingCommit()) { // a commit this channel leads progresses only here
+                        if (busySince == 0) busySince = System.nanoTime();
+                        else if (System.nanoTime() - busySince > 2_000_000_000L && !busyLogged) {
+                            busyLogged = true;
+                            StringBuilder b = new StringBuilder();
+                            for (Conn x : conns) if (x.state != C_FREE) b.append(" [slot ").append(x.slot).append(" state ").append(x.state).append(" busy ").append(x.storeBusy).append("]");
+                            LOG.log(System.Logger.Level.WARNING, "replica: store channel busy for 2 s: " + ch.inFlight() + " in flight"
+                                    + (ch.leadingCommit() ? ", leading a commit" : "") + "; " + store.describeJournal() + ";" + b);
+                        }
+                        // spin briefly, then wait on the store: a replica spinning for its whole write + sync took the
+                        // CPU the device's and the journal's threads needed (every node owner and replica at once)
+                        if (++storeSpins < STORE_SPINS) Thread.onSpinWait();
+                        else ch.await(64, STORE_WAIT_NANOS);
+                    }
                     else if (cq.await(comps, TimeUnit.MICROSECONDS.toNanos(500)) > 0) onCompletions();
                 }
             }
@@ -589,8 +611,8 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Stores the owner's vDisk metadata (first time, or changed: a {@code rom} object, then a store
-     * sync) and takes the next message; no answer. Control path: once per owner shard connection,
+     * Stores the owner's vDisk metadata (first time, or changed: a {@code rom} object, then an asynchronous
+     * channel sync) and takes the next message; no answer. Control path: once per owner shard connection,
      * and a store operation only when the record is new.
      */
     private void onMeta(Conn c, long vdisk, int len) {
@@ -605,7 +627,16 @@ public final class ReplicaService implements AutoCloseable {
                 StoreObject o = metaObjects.get(k);
                 if (o == null || o.isDeleted()) metaObjects.put(k, store.create(0, 0, metaAttrs(m)));
                 else for (Map.Entry<String, byte[]> e : metaAttrs(m).entrySet()) store.setAttribute(o, e.getKey(), e.getValue());
-                store.sync();
+                // never store.sync() here: this thread polls the channel, and a commit that channel leads
+                // completes only through those polls (a blocking sync waited for it forever when every node
+                // was owner and replica at once). The channel's own sync is asynchronous, and every batch's
+                // sync comes after it, so the metadata is durable before any batch of the vDisk is acknowledged.
+                int st;
+                while ((st = ch.sync(K_META | c.slot)) == StoreStatus.QUEUE_FULL.code()) {
+                    ch.poll(64);
+                    Thread.onSpinWait();
+                }
+                if (st != StoreChannel.ACCEPTED) throw new IllegalStateException("sync refused: " + StoreStatus.describe(st));
                 metas.put(k, m);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "replica: cannot store the metadata of " + k + ": " + e.getMessage());
@@ -738,6 +769,10 @@ public final class ReplicaService implements AutoCloseable {
             int st = storeStatus[i];
             Conn c = conns[(int) (tag & 0xffff)];
             long kind = tag & KIND;
+            if (kind == K_META) {
+                if (st < 0) LOG.log(System.Logger.Level.WARNING, "replica: sync of vDisk metadata failed: " + StoreStatus.describe(st));
+                continue;
+            }
             c.storeBusy = false;
             if (c.state == C_CLOSING) continue;
             if (st < 0) {

@@ -48,12 +48,16 @@ public final class ShardReplicator implements BatchReplicator {
     private static final class Link {
         final PeerAddress peer;
         Endpoint ep;
-        long retryAt;
+        long retryAt, sentAt;
         boolean chosen, acked, sent;
         Link(PeerAddress p) { this.peer = p; }
     }
 
     private boolean started, closed;
+    private Runnable beforeBlocking = () -> { };
+
+    @Override
+    public void beforeBlocking(Runnable r) { beforeBlocking = java.util.Objects.requireNonNull(r); }
     private Arena arena;
     private CompletionQueue cq;
     private Completions comps;
@@ -139,6 +143,7 @@ public final class ShardReplicator implements BatchReplicator {
         // the buffer's previous sends (two batches ago) must be done before it is overwritten
         long deadline = System.nanoTime() + cfg.options.ackTimeoutNanos();
         while (sendOut[cur] > 0) {
+            beforeBlocking.run();
             if (System.nanoTime() > deadline) {
                 for (Link l : links) if (l.ep != null && l.ep.sendsOutstanding() > 0) fail(l, "sends not completing");
                 if (sendOut[cur] > 0) break;
@@ -249,6 +254,7 @@ public final class ShardReplicator implements BatchReplicator {
         }
         long now = System.nanoTime();
         if (now - l.retryAt < 0) return false;
+        beforeBlocking.run();
         try {
             Endpoint e = cfg.transport.connect(l.peer.socketAddress(), cq, EP, cfg.options.connectTimeoutNanos());
             l.ep = e;
@@ -307,6 +313,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (st == PostStatus.OK) {
             sendOut[cur]++;
             l.sent = true;
+            l.sentAt = System.nanoTime();
         }
         else fail(l, "send refused: " + PostStatus.name(st));
     }
@@ -408,7 +415,11 @@ public final class ShardReplicator implements BatchReplicator {
             onAnswer(l, li, slot, comps.byteLength(i));
         }
         if (status == PENDING && System.nanoTime() - sentAt > cfg.options.ackTimeoutNanos()) {
-            for (Link l : links) if (l.chosen && !l.acked && status == PENDING) fail(l, "no answer within the ack timeout");
+            // each peer's own clock: a replacement the batch was just re-sent to gets its full timeout
+            long now = System.nanoTime();
+            for (Link l : links)
+                if (l.chosen && !l.acked && l.sent && now - l.sentAt > cfg.options.ackTimeoutNanos() && status == PENDING)
+                    fail(l, "no answer within the ack timeout");
         }
         if (trimHead != trimTail) n += sendTrims();
         return n;
