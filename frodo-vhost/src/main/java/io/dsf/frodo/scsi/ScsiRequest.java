@@ -16,6 +16,7 @@ import static io.dsf.frodo.scsi.VirtioScsiDevice.SENSE_SIZE;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * One virtio-scsi command slot, the adapter from the virtio-scsi request layout to stargate's
@@ -54,13 +55,24 @@ final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
             complete(0); // no room for a response: nothing can be reported
             return;
         }
-        c.readReadable(0, req, 0, REQ_SIZE);
-        int lun = lun(req, 0);
+        // the request header is read in place when its first descriptor holds it all (Linux and QEMU
+        // put it in one), else gathered into req; either way each field is read exactly once
+        MemorySegment h;
+        long at;
+        if (Integer.toUnsignedLong(c.length(0)) >= REQ_SIZE) {
+            h = c.memory().segment(c.region(0)); // the walker checked [offset, offset + length) lies in it
+            at = c.offset(0);
+        } else {
+            c.readReadable(0, req, 0, REQ_SIZE);
+            h = req;
+            at = 0;
+        }
+        int lun = lun(h, at);
         if (lun < 0) { respond(RESP_BAD_TARGET, 0, 0); return; }
         long out = c.readableBytes() - REQ_SIZE, in = c.writableBytes() - RESP_SIZE;
         if (out > 0 && in > 0) { respond(RESP_FAILURE, 0, 0); return; } // bidirectional commands: not supported
         task.reset();
-        task.lun(lun).tag(req.get(JAVA_LONG_UNALIGNED, 8)).cdb(req, 19, CDB_SIZE);
+        task.lun(lun).tag(h.get(JAVA_LONG_UNALIGNED, at + 8)).cdb(h, at + 19, CDB_SIZE);
         if (in > 0) {
             task.direction(ScsiTask.DATA_IN);
             if (!addSegments(c, c.readableCount(), c.count(), RESP_SIZE)) { respond(RESP_FAILURE, 0, 0); return; }
@@ -90,13 +102,28 @@ final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
 
     @Override
     public void onTaskComplete(ScsiTask t) {
+        DescriptorChain c = chain();
+        int w = c.readableCount(); // the response is the first writable element (start() checked there is one)
+        long dataIn = t.direction() == ScsiTask.DATA_IN ? t.transferred() : 0;
+        if (t.senseLength() == 0 && Integer.toUnsignedLong(c.length(w)) >= RESP_SIZE) {
+            // written in place: the same 108 bytes the copy below writes, sense area all zeros
+            MemorySegment g = c.memory().segment(c.region(w));
+            long o = c.offset(w);
+            g.set(JAVA_INT_UNALIGNED, o, 0);
+            g.set(JAVA_INT_UNALIGNED, o + 4, (int) Math.min(t.residual(), Integer.MAX_VALUE));
+            g.set(JAVA_SHORT_UNALIGNED, o + 8, (short) 0);
+            g.set(JAVA_BYTE, o + 10, (byte) t.status());
+            g.set(JAVA_BYTE, o + 11, t.aborted() ? RESP_ABORTED : RESP_OK);
+            for (long p = o + 12; p < o + RESP_SIZE; p += 8) g.set(JAVA_LONG_UNALIGNED, p, 0L);
+            complete((int) (RESP_SIZE + dataIn)); // last: the slot (and the task) may be reused from here
+            return;
+        }
         resp.fill((byte) 0);
         int senseLen = t.copySense(resp, 12, SENSE_SIZE);
         resp.set(JAVA_INT_UNALIGNED, 0, senseLen);
         resp.set(JAVA_INT_UNALIGNED, 4, (int) Math.min(t.residual(), Integer.MAX_VALUE));
         resp.set(JAVA_BYTE, 10, (byte) t.status());
         resp.set(JAVA_BYTE, 11, t.aborted() ? RESP_ABORTED : RESP_OK);
-        long dataIn = t.direction() == ScsiTask.DATA_IN ? t.transferred() : 0;
         chain().writeWritable(0, resp, 0, RESP_SIZE);
         complete((int) (RESP_SIZE + dataIn)); // last: the slot (and the task) may be reused from here
     }
