@@ -205,6 +205,62 @@ public class VirtioRequestBenchmark {
         arena.close();
     }
 
+    /**
+     * The same measurement without JMH, on thread CPU time instead of wall time, for a machine shared
+     * with other work (time spent descheduled does not count): both protocols set up in this JVM,
+     * warmed up, then measured in alternating rounds; prints per-protocol medians (min-max) of
+     * ns/request and the median of the per-round ratio scsi/blk.
+     * <pre>java ... io.dsf.bench.jmh.VirtioRequestBenchmark [rw=read|write] [rounds=21] [ms=200]</pre>
+     */
+    public static void main(String[] args) throws Throwable {
+        String rw = "read";
+        int rounds = 21, ms = 200;
+        for (String a : args) {
+            String[] kv = a.split("=", 2);
+            switch (kv[0]) {
+                case "rw" -> rw = kv[1];
+                case "rounds" -> rounds = Integer.parseInt(kv[1]);
+                case "ms" -> ms = Integer.parseInt(kv[1]);
+                default -> throw new IllegalArgumentException("unknown argument " + a + " (rw=, rounds=, ms=)");
+            }
+        }
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        String[] protos = {"blk", "scsi"};
+        VirtioRequestBenchmark[] b = new VirtioRequestBenchmark[2];
+        for (int i = 0; i < 2; i++) {
+            b[i] = new VirtioRequestBenchmark();
+            b[i].proto = protos[i];
+            b[i].rw = rw;
+            b[i].setUp();
+        }
+        long[] batches = new long[2];
+        for (int i = 0; i < 2; i++) { // warm-up, and the batch count that takes about ms of CPU
+            long t0 = mx.getCurrentThreadCpuTime(), n = 0;
+            while (mx.getCurrentThreadCpuTime() - t0 < 3_000_000_000L) { for (int k = 0; k < 1000; k++) b[i].batch(); n += 1000; }
+            batches[i] = Math.max(1000, n * ms / 3000);
+        }
+        double[][] ns = new double[2][rounds];
+        double[] ratio = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            for (int j = 0; j < 2; j++) {
+                int i = (r & 1) == 0 ? j : 1 - j; // alternate which goes first
+                long t0 = mx.getCurrentThreadCpuTime();
+                for (long k = 0; k < batches[i]; k++) b[i].batch();
+                ns[i][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / (batches[i] * BATCH);
+            }
+            ratio[r] = ns[1][r] / ns[0][r];
+        }
+        for (int i = 0; i < 2; i++) System.out.printf("%s %s: %s ns/request (thread CPU time, median (min-max) of %d rounds)%n", protos[i], rw, summary(ns[i]), rounds);
+        System.out.printf("scsi/blk %s: %s%n", rw, summary(ratio));
+        for (VirtioRequestBenchmark x : b) x.tearDown();
+    }
+
+    private static String summary(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return String.format("%.2f (%.2f-%.2f)", s[s.length / 2], s[0], s[s.length - 1]);
+    }
+
     /** A vDisk that completes every request inline and never touches the buffer. Thread safe (stateless). */
     static final class InlineVDisk implements VDisk {
         private final long size;
