@@ -16,7 +16,6 @@ import static io.dsf.frodo.scsi.VirtioScsiDevice.SENSE_SIZE;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * One virtio-scsi command slot, the adapter from the virtio-scsi request layout to stargate's
@@ -28,6 +27,10 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  */
 final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
     static final byte RESP_OK = 0, RESP_ABORTED = 2, RESP_BAD_TARGET = 3, RESP_FAILURE = 9;
+
+    /** The sense area of a response without sense data. */
+    private static final MemorySegment ZERO_SENSE = java.lang.foreign.Arena.global().allocate(SENSE_SIZE, 8);
+    private static final java.lang.foreign.ValueLayout.OfInt JAVA_INT_UNALIGNED_LE = JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final ScsiTask task;
     final MemorySegment req = MemorySegment.ofArray(new long[7]);   // 56 >= 51 bytes
@@ -109,12 +112,12 @@ final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
             // written in place: the same 108 bytes the copy below writes, sense area all zeros
             MemorySegment g = c.memory().segment(c.region(w));
             long o = c.offset(w);
-            g.set(JAVA_INT_UNALIGNED, o, 0);
+            MemorySegment.copy(ZERO_SENSE, 0, g, o + 12, SENSE_SIZE); // one bounds check for the whole area
+            g.set(JAVA_INT_UNALIGNED, o, 0); // sense_len
             g.set(JAVA_INT_UNALIGNED, o + 4, (int) Math.min(t.residual(), Integer.MAX_VALUE));
-            g.set(JAVA_SHORT_UNALIGNED, o + 8, (short) 0);
-            g.set(JAVA_BYTE, o + 10, (byte) t.status());
-            g.set(JAVA_BYTE, o + 11, t.aborted() ? RESP_ABORTED : RESP_OK);
-            for (long p = o + 12; p < o + RESP_SIZE; p += 8) g.set(JAVA_LONG_UNALIGNED, p, 0L);
+            // status_qualifier 0 (bytes 8-9), status (byte 10), response (byte 11): one little-endian int
+            int response = t.aborted() ? RESP_ABORTED : RESP_OK;
+            g.set(JAVA_INT_UNALIGNED_LE, o + 8, (t.status() & 0xFF) << 16 | response << 24);
             complete((int) (RESP_SIZE + dataIn)); // last: the slot (and the task) may be reused from here
             return;
         }
