@@ -22,7 +22,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * {@link ScsiTask}: checks the framing (request header readable, response writable, data-out after
  * the request, data-in after the response, not both), decodes the LUN, hands the guest's data
  * buffers to the task as its scatter list (zero copy: each segment is a slice of the guest mapping),
- * and on the task's completion writes status, sense and residual into the response. Started on the
+ * and on the task's completion writes status, sense and residual into the response. A request header
+ * that lies in one descriptor is read in place (each field once) and a response without sense data is
+ * written in place; split headers go through the {@code req}/{@code resp} copies. Started on the
  * queue's worker; the task callback runs on the worker or on a vDisk completion thread.
  */
 final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
