@@ -22,11 +22,17 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * {@link ScsiTask}: checks the framing (request header readable, response writable, data-out after
  * the request, data-in after the response, not both), decodes the LUN, hands the guest's data
  * buffers to the task as its scatter list (zero copy: each segment is a slice of the guest mapping),
- * and on the task's completion writes status, sense and residual into the response. Started on the
+ * and on the task's completion writes status, sense and residual into the response. A request header
+ * that lies in one descriptor is read in place (each field once) and a response without sense data is
+ * written in place; split headers go through the {@code req}/{@code resp} copies. Started on the
  * queue's worker; the task callback runs on the worker or on a vDisk completion thread.
  */
 final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
     static final byte RESP_OK = 0, RESP_ABORTED = 2, RESP_BAD_TARGET = 3, RESP_FAILURE = 9;
+
+    /** The sense area of a response without sense data. */
+    private static final MemorySegment ZERO_SENSE = java.lang.foreign.Arena.global().allocate(SENSE_SIZE, 8);
+    private static final java.lang.foreign.ValueLayout.OfInt JAVA_INT_UNALIGNED_LE = JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final ScsiTask task;
     final MemorySegment req = MemorySegment.ofArray(new long[7]);   // 56 >= 51 bytes
@@ -54,13 +60,24 @@ final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
             complete(0); // no room for a response: nothing can be reported
             return;
         }
-        c.readReadable(0, req, 0, REQ_SIZE);
-        int lun = lun(req, 0);
+        // the request header is read in place when its first descriptor holds it all (Linux and QEMU
+        // put it in one), else gathered into req; either way each field is read exactly once
+        MemorySegment h;
+        long at;
+        if (Integer.toUnsignedLong(c.length(0)) >= REQ_SIZE) {
+            h = c.memory().segment(c.region(0)); // the walker checked [offset, offset + length) lies in it
+            at = c.offset(0);
+        } else {
+            c.readReadable(0, req, 0, REQ_SIZE);
+            h = req;
+            at = 0;
+        }
+        int lun = lun(h, at);
         if (lun < 0) { respond(RESP_BAD_TARGET, 0, 0); return; }
         long out = c.readableBytes() - REQ_SIZE, in = c.writableBytes() - RESP_SIZE;
         if (out > 0 && in > 0) { respond(RESP_FAILURE, 0, 0); return; } // bidirectional commands: not supported
         task.reset();
-        task.lun(lun).tag(req.get(JAVA_LONG_UNALIGNED, 8)).cdb(req, 19, CDB_SIZE);
+        task.lun(lun).tag(h.get(JAVA_LONG_UNALIGNED, at + 8)).cdb(h, at + 19, CDB_SIZE);
         if (in > 0) {
             task.direction(ScsiTask.DATA_IN);
             if (!addSegments(c, c.readableCount(), c.count(), RESP_SIZE)) { respond(RESP_FAILURE, 0, 0); return; }
@@ -90,13 +107,28 @@ final class ScsiRequest extends VirtqRequest implements ScsiTaskCallback {
 
     @Override
     public void onTaskComplete(ScsiTask t) {
+        DescriptorChain c = chain();
+        int w = c.readableCount(); // the response is the first writable element (start() checked there is one)
+        long dataIn = t.direction() == ScsiTask.DATA_IN ? t.transferred() : 0;
+        if (t.senseLength() == 0 && Integer.toUnsignedLong(c.length(w)) >= RESP_SIZE) {
+            // written in place: the same 108 bytes the copy below writes, sense area all zeros
+            MemorySegment g = c.memory().segment(c.region(w));
+            long o = c.offset(w);
+            MemorySegment.copy(ZERO_SENSE, 0, g, o + 12, SENSE_SIZE); // one bounds check for the whole area
+            g.set(JAVA_INT_UNALIGNED, o, 0); // sense_len
+            g.set(JAVA_INT_UNALIGNED, o + 4, (int) Math.min(t.residual(), Integer.MAX_VALUE));
+            // status_qualifier 0 (bytes 8-9), status (byte 10), response (byte 11): one little-endian int
+            int response = t.aborted() ? RESP_ABORTED : RESP_OK;
+            g.set(JAVA_INT_UNALIGNED_LE, o + 8, (t.status() & 0xFF) << 16 | response << 24);
+            complete((int) (RESP_SIZE + dataIn)); // last: the slot (and the task) may be reused from here
+            return;
+        }
         resp.fill((byte) 0);
         int senseLen = t.copySense(resp, 12, SENSE_SIZE);
         resp.set(JAVA_INT_UNALIGNED, 0, senseLen);
         resp.set(JAVA_INT_UNALIGNED, 4, (int) Math.min(t.residual(), Integer.MAX_VALUE));
         resp.set(JAVA_BYTE, 10, (byte) t.status());
         resp.set(JAVA_BYTE, 11, t.aborted() ? RESP_ABORTED : RESP_OK);
-        long dataIn = t.direction() == ScsiTask.DATA_IN ? t.transferred() : 0;
         chain().writeWritable(0, resp, 0, RESP_SIZE);
         complete((int) (RESP_SIZE + dataIn)); // last: the slot (and the task) may be reused from here
     }

@@ -100,6 +100,61 @@ class VhostUserScsiTest {
         assertEquals(0x3c, drv.at(data, 8192).get(JAVA_BYTE, 8191));
     }
 
+    /**
+     * The request header read in place and the response written in place (each in one descriptor)
+     * against the gathered copies (each split over two descriptors): the same 108 response bytes,
+     * used length and data, for GOOD reads and writes and for a CHECK CONDITION.
+     */
+    @Test
+    void splitHeadersAnswerLikeWholeOnes() {
+        int[][] cdbs = {
+            {0x2a, 0, 0, 0, 0, 7, 0, 0, 1, 0},                      // WRITE(10) LBA 7: GOOD
+            {0x88, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0},    // READ(16) LBA 7: GOOD
+            {0x28, 0, 0, 0, 0x10, 0, 0, 0, 1, 0},                   // READ(10) past the end: CHECK CONDITION
+            {0x28, 0x04, 0, 0, 0, 7, 0, 0, 1, 0},                   // READ(10) with a reserved bit: CHECK CONDITION
+        };
+        int[] expectedStatus = {0, 0, 2, 2};
+        for (int c = 0; c < cdbs.length; c++) {
+            int[] cdb = cdbs[c];
+            boolean write = cdb[0] == 0x2a;
+            byte[][] answers = new byte[2][];
+            long[] used = new long[2];
+            for (int split = 0; split < 2; split++) {
+                MemorySegment r = drv.at(req, 51);
+                r.fill((byte) 0);
+                r.set(JAVA_BYTE, 0, (byte) 1);
+                r.set(JAVA_BYTE, 2, (byte) 0x40);
+                r.set(JAVA_BYTE, 8, (byte) 0x77); // the tag
+                for (int i = 0; i < cdb.length; i++) r.set(JAVA_BYTE, 19 + i, (byte) cdb[i]);
+                drv.at(resp, 108).fill((byte) 0x55);
+                drv.at(data, 4096).fill((byte) (write ? 0x6b : 0x11));
+                int head;
+                if (split == 0) {
+                    head = write ? rq.chain(new long[] {req, data, resp}, new int[] {51, 4096, 108}, new boolean[] {false, false, true})
+                            : rq.chain(new long[] {req, resp, data}, new int[] {51, 108, 4096}, new boolean[] {false, true, true});
+                } else { // 20 + 31 bytes of request, 50 + 58 bytes of response
+                    head = write ? rq.chain(new long[] {req, req + 20, data, resp, resp + 50}, new int[] {20, 31, 4096, 50, 58},
+                                    new boolean[] {false, false, false, true, true})
+                            : rq.chain(new long[] {req, req + 20, resp, resp + 50, data}, new int[] {20, 31, 50, 58, 4096},
+                                    new boolean[] {false, false, true, true, true});
+                }
+                rq.offer(head);
+                rq.kick();
+                assertEquals(1, rq.awaitUsed(1, 10_000));
+                used[split] = (int) rq.takeUsed();
+                answers[split] = drv.at(resp, 108).toArray(JAVA_BYTE);
+                if (!write && answers[split][10] == 0) assertEquals(0x6b, drv.at(data, 4096).get(JAVA_BYTE, 4095), "read back what was written");
+            }
+            String what = "CDB opcode 0x" + Integer.toHexString(cdb[0]);
+            assertArrayEquals(answers[0], answers[1], what + ": the same response");
+            assertEquals(used[0], used[1], what + ": the same used length");
+            assertEquals(expectedStatus[c], answers[0][10], what + ": status");
+            assertEquals(0, answers[0][11], what + ": response VIRTIO_SCSI_S_OK");
+            int senseLen = MemorySegment.ofArray(answers[0]).get(JAVA_INT_UNALIGNED, 0);
+            for (int i = 12 + senseLen; i < 108; i++) assertEquals(0, answers[0][i], what + ": sense area byte " + i + " cleared");
+        }
+    }
+
     @Test
     void badCommandsGetSenseAndTouchNothing() {
         MemorySegment r = command(3, new int[] {0}, 0, false);

@@ -158,6 +158,10 @@ public final class ScsiTarget implements AutoCloseable {
         byte[] cdb = t.cdb;
         int op = cdb[0] & 0xFF;
         ScsiLun lun = lun(t.lun());
+        if (lun != null && plainReadWrite(t, op, cdb) && !unitAttentionPending(t, lun)) {
+            SbcCommands.readWrite(this, t, lun, op);
+            return;
+        }
         boolean lunless = op == CommandTable.INQUIRY || op == CommandTable.REPORT_LUNS || op == CommandTable.REQUEST_SENSE;
         if (lun == null && !lunless) {
             t.fail(ScsiSense.ILLEGAL_REQUEST, ScsiSense.LOGICAL_UNIT_NOT_SUPPORTED);
@@ -208,6 +212,26 @@ public final class ScsiTarget implements AutoCloseable {
             case CommandTable.SYNCHRONIZE_CACHE_10, CommandTable.SYNCHRONIZE_CACHE_16 -> SbcCommands.synchronizeCache(t, lun, op);
             default -> t.fail(ScsiSense.ILLEGAL_REQUEST, ScsiSense.INVALID_COMMAND_OPERATION_CODE);
         }
+    }
+
+    /**
+     * The fast path's test: READ(10), WRITE(10), READ(16) or WRITE(16), as long as its opcode needs,
+     * with no bit set outside its usage map ({@link CommandTable}: byte 1 DPO/FUA only, the group
+     * number's five bits, a zero control byte). Such a CDB passes every generic check of
+     * {@link #dispatch}; anything else takes the generic path, which reports exactly what is wrong.
+     */
+    private static boolean plainReadWrite(ScsiTask t, int op, byte[] c) {
+        if ((c[1] & ~0x18) != 0) return false;
+        if (op == CommandTable.READ_16 || op == CommandTable.WRITE_16)
+            return t.cdbLength() >= 16 && (c[14] & ~0x1F) == 0 && c[15] == 0;
+        if (op == CommandTable.READ_10 || op == CommandTable.WRITE_10)
+            return t.cdbLength() >= 10 && (c[6] & ~0x1F) == 0 && c[9] == 0;
+        return false;
+    }
+
+    private static boolean unitAttentionPending(ScsiTask t, ScsiLun lun) {
+        ScsiNexus n = t.nexus;
+        return lun.pendingUnitAttention(n.id) != 0 || n.lunsChangedPending();
     }
 
     /** Reports (and clears) the highest-priority unit attention pending for this nexus on this LUN, if any. */

@@ -46,6 +46,10 @@ public final class ScsiTask implements IoCallback {
     static final int OP_FLUSH = 1, OP_UNMAP = 2, OP_ZEROES = 3;
 
     private static final VarHandle STATE, PENDING, IO_STATUS;
+    /** Little-endian longs over the CDB array: a 32-byte CDB arrives from memory as four loads and four stores. */
+    private static final VarHandle CDB_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.foreign.ValueLayout.OfLong LE_LONG =
+            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final MemorySegment ZEROS = Arena.global().allocate(4096, 4096);
 
     static {
@@ -139,13 +143,24 @@ public final class ScsiTask implements IoCallback {
         return this;
     }
 
-    /** Copies a CDB of {@code length} bytes (1..32) from memory (e.g. a virtio-scsi request header). */
+    /**
+     * Copies a CDB of {@code length} bytes (1..32) from memory (e.g. a virtio-scsi request header,
+     * read in place in guest memory: each byte is read once, so a concurrent writer cannot make the
+     * target see two different CDBs).
+     */
     public ScsiTask cdb(MemorySegment src, long offset, int length) {
         checkIdle();
         checkCdbLength(length);
-        MemorySegment.copy(src, offset, scratchSegment, 0, length);
-        System.arraycopy(scratch, 0, cdb, 0, length);
-        java.util.Arrays.fill(cdb, length, MAX_CDB_LENGTH, (byte) 0);
+        if (length == MAX_CDB_LENGTH) { // virtio-scsi always sends 32 bytes: four 8-byte moves, bounds-checked by src
+            byte[] c = cdb;
+            CDB_LONGS.set(c, 0, src.get(LE_LONG, offset));
+            CDB_LONGS.set(c, 8, src.get(LE_LONG, offset + 8));
+            CDB_LONGS.set(c, 16, src.get(LE_LONG, offset + 16));
+            CDB_LONGS.set(c, 24, src.get(LE_LONG, offset + 24));
+        } else {
+            MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, offset, cdb, 0, length);
+            java.util.Arrays.fill(cdb, length, MAX_CDB_LENGTH, (byte) 0);
+        }
         cdbLength = length;
         return this;
     }
@@ -270,8 +285,10 @@ public final class ScsiTask implements IoCallback {
         jobKind = 0;
         jobDisk = null;
         miscompare = -1;
-        IO_STATUS.setVolatile(this, 0);
-        PENDING.setVolatile(this, 0);
+        // the state CAS above is a full fence; whoever reads these next (a vDisk completion) was
+        // handed a request submitted after them, which orders them: release stores suffice
+        IO_STATUS.setRelease(this, 0);
+        PENDING.setRelease(this, 0);
     }
 
     int state() { return (int) STATE.getVolatile(this); }
@@ -487,7 +504,7 @@ public final class ScsiTask implements IoCallback {
         jobDone = 0;
         miscompare = -1;
         int mt = Math.max(jobDisk.maxTransfer(), blockSize);
-        pieceMax = mt - mt % blockSize;
+        pieceMax = mt & -blockSize; // block sizes are powers of two (ScsiLun checks)
     }
 
     /** True when each segment's share of the first {@code length} bytes is a whole number of blocks. */
@@ -495,7 +512,7 @@ public final class ScsiTask implements IoCallback {
         long remaining = length;
         for (int i = 0; i < segmentCount && remaining > 0; i++) {
             long use = Math.min(segmentLengths[i], remaining);
-            if (use % blockSize != 0) return false;
+            if ((use & (blockSize - 1)) != 0) return false;
             remaining -= use;
         }
         return remaining == 0;
@@ -503,6 +520,16 @@ public final class ScsiTask implements IoCallback {
 
     /** The zero-copy path: one vDisk request per segment (or per maxTransfer piece of it), all in flight together. */
     private void submitDirect() {
+        if (jobLength <= segmentLengths[0] && jobLength <= pieceMax) { // one vDisk request (a 4 KiB READ or WRITE)
+            if (aborting()) { endJob(); return; }
+            PENDING.setRelease(this, 1); // no submission guard: after a successful submit the task is the completion's
+            int st = submitIo(jobKind != J_READ, jobOffset, segments[0], (int) jobLength);
+            if (st != VDiskStatus.OK) {
+                recordIo(st);
+                if (addPending(-1) == 1) endJob();
+            }
+            return;
+        }
         PENDING.setVolatile(this, 1); // the submission guard: completions cannot finish the job before it drops
         long remaining = jobLength, pos = jobOffset;
         boolean read = jobKind == J_READ;
