@@ -68,11 +68,23 @@ final class Handshake {
     static Peer readHello(SocketChannel ch, long deadline) throws IOException {
         ByteBuffer b = ByteBuffer.allocateDirect(HELLO_FRAME).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, b, FrameDescriptor.HEADER_LENGTH, deadline);
+        checkHelloHeader(b);
+        readFully(ch, b, HELLO_FRAME, deadline);
+        return parseHello(b);
+    }
+
+    /** Checks the header of a HELLO frame at the start of {@code b} (its first HEADER_LENGTH bytes are in). */
+    static void checkHelloHeader(ByteBuffer b) throws RdmaException {
         FrameFlyweight f = new FrameFlyweight(b).at(0);
         int problem = f.validateHeader(HelloDescriptor.LENGTH);
         if (problem != FrameFlyweight.VALID) throw new RdmaException(PROTOCOL, "bad hello: " + FrameFlyweight.problemName(problem));
         if (f.type() != FrameDescriptor.HELLO) throw new RdmaException(PROTOCOL, "expected HELLO, got " + FrameDescriptor.typeName(f.type()));
-        readFully(ch, b, HELLO_FRAME, deadline);
+    }
+
+    /** Checks and decodes a whole HELLO frame at the start of {@code b}. */
+    static Peer parseHello(ByteBuffer b) throws RdmaException {
+        checkHelloHeader(b);
+        FrameFlyweight f = new FrameFlyweight(b).at(0);
         if (!f.payloadValid()) throw new RdmaException(PROTOCOL, "bad hello: payload checksum mismatch");
         int p = FrameDescriptor.HEADER_LENGTH;
         int max = b.getInt(p + HelloDescriptor.MAX_MESSAGE_SIZE_OFFSET);
@@ -100,7 +112,7 @@ final class Handshake {
         }
     }
 
-    private static void writeFully(SocketChannel ch, ByteBuffer b, long deadline) throws IOException {
+    static void writeFully(SocketChannel ch, ByteBuffer b, long deadline) throws IOException {
         b.clear();
         try (Selector s = Selector.open()) {
             ch.register(s, SelectionKey.OP_WRITE);
