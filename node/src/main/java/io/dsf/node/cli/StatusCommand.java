@@ -79,6 +79,8 @@ public final class StatusCommand implements Callable<Integer> {
         out.println("batches acked " + r.get("batches_acked") + ", failed " + r.get("batches_failed") + ", failovers " + r.get("failovers")
                 + ", trims sent " + r.get("trims_sent") + "; as replica: batches stored " + r.get("replica_batches_stored") + ", rejected "
                 + r.get("replica_batches_rejected") + ", segments trimmed " + r.get("replica_segments_trimmed"));
+        out.println("reads repaired from replicas " + r.get("reads_repaired") + " (" + r.get("blocks_rewritten") + " blocks written back), "
+                + "unrepairable " + r.get("reads_unrepairable"));
         out.flush();
         return 0;
     }

@@ -110,6 +110,7 @@ public final class Node implements AutoCloseable {
     private io.dsf.rdma.api.RdmaTransport transport;
     private io.dsf.stargate.replication.ReplicaService replicas;
     private io.dsf.stargate.replication.Replication replication;
+    private io.dsf.stargate.replication.ReplicaReadRepair readRepair;
     private ClusterConfig cluster;
     private AdminServer admin;
     private final TreeMap<String, Served> served = new TreeMap<>();
@@ -153,7 +154,12 @@ public final class Node implements AutoCloseable {
                 n.device = BlockDevices.open(c.deviceUri());
                 n.openStore(c.deviceUri());
                 n.stargate = Stargate.open(n.device, n.store, c.stargate(), n.startReplication(cluster));
-                if (n.replication != null) n.replication.catalog(io.dsf.stargate.replication.Takeover.catalog(n.stargate, cluster.nodeId()));
+                if (n.replication != null) {
+                    n.replication.catalog(io.dsf.stargate.replication.Takeover.catalog(n.stargate, cluster.nodeId()));
+                    // a read whose local copy fails its checksum is served from the replicas and written back
+                    n.readRepair = new io.dsf.stargate.replication.ReplicaReadRepair(n.transport, cluster.nodeId(), cluster.peers());
+                    n.stargate.readRepair(n.readRepair);
+                }
                 n.catalog = NodeCatalog.load(n.store);
                 n.serveAtStart(c);
                 log.flush();
@@ -180,6 +186,9 @@ public final class Node implements AutoCloseable {
                 io.dsf.stargate.replication.Replication.Options.rf(cluster.rf()));
         return replication;
     }
+
+    /** Repairs of reads from the replicas (null: no replication). */
+    public synchronized io.dsf.stargate.replication.ReplicaReadRepair readRepair() { return readRepair; }
 
     /** The multi-node settings (null on a node started alone). */
     public synchronized ClusterConfig cluster() { return cluster; }
@@ -557,6 +566,7 @@ public final class Node implements AutoCloseable {
         served.clear();
         hosts.clear();
         if (stargate != null) try { stargate.close(); } catch (RuntimeException e) { if (first == null) first = e; }
+        if (readRepair != null) readRepair.close();
         if (replicas != null) try { replicas.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (transport != null) try { transport.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (store != null) try { store.close(); } catch (RuntimeException e) { if (first == null) first = e; }

@@ -268,6 +268,10 @@ final class NodeAdmin implements AdminServer.Handler {
         m.put("batches_failed", rep == null ? 0L : rep.batchesFailed());
         m.put("failovers", rep == null ? 0L : rep.failovers());
         m.put("trims_sent", rep == null ? 0L : rep.trimsSent());
+        io.dsf.stargate.replication.ReplicaReadRepair rr = node.readRepair();
+        m.put("reads_repaired", rr == null ? 0L : rr.repaired());
+        m.put("reads_unrepairable", rr == null ? 0L : rr.failed());
+        m.put("blocks_rewritten", rr == null ? 0L : rr.blocksRewritten());
         m.put("replica_batches_stored", svc == null ? 0L : svc.batchesStored());
         m.put("replica_batches_rejected", svc == null ? 0L : svc.batchesRejected());
         m.put("replica_segments_trimmed", svc == null ? 0L : svc.segmentsTrimmed());

@@ -571,6 +571,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private void complete(Req r, int status) {
+        if (status == VDiskStatus.MEDIUM_ERROR && r.kind == IoEvent.READ && r.buf != null && node.readRepair != null
+                && r.tag != Stargate.ReadRepair.NO_REPAIR) {
+            repairLater(r);
+            return;
+        }
         if (r.kind == IoEvent.WRITE) vd.outstanding.add(-r.length);
         else if (r.kind == IoEvent.ZERO) vd.outstanding.add(-r.bufOffset);
         recordStats(r, status);
@@ -585,6 +590,30 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         freeReqs[freeReqTop++] = r.id;
         if (j != null) j.part(status);
         else if (cb != null) cb.onComplete(tag, status);
+    }
+
+    /**
+     * A read that met a checksum failure: hands its range to the node's read repair (the replicas)
+     * and frees the request; the caller's completion comes from the repair, with its final status.
+     * Error path only (it allocates).
+     */
+    private void repairLater(Req r) {
+        recordStats(r, VDiskStatus.MEDIUM_ERROR);
+        io.dsf.stargate.api.IoCallback cb = r.cb;
+        Join j = r.join;
+        long tag = r.tag, offset = r.offset;
+        int length = (int) r.length;
+        MemorySegment dst = r.buf.asSlice(r.bufOffset, length);
+        r.cb = null;
+        r.join = null;
+        r.buf = null;
+        r.arg = null;
+        inUse[r.id] = false;
+        freeReqs[freeReqTop++] = r.id;
+        node.readRepair.repair(vd, offset, dst, length, st -> {
+            if (j != null) j.part(st);
+            else if (cb != null) cb.onComplete(tag, st);
+        });
     }
 
     // ============================================================== buffers

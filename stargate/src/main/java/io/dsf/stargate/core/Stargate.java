@@ -34,6 +34,24 @@ public final class Stargate implements AutoCloseable {
     private long nextId = 1;
     private volatile boolean closed;
     private volatile Throwable failure;
+    /**
+     * Reads a range whose stored data failed its checksum from elsewhere (the replicas), fills
+     * {@code dst}, rewrites the bad copy and calls {@code done} with the read's final status, on any
+     * thread. Called by a shard thread, only on a read that would complete with
+     * {@link io.dsf.stargate.api.VDiskStatus#MEDIUM_ERROR}; must not block it.
+     */
+    public interface ReadRepair {
+        /** A read submitted with this tag completes a checksum failure as it is (the repair's own re-reads). */
+        long NO_REPAIR = Long.MIN_VALUE;
+
+        void repair(VDisk vdisk, long offset, MemorySegment dst, int length, java.util.function.IntConsumer done);
+    }
+
+    volatile ReadRepair readRepair;
+
+    /** Installs (or with null removes) the read repair of checksum failures; see {@link ReadRepair}. */
+    public void readRepair(ReadRepair r) { readRepair = r; }
+
     /** Makes each shard's OpLog replicator (null: RF1, no replication). */
     final io.dsf.stargate.replication.BatchReplicator.Factory replication;
 
