@@ -63,6 +63,8 @@ class TakeoverTest {
         final AtomicInteger count = new AtomicInteger();
         final AtomicReference<String> error = new AtomicReference<>();
         final CountDownLatch done = new CountDownLatch(1);
+        /** Set once the owner is killed: the operation in flight is abandoned instead of waited for. */
+        volatile boolean ownerDead;
 
         Workload(Path socket) { this.socket = socket; }
 
@@ -97,8 +99,8 @@ class TakeoverTest {
                     }
                     inFlight.clear();
                     for (int b = 0; b < crcs.length; b++) inFlight.put(off / 4096 + b, crcs[b]);
-                    int st = zero ? io(drv, q, hdr, status, data, 16, VirtioBlkDevice.T_WRITE_ZEROES, off)
-                            : io(drv, q, hdr, status, data, WRITE, VirtioBlkDevice.T_OUT, off);
+                    int st = zero ? io(drv, q, hdr, status, data, 16, VirtioBlkDevice.T_WRITE_ZEROES, off, () -> ownerDead)
+                            : io(drv, q, hdr, status, data, WRITE, VirtioBlkDevice.T_OUT, off, () -> ownerDead);
                     if (st != VirtioBlkDevice.S_OK) {
                         error.set("operation " + i + " at " + off + ": status " + st);
                         return;
@@ -116,6 +118,12 @@ class TakeoverTest {
     }
 
     static int io(VhostUserDriver drv, DriverQueue q, long hdr, long status, long data, int len, int type, long off) {
+        return io(drv, q, hdr, status, data, len, type, off, () -> false);
+    }
+
+    /** One request; -1 when no answer within 60 s, or as soon as {@code abandon} says the backend is gone. */
+    static int io(VhostUserDriver drv, DriverQueue q, long hdr, long status, long data, int len, int type, long off,
+                  java.util.function.BooleanSupplier abandon) {
         MemorySegment h = drv.at(hdr, 16);
         h.set(JAVA_INT_UNALIGNED, 0, type);
         h.set(JAVA_INT_UNALIGNED, 4, 0);
@@ -124,7 +132,8 @@ class TakeoverTest {
         int head = q.chain(new long[] {hdr, data, status}, new int[] {16, len, 1}, new boolean[] {false, type == VirtioBlkDevice.T_IN, true});
         q.offer(head);
         q.kick();
-        if (q.awaitUsed(1, 60_000) < 1) return -1;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (q.awaitUsed(1, 100) < 1) if (abandon.getAsBoolean() || System.nanoTime() > until) return -1;
         q.takeUsed();
         return drv.at(status, 1).get(JAVA_BYTE, 0);
     }
@@ -168,6 +177,7 @@ class TakeoverTest {
             if (w.done.await(5, TimeUnit.MILLISECONDS)) break; // polls a counter; not a synchronisation sleep
         }
         a.kill9();
+        w.ownerDead = true;
         assertTrue(w.done.await(90, TimeUnit.SECONDS), "the workload noticed the owner's death");
         wt.join();
         assertTrue(w.count.get() >= 1500);
