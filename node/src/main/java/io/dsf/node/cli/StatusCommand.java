@@ -55,7 +55,8 @@ public final class StatusCommand implements Callable<Integer> {
         for (Object o : VdiskCommand.list(r.get("peers"))) {
             Map<String, Object> p = VdiskCommand.map(o);
             Object err = p.get("last_error");
-            out.println("peer " + p.get("id") + " " + p.get("address") + " (" + p.get("domain") + ") " + p.get("state") + "  failures " + p.get("failures")
+            out.println("peer " + p.get("id") + " " + p.get("address") + " (" + p.get("domain") + ") " + p.get("state") + "  holds "
+                    + p.get("batches_held") + " batches  failures " + p.get("failures")
                     + (err == null ? "" : "  last error: " + err));
         }
         for (Object o : VdiskCommand.list(r.get("vdisks"))) {
@@ -76,6 +77,8 @@ public final class StatusCommand implements Callable<Integer> {
             h.append("  ").append(e.getKey()).append(": ").append(x.get("segments")).append(" segments");
         }
         out.println(h);
+        if (!Long.valueOf(0).equals(r.get("batches_below_rf")))
+            out.println("RF not met: " + r.get("batches_below_rf") + " acknowledged batches have a copy on a failed peer (no re-replication yet)");
         out.println("batches acked " + r.get("batches_acked") + ", failed " + r.get("batches_failed") + ", failovers " + r.get("failovers")
                 + ", trims sent " + r.get("trims_sent") + "; as replica: batches stored " + r.get("replica_batches_stored") + ", rejected "
                 + r.get("replica_batches_rejected") + ", segments trimmed " + r.get("replica_segments_trimmed"));

@@ -45,7 +45,7 @@ import java.util.Map;
  *   vdisk    = {name, size, read_only, shards, parent, attached, [lun, scsi_target, endpoints]}
  *   endpoint = {kind: "vhost-user-scsi" | "vhost-user-blk", vdisk, socket, [lun]}
  *   hotplug  = "delivered" | "missed" | "not_negotiated": what a guest on the SCSI target was told
- *   peer     = {id, address, domain, state: "unknown" | "connected" | "failed", last_error, last_error_at_ms, failures}
+ *   peer     = {id, address, domain, batches_held, state: "unknown" | "connected" | "failed", last_error, last_error_at_ms, failures}
  *   replicated = {name, id, shards: [{shard, episode, peers: [ID], domain_level}]} (shards that replicated at least once;
  *               domain_level "rack" | "block" | "node" | "none": every pair of the shard's copies differs in that label)
  *   segment  = {owner, vdisk, shard, segment, bytes, batches, blocks, [batch_list: [{offset, bytes, crc,
@@ -216,6 +216,7 @@ final class NodeAdmin implements AdminServer.Handler {
                 o.put("last_error", ps == null ? null : ps.lastError());
                 o.put("last_error_at_ms", ps == null ? 0L : ps.lastErrorAtMillis());
                 o.put("failures", ps == null ? 0L : ps.failures());
+                o.put("batches_held", ps == null ? 0L : ps.batchesHeld());
                 peers.add(o);
             }
         }
@@ -266,6 +267,9 @@ final class NodeAdmin implements AdminServer.Handler {
         m.put("held", held);
         m.put("batches_acked", rep == null ? 0L : rep.batchesAcked());
         m.put("batches_failed", rep == null ? 0L : rep.batchesFailed());
+        long below = 0;
+        if (rep != null) for (Replication.PeerStatus ps : rep.peerStatus()) if (ps.state().equals("failed")) below += ps.batchesHeld();
+        m.put("batches_below_rf", below); // copies on failed peers: one fewer than RF each while those peers are away
         m.put("failovers", rep == null ? 0L : rep.failovers());
         m.put("trims_sent", rep == null ? 0L : rep.trimsSent());
         io.dsf.stargate.replication.ReplicaReadRepair rr = node.readRepair();

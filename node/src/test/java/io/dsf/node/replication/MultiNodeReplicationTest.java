@@ -229,7 +229,10 @@ class MultiNodeReplicationTest {
         for (Object s : list(map(list(st.get("vdisks")).get(0)).get("shards")))
             assertEquals(List.of(survivor.id), map(s).get("peers"), "every shard replicates to the survivor now: " + st);
         assertEquals(0L, st.get("batches_failed"));
+        assertTrue((Long) vp.get("batches_held") > 0, "the victim held batches before it died: " + vp);
+        assertEquals(vp.get("batches_held"), st.get("batches_below_rf"), "its batches are reported below RF: " + st);
         assertEquals(0, a.dsf("status"), a.node.errText);
+        assertTrue(a.node.out.contains("RF not met"), a.node.out);
         assertTrue(a.node.out.contains("peer " + victimId) && a.node.out.contains("failed"), a.node.out);
 
         // the dead node's replicas were durable before they were acknowledged: restart it and look

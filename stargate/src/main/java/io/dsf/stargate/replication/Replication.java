@@ -68,7 +68,7 @@ public final class Replication implements BatchReplicator.Factory {
     final ConcurrentHashMap<ShardReplicator, Boolean> replicators = new ConcurrentHashMap<>();
 
     /** How the shards last saw a peer: {@code state} "unknown", "connected" or "failed"; the last error (or null), when (epoch ms). */
-    public record PeerStatus(PeerAddress peer, String state, String lastError, long lastErrorAtMillis, long failures) {}
+    public record PeerStatus(PeerAddress peer, String state, String lastError, long lastErrorAtMillis, long failures, long batchesHeld) {}
 
     /**
      * The peers a vDisk shard currently replicates to (its episode's chosen set) and how far apart
@@ -83,6 +83,8 @@ public final class Replication implements BatchReplicator.Factory {
         volatile String lastError;
         volatile long lastErrorAt;
         final LongAdder failures = new LongAdder();
+        /** Batches of this node the peer acknowledged (holds durably), over this process's life. */
+        final LongAdder batchesHeld = new LongAdder();
     }
 
     PeerHealth health(PeerAddress p) { return health.computeIfAbsent(p.id(), k -> new PeerHealth()); }
@@ -122,13 +124,17 @@ public final class Replication implements BatchReplicator.Factory {
     /** Segment trims sent to the peers. */
     public long trimsSent() { return trims.sum(); }
 
-    /** Each peer as the shards last saw it (connected: the last event was a successful connect). Thread safe. */
+    /**
+     * Each peer as the shards last saw it (connected: the last event was a successful connect) and
+     * how many of this node's batches it acknowledged: while a peer is failed, that many batches
+     * have one copy fewer than RF (no re-replication yet). Thread safe.
+     */
     public List<PeerStatus> peerStatus() {
         List<PeerStatus> out = new ArrayList<>();
         for (PeerAddress p : peers) {
             PeerHealth h = health.get(p.id());
-            if (h == null) out.add(new PeerStatus(p, "unknown", null, 0, 0));
-            else out.add(new PeerStatus(p, h.connected ? "connected" : "failed", h.lastError, h.lastErrorAt, h.failures.sum()));
+            if (h == null) out.add(new PeerStatus(p, "unknown", null, 0, 0, 0));
+            else out.add(new PeerStatus(p, h.connected ? "connected" : "failed", h.lastError, h.lastErrorAt, h.failures.sum(), h.batchesHeld.sum()));
         }
         return out;
     }

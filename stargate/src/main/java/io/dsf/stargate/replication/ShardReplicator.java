@@ -452,6 +452,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (!l.acked) {
             l.acked = true;
             ackedCount++;
+            cfg.health(l.peer).batchesHeld.increment(); // a LongAdder cell per thread: no allocation once warm
         }
         settle();
     }
