@@ -36,6 +36,7 @@ public final class InflightQueue {
 
     private final MemorySegment area;
     private long counter;
+    private boolean resumed;
 
     /** @param area this queue's slice of the shared area, at least {@link #queueRegionSize} bytes */
     public InflightQueue(MemorySegment area) {
@@ -53,7 +54,8 @@ public final class InflightQueue {
         if (area.byteSize() < queueRegionSize(size)) throw new IllegalArgumentException("in-flight area too small for " + size);
         int version = Short.toUnsignedInt(area.get(JAVA_SHORT_UNALIGNED, 8));
         int descNum = Short.toUnsignedInt(area.get(JAVA_SHORT_UNALIGNED, 10));
-        if (version != VERSION || descNum != size) {
+        resumed = version == VERSION && descNum == size;
+        if (!resumed) {
             area.asSlice(0, queueRegionSize(size)).fill((byte) 0);
             area.set(JAVA_SHORT_UNALIGNED, 8, (short) VERSION);
             area.set(JAVA_SHORT_UNALIGNED, 10, (short) size);
@@ -94,6 +96,9 @@ public final class InflightQueue {
         counter = max;
         return n;
     }
+
+    /** Whether the last {@link #recover} found this ring's earlier state (a restart or reconnect) rather than a fresh area. */
+    public boolean resumed() { return resumed; }
 
     /** Marks {@code head} in flight, before its request is submitted. */
     public void begin(int head) {
