@@ -25,7 +25,8 @@ public final class DriverQueue implements AutoCloseable {
     public final int index;
     public final int size;
     public final long descGpa, availGpa, usedGpa;
-    final int kickFd, callFd;
+    final int kickFd;
+    int callFd;
     final MemorySegment desc, avail, used;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment eight = arena.allocate(8, 8);
@@ -142,6 +143,37 @@ public final class DriverQueue implements AutoCloseable {
                     if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(left, 50)) > 0 && Libc.read(callFd, eight, 8) == 8)
                         interrupts += eight.get(JAVA_LONG, 0);
                 }
+            } finally {
+                Libc.close(ep);
+            }
+        }
+    }
+
+    /**
+     * Closes the call eventfd, with any signal it holds, and makes a new one that the next
+     * {@link VhostUserDriver#resumeQueue} passes: QEMU lets a crashed back-end's guest notifiers go
+     * and makes new ones for the new connection.
+     */
+    public void replaceCallFd() {
+        int fd = Errno.check(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
+        Libc.close(callFd);
+        callFd = fd;
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} for the device to signal the call eventfd (without looking at
+     * the used ring: a driver learns of completions from the interrupt); true when it did.
+     */
+    public boolean awaitInterrupt(long timeoutMillis) {
+        try (Arena a = Arena.ofConfined()) {
+            int ep = Errno.check(Libc.epoll_create1(Libc.EPOLL_CLOEXEC), "epoll_create1");
+            try {
+                MemorySegment ev = epoll_event.allocateArray(1, a);
+                epoll_event.events(ev, 0, Libc.EPOLLIN);
+                Errno.check(Libc.epoll_ctl(ep, Libc.EPOLL_CTL_ADD, callFd, ev), "epoll_ctl");
+                if (Libc.epoll_wait(ep, ev, 1, (int) Math.min(timeoutMillis, Integer.MAX_VALUE)) <= 0) return false;
+                if (Libc.read(callFd, eight, 8) == 8) interrupts += eight.get(JAVA_LONG, 0);
+                return true;
             } finally {
                 Libc.close(ep);
             }

@@ -16,6 +16,7 @@ import static io.dsf.frodo.vhostuser.VhostUserProtocol.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * A minimal vhost-user front-end (what QEMU is to the back-end): it owns a guest memory memfd,
@@ -28,7 +29,7 @@ public final class VhostUserDriver implements AutoCloseable {
     public static final long GPA_BASE = 0x1_0000_0000L;
 
     private final Arena arena = Arena.ofShared();
-    private final int sock;
+    private int sock;
     private final ScmRights scm = new ScmRights(8);
     private final MemorySegment msg = arena.allocate(HEADER_SIZE + MAX_PAYLOAD, 8);
     private final MemorySegment in = arena.allocate(HEADER_SIZE + MAX_PAYLOAD, 8);
@@ -43,6 +44,22 @@ public final class VhostUserDriver implements AutoCloseable {
 
     /** Connects to a back-end's socket. */
     public static VhostUserDriver connect(Path socket) throws IOException {
+        return new VhostUserDriver(open(socket));
+    }
+
+    /**
+     * Drops the connection and connects to {@code socket} again, keeping the guest memory, the rings
+     * and the in-flight area, as QEMU does when its back-end restarts ({@code reconnect=N}). The
+     * caller then negotiates, sends the memory table, {@link #resendInflight} and
+     * {@link #resumeQueue}s.
+     */
+    public void reconnect(Path socket) throws IOException {
+        int fd = open(socket);
+        Libc.close(sock);
+        sock = fd;
+    }
+
+    private static int open(Path socket) throws IOException {
         int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new IOException("socket: " + Errno.describe(Errno.last()));
         try (Arena a = Arena.ofConfined()) {
@@ -53,7 +70,7 @@ public final class VhostUserDriver implements AutoCloseable {
                 throw new IOException("connect " + p + ": " + Errno.describe(e));
             }
         }
-        return new VhostUserDriver(fd);
+        return fd;
     }
 
     // ------------------------------------------------------------------ messages
@@ -247,8 +264,23 @@ public final class VhostUserDriver implements AutoCloseable {
     /** Sets up and starts queue {@code index} with {@code size} entries; returns it. */
     public DriverQueue startQueue(int index, int size, boolean enable) throws IOException {
         DriverQueue q = new DriverQueue(this, index, size);
-        setState(SET_VRING_NUM, index, size);
-        setState(SET_VRING_BASE, index, 0);
+        setUpRing(q, 0, enable);
+        return q;
+    }
+
+    /**
+     * Sets an existing ring up again on this (new) connection, as QEMU restores a ring after a
+     * reconnect: base = the used index in guest memory (what QEMU falls back to when it could not
+     * read the base from the crashed back-end), then address, call, kick and enable.
+     */
+    public void resumeQueue(DriverQueue q, boolean enable) throws IOException {
+        setUpRing(q, q.usedIdx(), enable);
+    }
+
+    private void setUpRing(DriverQueue q, int base, boolean enable) throws IOException {
+        int index = q.index;
+        setState(SET_VRING_NUM, index, q.size);
+        setState(SET_VRING_BASE, index, base);
         MemorySegment p = arena.allocate(40, 8);
         p.set(JAVA_INT_UNALIGNED, 0, index);
         p.set(JAVA_INT_UNALIGNED, 4, 0);
@@ -260,7 +292,34 @@ public final class VhostUserDriver implements AutoCloseable {
         setU64(SET_VRING_CALL, index, false, q.callFd);
         setU64(SET_VRING_KICK, index, false, q.kickFd);
         if (enable) setState(SET_VRING_ENABLE, index, 1);
-        return q;
+    }
+
+    // ------------------------------------------------------------------ in-flight area
+
+    private int inflightFd = -1;
+    private final MemorySegment inflightDesc = arena.allocate(INFLIGHT_PAYLOAD, 8);
+
+    /**
+     * GET_INFLIGHT_FD for {@code numQueues} rings of {@code queueSize}, then SET_INFLIGHT_FD with the
+     * area the back-end made (the driver keeps its descriptor for {@link #resendInflight}).
+     */
+    public void setUpInflight(int numQueues, int queueSize) throws IOException {
+        MemorySegment p = arena.allocate(INFLIGHT_PAYLOAD, 8);
+        p.set(JAVA_SHORT_UNALIGNED, 16, (short) numQueues);
+        p.set(JAVA_SHORT_UNALIGNED, 18, (short) queueSize);
+        send(GET_INFLIGHT_FD, false, p, INFLIGHT_PAYLOAD);
+        int n = readReply(GET_INFLIGHT_FD);
+        if (n != INFLIGHT_PAYLOAD || lastReplyFd < 0) throw new IOException("GET_INFLIGHT_FD: reply of " + n + " bytes, fd " + lastReplyFd);
+        if (inflightFd >= 0) Libc.close(inflightFd);
+        inflightFd = lastReplyFd;
+        MemorySegment.copy(replyPayload(), 0, inflightDesc, 0, INFLIGHT_PAYLOAD);
+        resendInflight();
+    }
+
+    /** SET_INFLIGHT_FD with the area kept from {@link #setUpInflight} (after a reconnect). */
+    public void resendInflight() throws IOException {
+        if (inflightFd < 0) throw new IllegalStateException("no in-flight area yet");
+        send(SET_INFLIGHT_FD, false, inflightDesc, INFLIGHT_PAYLOAD, inflightFd);
     }
 
     /** Whether the back-end closed the connection within {@code timeoutMillis} (reads and discards). */
@@ -292,6 +351,7 @@ public final class VhostUserDriver implements AutoCloseable {
     @Override
     public void close() {
         Libc.close(sock);
+        if (inflightFd >= 0) Libc.close(inflightFd);
         scm.close();
         if (memfd >= 0) Libc.close(memfd);
         arena.close();

@@ -126,6 +126,13 @@ public final class VhostUserServer implements AutoCloseable {
         return n;
     }
 
+    /** {@link VirtqueueWorker#state} of every started queue, one per line (failure messages). Any thread; racy. */
+    public String queueStates() {
+        StringBuilder b = new StringBuilder();
+        for (VirtqueueWorker w : workers) if (w.running() || w.requests() > 0) b.append(w.state()).append('\n');
+        return b.toString();
+    }
+
     /** Front-end connections accepted so far. */
     public long connections() { return connections; }
 

@@ -19,10 +19,10 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  * </pre>
  *
  * A head is marked in flight (with a fetch counter) before its request is submitted; a batch of
- * completed heads is linked from {@code last_batch_head}, the used index is stored after the used
- * ring's, then the heads are cleared. Recovery clears a batch whose used-ring update landed but whose
- * flags were not yet cleared, then resubmits the remaining heads in fetch order. Owned by the queue's
- * worker; not thread safe.
+ * completed heads is linked from {@code last_batch_head}; after the used ring's index is published
+ * the batch's heads are cleared, then the used index is stored. Recovery clears a batch whose
+ * used-ring update landed but whose used index was not yet stored, then resubmits the remaining heads
+ * in fetch order. Owned by the queue's worker; not thread safe.
  */
 public final class InflightQueue {
     public static final int HEADER = 16;
@@ -36,6 +36,7 @@ public final class InflightQueue {
 
     private final MemorySegment area;
     private long counter;
+    private boolean resumed;
 
     /** @param area this queue's slice of the shared area, at least {@link #queueRegionSize} bytes */
     public InflightQueue(MemorySegment area) {
@@ -53,7 +54,8 @@ public final class InflightQueue {
         if (area.byteSize() < queueRegionSize(size)) throw new IllegalArgumentException("in-flight area too small for " + size);
         int version = Short.toUnsignedInt(area.get(JAVA_SHORT_UNALIGNED, 8));
         int descNum = Short.toUnsignedInt(area.get(JAVA_SHORT_UNALIGNED, 10));
-        if (version != VERSION || descNum != size) {
+        resumed = version == VERSION && descNum == size;
+        if (!resumed) {
             area.asSlice(0, queueRegionSize(size)).fill((byte) 0);
             area.set(JAVA_SHORT_UNALIGNED, 8, (short) VERSION);
             area.set(JAVA_SHORT_UNALIGNED, 10, (short) size);
@@ -95,6 +97,9 @@ public final class InflightQueue {
         return n;
     }
 
+    /** Whether the last {@link #recover} found this ring's earlier state (a restart or reconnect) rather than a fresh area. */
+    public boolean resumed() { return resumed; }
+
     /** Marks {@code head} in flight, before its request is submitted. */
     public void begin(int head) {
         long at = d(head);
@@ -111,12 +116,29 @@ public final class InflightQueue {
         area.set(JAVA_SHORT_UNALIGNED, 12, (short) head);
     }
 
-    /** After the used index was published: records it, then clears the batch's heads. */
+    /**
+     * After the used index was published: clears the batch's heads, then records the used index (the
+     * specification's order). A crash at any point leaves a recoverable area: before the record,
+     * {@link #recover} sees the used ring ahead of {@code used_idx} and clears the batch again (the
+     * heads it reaches are completed); recording first would leave a window where completed heads
+     * still look in flight while {@code used_idx} already matches, and a restart would run them twice
+     * and start fetching past entries it never took.
+     */
     public void batchCommit(int usedIdx, int[] heads, int n) {
+        batchClear(heads, n);
+        batchRecord(usedIdx);
+    }
+
+    /** First half of {@link #batchCommit} (crash-point tests). */
+    void batchClear(int[] heads, int n) {
+        VarHandle.storeStoreFence(); // the used ring's index is stored before the flags are cleared
+        for (int i = 0; i < n; i++) area.set(JAVA_BYTE, d(heads[i]), (byte) 0);
+    }
+
+    /** Second half of {@link #batchCommit} (crash-point tests). */
+    void batchRecord(int usedIdx) {
         VarHandle.storeStoreFence();
         area.set(JAVA_SHORT_UNALIGNED, 14, (short) usedIdx);
-        VarHandle.storeStoreFence();
-        for (int i = 0; i < n; i++) area.set(JAVA_BYTE, d(heads[i]), (byte) 0);
     }
 
     /** Whether {@code head} is marked in flight (tests). */

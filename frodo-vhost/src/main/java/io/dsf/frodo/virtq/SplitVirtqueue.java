@@ -138,6 +138,12 @@ public final class SplitVirtqueue {
     /** The used index in guest memory. */
     public int guestUsedIdx() { return Short.toUnsignedInt((short) SHORT.getAcquire(used, 2L)); }
 
+    /** The available index in guest memory (diagnostics). */
+    public int guestAvailIdx() { return Short.toUnsignedInt((short) SHORT.getAcquire(avail, 2L)); }
+
+    /** The driver's {@code used_event} (the used index after which it wants an interrupt; diagnostics). */
+    public int usedEvent() { return Short.toUnsignedInt(avail.get(JAVA_SHORT_UNALIGNED, usedEventOffset)); }
+
     /**
      * Entries the driver made available beyond {@link #lastAvail()}, or -1 when the available index
      * moved by more than the queue size (a broken driver). Acquire: ring entries read afterwards are

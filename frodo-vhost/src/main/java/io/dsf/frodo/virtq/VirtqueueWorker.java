@@ -111,6 +111,22 @@ public final class VirtqueueWorker implements AutoCloseable {
     /** Whether the worker is started (attached to a runner, or stuck stopping). Connection thread. */
     public boolean running() { return attached; }
 
+    /**
+     * A one-line view of the ring for failure messages: guest-visible indices (read from guest memory
+     * now), the worker's shadows and counters. Any thread; racy, never used for decisions.
+     */
+    public String state() {
+        SplitVirtqueue q = vq;
+        StringBuilder b = new StringBuilder(name).append(attached ? " running" : " stopped");
+        if (q != null && attached) {
+            b.append(" avail=").append(q.guestAvailIdx()).append(" lastAvail=").append(q.lastAvail())
+                    .append(" used=").append(q.guestUsedIdx()).append(" usedEvent=").append(q.usedEvent());
+        }
+        return b.append(" inFlight=").append(inFlightCount).append(" requests=").append(requests.get())
+                .append(" completions=").append(completions.get()).append(" interrupts=").append(interrupts.get())
+                .append(" resubmitted=").append(resubmitted.get()).append(broken ? " broken" : "").toString();
+    }
+
     /** The runner the worker runs (or last ran) on, or null. */
     public QueueRunner runner() { return runner; }
 
@@ -269,7 +285,17 @@ public final class VirtqueueWorker implements AutoCloseable {
         stopping = false;
         inFlightCount = 0;
         batchCount = 0;
-        recoverInflight();
+        boolean resumed = recoverInflight();
+        if (resumed || vq.guestUsedIdx() != 0) {
+            // The ring already holds used elements, and the driver may never have been told about the
+            // last of them: the previous back-end can have published them and died before its eventfd
+            // write, or signalled an eventfd the front-end had already let go (QEMU tears the old
+            // connection's guest notifiers down and makes new ones for the new connection). With
+            // nothing else in flight on this ring the driver would wait for them forever, so it gets
+            // one interrupt now; a spurious one costs it a look at the used index. (A fresh ring,
+            // used index 0 and no in-flight state, owes nothing.)
+            signalGuest();
+        }
     }
 
     /** The runner let the worker go (it no longer touches the ring). */
@@ -317,13 +343,14 @@ public final class VirtqueueWorker implements AutoCloseable {
                 && pendingCallFd.get() == NO_CHANGE;
     }
 
-    private void recoverInflight() {
-        if (inflight == null) return;
+    /** Resubmits what the in-flight area holds; true when the area held this ring's earlier state. */
+    private boolean recoverInflight() {
+        if (inflight == null) return false;
         int[] heads = batchHeads;
         int guestUsed = vq.guestUsedIdx();
         int n = inflight.recover(vq.size(), guestUsed, heads);
         vq.lastAvail(guestUsed + n);
-        if (n == 0) return;
+        if (n == 0) return inflight.resumed();
         int[] copy = java.util.Arrays.copyOf(heads, n); // control path: once per reconnect
         LOG.log(System.Logger.Level.INFO, "{0}: resubmitting {1} requests in flight before the reconnect", name, n);
         for (int head : copy) {
@@ -340,6 +367,7 @@ public final class VirtqueueWorker implements AutoCloseable {
             submit(r);
         }
         publishAndNotify();
+        return true;
     }
 
     /** The running queue's duty cycle; returns the work done. */

@@ -47,6 +47,11 @@ final class QemuGuest implements AutoCloseable {
         return new QemuGuest(dir, p);
     }
 
+    /** Waits for the guest to power off; false on timeout (QEMU keeps running). */
+    boolean waitExit(long timeoutSeconds) throws InterruptedException {
+        return process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
+    }
+
     /** Waits for the guest to power off; false on timeout (QEMU is then killed). */
     boolean awaitExit(long timeoutSeconds) throws InterruptedException {
         if (process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) return true;
@@ -63,6 +68,11 @@ final class QemuGuest implements AutoCloseable {
         int b = all.indexOf(TestGuest.BEGIN), e = all.indexOf(TestGuest.END);
         if (b < 0 || e < b) return null;
         return all.substring(b + TestGuest.BEGIN.length(), e).trim();
+    }
+
+    /** What QEMU itself printed (stdout and stderr). */
+    String qemuLog() throws IOException {
+        return read("qemu.log").strip();
     }
 
     /** What the run printed, for failure messages. */

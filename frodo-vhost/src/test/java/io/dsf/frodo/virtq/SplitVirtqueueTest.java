@@ -233,6 +233,36 @@ class SplitVirtqueueTest {
         assertEquals(0, new InflightQueue(area).recover(SIZE, 3, heads));
     }
 
+    /**
+     * Every crash point of publishing a batch leaves an area from which a restart resubmits exactly
+     * the heads not in the used ring: after the used index was published (nothing recorded yet), after
+     * the flags were cleared, after the used index was recorded. Recording the index before clearing
+     * the flags (the order this code had) left completed heads looking in flight with a matching
+     * index: they were run again and the restart fetched past available entries it never took.
+     */
+    @Test
+    void everyCrashPointOfABatchCommitRecoversOnlyTheHeadsStillInFlight() {
+        int[] heads = new int[SIZE];
+        for (int crashAfter = 0; crashAfter <= 2; crashAfter++) {
+            MemorySegment area = arena.allocate(InflightQueue.queueRegionSize(SIZE), 64);
+            InflightQueue iq = new InflightQueue(area);
+            assertEquals(0, iq.recover(SIZE, 0, heads));
+            for (int h : new int[] {3, 4, 5, 6}) iq.begin(h); // fetched: avail entries 0..3
+            iq.batchAdd(4, true);                             // 4 and 6 complete, 3 and 5 stay in flight
+            iq.batchAdd(6, false);
+            int[] batch = {4, 6};
+            // the used ring's index goes to 2 in guest memory here
+            if (crashAfter >= 1) iq.batchClear(batch, 2);
+            if (crashAfter >= 2) iq.batchRecord(2);
+            InflightQueue restarted = new InflightQueue(area);
+            int n = restarted.recover(SIZE, 2, heads);
+            assertArrayEquals(new int[] {3, 5}, java.util.Arrays.copyOf(heads, n), "crash after step " + crashAfter);
+            assertFalse(restarted.inFlight(4) || restarted.inFlight(6));
+            // the restarted back-end's next available index: used 2 + in flight 2 = the 4 entries fetched
+            assertEquals(4, 2 + n);
+        }
+    }
+
     @Test
     void fuzzRandomDescriptorTablesNeverEscapeGuestMemory() {
         Random rnd = new Random(42);
