@@ -221,7 +221,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     // ------------------------------------------------------------- stats
     volatile long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
-            statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains;
+            statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains,
+            statDrainRounds;
 
     private boolean stopping;
     private Req stopReq;
@@ -1489,6 +1490,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         if (dV == 0) return false;
         statDrains += dV;
+        statDrainRounds++;
         dIos = 1;
         if (dRoundCow) {
             statCowDrains++;
