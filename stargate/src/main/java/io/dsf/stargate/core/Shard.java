@@ -212,6 +212,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** A vBlock picked that did not fit the last round: the next round starts with it (-1: none). */
     private long dCarry = -1;
     private MemorySegment dBuf;
+    private int dBufId;
     private Segment dScanSeg;
     private int dScanPos;
     private boolean drainAll;
@@ -300,7 +301,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             ch.registerRegion(large.region());
             open = new Batch(acquireLarge());
             flight = new Batch(acquireLarge());
-            dBuf = large.buffer(acquireLarge() & ~LARGE_FLAG);
+            dBufId = acquireLarge();
+            dBuf = bufferOf(dBufId);
             int mp = acquireLarge();
             mapPage = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
             mapView = mapPage.asByteBuffer();
@@ -640,6 +642,21 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return (id & LARGE_FLAG) != 0 ? large.buffer(id & ~LARGE_FLAG) : small.buffer(id);
     }
 
+    /**
+     * Buffer {@code id} from block {@code block} on, for a store request that starts there: made
+     * once per (buffer, block) and kept, so steady state allocates no slice per I/O.
+     */
+    private MemorySegment sliceOf(int id, int block) {
+        if (block == 0) return bufferOf(id);
+        int at = (id & LARGE_FLAG) != 0 ? SMALL_COUNT * (SMALL >> BLOCK_SHIFT) + (id & ~LARGE_FLAG) * BLOCKS_PER_VB + block
+                : id * (SMALL >> BLOCK_SHIFT) + block;
+        MemorySegment m = slices[at];
+        if (m == null) slices[at] = m = bufferOf(id).asSlice((long) block << BLOCK_SHIFT);
+        return m;
+    }
+
+    private final MemorySegment[] slices = new MemorySegment[SMALL_COUNT * (SMALL >> BLOCK_SHIFT) + LARGE_COUNT * BLOCKS_PER_VB];
+
     private void releaseBuffer(int id) {
         if ((id & LARGE_FLAG) != 0) large.release(id & ~LARGE_FLAG);
         else small.release(id);
@@ -726,7 +743,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
-        int st = submitRead(o, off, buf.asSlice((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT, T_READ | r.id);
+        int st = submitRead(o, off, sliceOf(r.bufId, firstBlock), nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
         else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
     }
@@ -1579,7 +1596,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 while (j < end && !isZero(dLoc[j]) && locSlot(dLoc[j]) == locSlot(l) && locSlice(dLoc[j]) == locSlice(l) + (j - i)
                         && dPos[j] == dPos[i] + (j - i)) j++;
                 int st = submitRead(segs[locSlot(l)].obj, (long) locSlice(l) << BLOCK_SHIFT,
-                        dBuf.asSlice((long) dPos[i] << BLOCK_SHIFT), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                        sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
                 if (st == StoreChannel.ACCEPTED) dIos++;
                 else if (dStatus == 0) dStatus = st;
                 i = j;
@@ -1611,7 +1628,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 while (j < end && dBlock[j] == dBlock[i] + (j - i) && dPos[j] == dPos[i] + (j - i)) j++;
                 long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
                 markWritten(target, (int) (inVb >>> BLOCK_SHIFT), j - i);
-                int st = submitWrite(eg, base + inVb, dBuf.asSlice((long) dPos[i] << BLOCK_SHIFT), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                int st = submitWrite(eg, base + inVb, sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
                 if (st == StoreChannel.ACCEPTED) dIos++;
                 else if (dStatus == 0) dStatus = st;
                 i = j;
