@@ -15,7 +15,7 @@
 #                vDisk's ratio to raw and this tree's ratio to the baseline, all from the same reps
 #   cpu          with --baseline DIR: the shard thread's CPU time per I/O (VDiskBenchmark cpu: writes
 #                counted until the OpLog is drained, reads after a prefill), this tree against the
-#                baseline's Stargate, alternating, on mem and null (AB_DEVICES); a busy machine
+#                baseline's Stargate, alternating, on mem and null (AB_DEVICES=mem,null,uring); a busy machine
 #                disturbs it far less than throughput
 # Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards,ab,cpu]
 #                                  [--baseline DIR] [--cpu-ios N] [--json]
@@ -138,14 +138,13 @@ if "cpu" in cases:
         sys.exit("case cpu needs --baseline DIR")
     here, base = os.getcwd(), os.environ["BASELINE"]
     for dev in os.environ.get("AB_DEVICES", "mem,null").split(","):
-        if dev == "uring":
-            continue
+        uri = f"uring:{tgt}/sg-cpu.img?size=2g" if dev == "uring" else f"{dev}:2g"
         for rw in ("randwrite", "randread"):
             n, b = [], []
             for rep in range(reps):
                 order = [(n, here), (b, base)] if rep % 2 == 0 else [(b, base), (n, here)]
                 for vals, tree in order:
-                    vals.append(cpu_run(tree, f"{dev}:2g", rw)["shard_cpu_ns_per_io"])
+                    vals.append(cpu_run(tree, uri, rw)["shard_cpu_ns_per_io"])
             ratios = [x / y for x, y in zip(n, b)]
             rows.append((f"cpu {dev}", f"{rw} shard CPU ns per I/O: new / baseline", ratios,
                          f"new {statistics.median(n):,.0f} ns, baseline {statistics.median(b):,.0f} ns"))

@@ -177,7 +177,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         long seg = Math.max(4L << 20, Math.min(64L << 20, (cap / 64) >> 20 << 20));
         long perShard = Math.max(2 * seg, (cap / 8) / seg * seg);
         Stargate sg = Stargate.open(dev, store, StargateOptions.defaults().withShards(1).withOplog(seg, perShard)
-                .withIndexBudget(Math.max(1 << 16, perShard / 4096)).withIdle("block"));
+                .withIndexBudget(Math.max(1 << 16, perShard / 4096)).withIdle(System.getProperty("dsf.cpu.idle", "block")));
         long size = (cap / 2) >> 20 << 20;
         VDisk v = sg.create("cpu", size);
         MemorySegment mem = dev.allocateDma((long) QD * BS);
