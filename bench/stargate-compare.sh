@@ -9,33 +9,50 @@
 #                under bench/target)
 #   depth        randread QD1 p50 and p99 on a vDisk with 100 snapshots in its chain vs none
 #   shards       randwrite / randread QD32 IOPS with 1, 2 and 4 shards (ratio to 1 shard)
-# Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards] [--json]
+#   ab           with --baseline DIR (another checkout, built): this tree's vDisk, the baseline's vDisk
+#                and the raw device in turn, for mem, null and uring (AB_DEVICES=mem,null,uring) QD32
+#                randwrite / randread; gives each
+#                vDisk's ratio to raw and this tree's ratio to the baseline, all from the same reps
+#   cpu          with --baseline DIR: the shard thread's CPU time per I/O (VDiskBenchmark cpu: writes
+#                counted until the OpLog is drained, reads after a prefill), this tree against the
+#                baseline's Stargate, alternating, on mem and null (AB_DEVICES=mem,null,uring); a busy machine
+#                disturbs it far less than throughput
+# Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards,ab,cpu]
+#                                  [--baseline DIR] [--cpu-ios N] [--json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS=3 SECONDS_=3 CASES=mem,null,uring,depth,shards JSON=0
+REPS=3 SECONDS_=3 CASES=mem,null,uring,depth,shards JSON=0 BASELINE="" CPU_IOS=200000
 while (($#)); do
     case "$1" in
         --reps) REPS=$2; shift 2 ;;
         --seconds) SECONDS_=$2; shift 2 ;;
         --cases) CASES=$2; shift 2 ;;
         --json) JSON=1; shift ;;
+        --baseline) BASELINE=$(cd "$2" && pwd); shift 2 ;;
+        --cpu-ios) CPU_IOS=$2; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 ./dsf bench --help >/dev/null # builds once, before anything is timed
+if [[ -n "$BASELINE" ]]; then "$BASELINE/dsf" bench --help >/dev/null; fi
+if [[ ",$CASES," == *,cpu,* ]]; then # the harness class comes from this tree; each side its own Stargate
+    . scripts/jdk.sh && dsf_find_jdk && export JAVA_HOME
+    ./mvnw -q -B -o -pl bench -am -DskipTests package >&2
+    if [[ -n "$BASELINE" ]]; then (cd "$BASELINE" && ./mvnw -q -B -o -pl bench -am -DskipTests package >&2); fi
+fi
 mkdir -p bench/target
-export REPS SECONDS_ CASES JSON
+export REPS SECONDS_ CASES JSON BASELINE CPU_IOS
 exec python3 - <<'PY'
 import json, os, statistics, subprocess, sys
 
 reps, secs, cases, as_json = int(os.environ["REPS"]), os.environ["SECONDS_"], os.environ["CASES"].split(","), os.environ["JSON"] == "1"
 tgt = os.path.abspath("bench/target")
 
-def run(target, rw, qd, shards=1, snapshots=0, size="1g"):
+def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree="."):
     env = dict(os.environ, DSF_SKIP_BUILD="1")
     if snapshots:
         env["DSF_JAVA_OPTS"] = (env.get("DSF_JAVA_OPTS", "") + f" -Ddsf.bench.snapshots={snapshots}").strip()
-    cmd = ["./dsf", "bench", "--target", target, "--rw", rw, "--iodepth", str(qd), "--bs", "4k", "--runtime", secs,
+    cmd = [os.path.join(tree, "dsf"), "bench", "--target", target, "--rw", rw, "--iodepth", str(qd), "--bs", "4k", "--runtime", secs,
            "--ramp", "1", "--idle", "spin", "--size", size, "--json", "--progress-interval", "0", "--force"]
     if target.startswith("vdisk:"):
         cmd += ["--shards", str(shards)]
@@ -79,6 +96,59 @@ if "shards" in cases:
         for n in (2, 4):
             pair("shards", f"{rw} QD32 IOPS, {n} shards vs 1", (f"{n} shards", lambda rw=rw, n=n: run("vdisk:mem:2g", rw, 32, shards=n)),
                  ("1 shard", lambda rw=rw: run("vdisk:mem:2g", rw, 32, shards=1)), "iops")
+
+def triple(case, measure, target, rw, qd, raw_target, key="iops"):
+    """This tree's vDisk, the baseline's vDisk, the raw device, in turn (order rotated every rep)."""
+    base = os.environ["BASELINE"]
+    sides = [("new", lambda: run(target, rw, qd)), ("base", lambda: run(target, rw, qd, tree=base)), ("raw", lambda: run(raw_target, rw, qd))]
+    vals = {"new": [], "base": [], "raw": []}
+    for rep in range(reps):
+        for label, thunk in sides[rep % 3:] + sides[:rep % 3]:
+            vals[label].append(thunk()[key])
+    n, b, r = vals["new"], vals["base"], vals["raw"]
+    for label, num, den in (("new vDisk / raw", n, r), ("baseline vDisk / raw", b, r), ("new / baseline", n, b)):
+        ratios = [x / y if y else float("nan") for x, y in zip(num, den)]
+        rows.append((case, f"{measure}: {label}", ratios,
+                     f"new {statistics.median(n):,.0f}, baseline {statistics.median(b):,.0f}, raw {statistics.median(r):,.0f} ({key})"))
+        print(f"# {case} {measure} {label}: {statistics.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}] {rows[-1][3]}", file=sys.stderr)
+
+if "ab" in cases:
+    if not os.environ["BASELINE"]:
+        sys.exit("case ab needs --baseline DIR")
+    devs = os.environ.get("AB_DEVICES", "mem,null,uring").split(",")
+    for dev in devs:
+        for rw in ("randwrite", "randread"):
+            if dev == "uring":
+                triple("ab uring", f"{rw} QD32 IOPS", f"vdisk:uring:{tgt}/sg-ab-vdisk.img?size=2g", rw, 32, f"device:uring:{tgt}/sg-ab-raw.img?size=2g")
+            else:
+                triple("ab " + dev, f"{rw} QD32 IOPS", f"vdisk:{dev}:2g", rw, 32, f"device:{dev}:2g")
+
+def cpu_run(tree, dev, rw):
+    jar = [f for f in os.listdir("bench/target") if f.startswith("dsf-bench-") and f.endswith(".jar")][0]
+    cmd = [os.path.join(os.environ.get("JAVA_HOME", "/usr"), "bin", "java"), "--enable-native-access=ALL-UNNAMED",
+           "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", f"-Ddsf.native.dir={tree}/native/target",
+           "-cp", f"bench/target/{jar}:{tree}/bench/target/lib/*", "io.dsf.bench.jmh.VDiskBenchmark", "cpu", dev, rw, os.environ["CPU_IOS"]]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+if "cpu" in cases:
+    if not os.environ["BASELINE"]:
+        sys.exit("case cpu needs --baseline DIR")
+    here, base = os.getcwd(), os.environ["BASELINE"]
+    for dev in os.environ.get("AB_DEVICES", "mem,null").split(","):
+        uri = f"uring:{tgt}/sg-cpu.img?size=2g" if dev == "uring" else f"{dev}:2g"
+        for rw in ("randwrite", "randread"):
+            n, b = [], []
+            for rep in range(reps):
+                order = [(n, here), (b, base)] if rep % 2 == 0 else [(b, base), (n, here)]
+                for vals, tree in order:
+                    vals.append(cpu_run(tree, uri, rw)["shard_cpu_ns_per_io"])
+            ratios = [x / y for x, y in zip(n, b)]
+            rows.append((f"cpu {dev}", f"{rw} shard CPU ns per I/O: new / baseline", ratios,
+                         f"new {statistics.median(n):,.0f} ns, baseline {statistics.median(b):,.0f} ns"))
+            print(f"# cpu {dev} {rw}: {statistics.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}] {rows[-1][3]} new={n} base={b}", file=sys.stderr)
 
 print("| case | measure | ratio median (min-max) | medians |")
 print("| --- | --- | --- | --- |")

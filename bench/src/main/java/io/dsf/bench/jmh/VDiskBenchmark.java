@@ -154,4 +154,92 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
     @Benchmark
     @OperationsPerInvocation(QD)
     public int rawRandRead() { return rawBatch(false); }
+
+    /**
+     * Not a JMH benchmark: the shard thread's CPU time per I/O, a measure that a busy machine
+     * disturbs far less than throughput (a shard that waits parks: idle {@code block}). Usage:
+     * {@code VDiskBenchmark cpu DEVICE randwrite|randread IOS}. One shard on a 1 GiB vDisk with the
+     * CLI bench's OpLog sizing; 4 KiB random I/O at iodepth 32 over the whole vDisk. Writes count
+     * from the first write until the OpLog is drained (the drain is part of a write's cost); reads
+     * run after a sequential prefill and a drain. Prints one JSON line.
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 4 || !args[0].equals("cpu")) {
+            System.err.println("usage: VDiskBenchmark cpu DEVICE randwrite|randread IOS");
+            System.exit(2);
+        }
+        String device = args[1];
+        boolean write = args[2].equals("randwrite");
+        long ios = Long.parseLong(args[3]);
+        BlockDevice dev = BlockDevices.open(device);
+        BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+        long cap = dev.geometry().capacity();
+        long seg = Math.max(4L << 20, Math.min(64L << 20, (cap / 64) >> 20 << 20));
+        long perShard = Math.max(2 * seg, (cap / 8) / seg * seg);
+        Stargate sg = Stargate.open(dev, store, StargateOptions.defaults().withShards(1).withOplog(seg, perShard)
+                .withIndexBudget(Math.max(1 << 16, perShard / 4096)).withIdle(System.getProperty("dsf.cpu.idle", "block")));
+        long size = (cap / 2) >> 20 << 20;
+        VDisk v = sg.create("cpu", size);
+        MemorySegment mem = dev.allocateDma((long) QD * BS);
+        MemorySegment[] bufs = new MemorySegment[QD];
+        for (int i = 0; i < QD; i++) {
+            bufs[i] = mem.asSlice((long) i * BS, BS);
+            bufs[i].fill((byte) (i + 1));
+        }
+        if (!write) {
+            MemorySegment mb = dev.allocateDma(1 << 20);
+            mb.fill((byte) 7);
+            for (long off = 0; off < size; off += 1 << 20) {
+                CompletableFuture<Integer> f = new CompletableFuture<>();
+                if (v.write(off, mb, 1 << 20, 0, (t, st) -> f.complete(st)) != VDiskStatus.OK || f.get() != VDiskStatus.OK)
+                    throw new IllegalStateException("prefill write failed");
+            }
+            sg.drain("cpu");
+        }
+        Thread shard = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("stargate-cpu-shard0")).findFirst().orElseThrow();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        SplittableRandom rnd = new SplittableRandom(17);
+        AtomicInteger inflight = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        IoCallback cb = (tag, st) -> {
+            if (st != VDiskStatus.OK) failed.incrementAndGet();
+            inflight.decrementAndGet();
+        };
+        long blocks = size / BS;
+        long[] phase = {ios / 4, ios}; // warm-up, then measured
+        long cpu0 = 0, t0 = 0, cpu1, t1;
+        for (int p = 0; p < 2; p++) {
+            if (p == 1) {
+                cpu0 = mx.getThreadCpuTime(shard.threadId());
+                t0 = System.nanoTime();
+            }
+            long submitted = 0;
+            int slot = 0;
+            while (submitted < phase[p]) {
+                if (inflight.get() >= QD) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                long off = rnd.nextLong(blocks) * BS;
+                MemorySegment buf = bufs[slot];
+                slot = (slot + 1) % QD;
+                inflight.incrementAndGet();
+                int st = write ? v.write(off, buf, BS, 0, cb) : v.read(off, buf, BS, 0, cb);
+                if (st != VDiskStatus.OK) throw new IllegalStateException("submission refused: " + st);
+                submitted++;
+            }
+            while (inflight.get() > 0) Thread.onSpinWait();
+        }
+        if (write) sg.drain("cpu");
+        cpu1 = mx.getThreadCpuTime(shard.threadId());
+        t1 = System.nanoTime();
+        if (failed.get() != 0) throw new IllegalStateException(failed.get() + " I/Os failed");
+        System.err.println("counters: " + sg.controller("cpu").counters());
+        System.out.printf("{\"rw\":\"%s\",\"device\":\"%s\",\"ios\":%d,\"shard_cpu_ns_per_io\":%.1f,\"wall_iops\":%.0f}%n",
+                args[2], device, ios, (cpu1 - cpu0) / (double) ios, ios * 1e9 / (t1 - t0));
+        sg.close();
+        store.close();
+        dev.close();
+    }
 }

@@ -37,7 +37,8 @@ import java.util.zip.CRC32C;
  * write plus one sync in flight, the next batch filling meanwhile) unless the vDisk has more than
  * the bypass threshold of writes outstanding, in which case a write whose vBlock has no OpLog data
  * and no shared extent goes straight to its extent. Reads merge OpLog, Unified Cache and Extent
- * Store per 4 KiB block. A drain moves the OpLog's blocks into extents one vBlock at a time.
+ * Store per 4 KiB block. A drain moves the OpLog's blocks into extents in rounds of several
+ * vBlocks that share one sync, found through per-vBlock live-block bitmaps.
  * Ordering rules and formats: stargate/ARCHITECTURE.md.
  */
 final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreCompletionHandler {
@@ -125,7 +126,18 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private Segment current;
     private long nextSegmentNumber;
     final Long2LongHashMap oplogIndex = new Long2LongHashMap(MISSING);   // block -> loc
-    private final Long2LongHashMap vbLive = new Long2LongHashMap(0); // vblock -> live OpLog blocks
+    /**
+     * Live OpLog blocks per vBlock: vblock -> slot + 1 (0: none) in {@link #liveBits} (a 256-bit map
+     * of the vBlock's blocks that have an index entry, 4 longs per slot) and {@link #liveCount}. A
+     * drain walks the set bits instead of looking up all 256 blocks, and a read skips the index for
+     * blocks whose bit is clear. Slots are recycled; the arrays only grow (by doubling) when more
+     * vBlocks are live at once than ever before, so steady state allocates nothing.
+     */
+    private final Long2LongHashMap vbSlot = new Long2LongHashMap(0);
+    private long[] liveBits = new long[4 * 256];
+    private int[] liveCount = new int[256];
+    private int[] freeSlots = new int[256];
+    private int freeSlotTop, slotsMade;
     private long budgetHeld;
     private long unindexedBlocks;   // blocks appended to the open or in-flight batch, not yet in the index
     private long nextSeq = 1;
@@ -147,6 +159,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         final ByteBuffer view;
         int count, dataSlices;
         final long[] seq = new long[Formats.OPLOG_MAX_ENTRIES], block = new long[Formats.OPLOG_MAX_ENTRIES];
+        /** Each data entry's CRC32C, computed as the data is copied in (while it is in the CPU cache). */
+        final int[] dataCrc = new int[Formats.OPLOG_MAX_ENTRIES];
         final int[] nBlocks = new int[Formats.OPLOG_MAX_ENTRIES], flags = new int[Formats.OPLOG_MAX_ENTRIES],
                 dataSlice = new int[Formats.OPLOG_MAX_ENTRIES], req = new int[Formats.OPLOG_MAX_ENTRIES];
         Segment seg;
@@ -178,13 +192,27 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     // -------------------------------------------------------------- drain
     private static final int D_IDLE = 0, D_COW = 1, D_READ = 2, D_WRITE = 3, D_DURABLE = 4;
+    /** What a drain round does with one vBlock: write in place, into a new extent, copy-on-write, or log a tombstone. */
+    private static final int K_IN_PLACE = 0, K_NEW = 1, K_COW = 2, K_TOMB = 3;
+    /** vBlocks drained together in one round (one sync, one group of map records). */
+    static final int DRAIN_MAX_VBLOCKS = 32;
     private int dState = D_IDLE;
-    private long dVb;
-    private int dN, dIos, dStatus;
+    /** Blocks of the round (at most 256: they share the 1 MiB drain buffer), in vBlock then block order. */
+    private int dN, dIos, dStatus, dDurable;
     private final long[] dBlock = new long[BLOCKS_PER_VB], dLoc = new long[BLOCKS_PER_VB];
-    private long dTarget, dOld, dMaxSeq;
-    private boolean dCow, dTomb, dNew;
+    /** Each block's place in the drain buffer, in blocks (packed; a COW round keeps the extent's layout). */
+    private final int[] dPos = new int[BLOCKS_PER_VB];
+    /** vBlocks of the round: its blocks are [dFirst, dEnd), and their kind, old and target extents, replay floor, status. */
+    private int dV;
+    private final long[] dVbs = new long[DRAIN_MAX_VBLOCKS], dOldV = new long[DRAIN_MAX_VBLOCKS],
+            dTargetV = new long[DRAIN_MAX_VBLOCKS], dMaxSeqV = new long[DRAIN_MAX_VBLOCKS];
+    private final int[] dFirst = new int[DRAIN_MAX_VBLOCKS], dEnd = new int[DRAIN_MAX_VBLOCKS],
+            dKind = new int[DRAIN_MAX_VBLOCKS], dVStatus = new int[DRAIN_MAX_VBLOCKS];
+    private boolean dRoundCow;
+    /** A vBlock picked that did not fit the last round: the next round starts with it (-1: none). */
+    private long dCarry = -1;
     private MemorySegment dBuf;
+    private int dBufId;
     private Segment dScanSeg;
     private int dScanPos;
     private boolean drainAll;
@@ -195,8 +223,14 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private final List<Runnable>[] deferred;
 
     // ------------------------------------------------------------- stats
-    volatile long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
-            statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains;
+    /**
+     * Written by this thread only, read racily by others (tests and statistics, after a completion
+     * that orders them, or as a recent value). Plain fields: a volatile store per I/O would cost a
+     * full fence each on the hot path, and 64-bit plain stores are not torn on the JVMs this runs on.
+     */
+    long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
+            statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains,
+            statDrainRounds;
 
     private boolean stopping;
     private Req stopReq;
@@ -268,7 +302,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             ch.registerRegion(large.region());
             open = new Batch(acquireLarge());
             flight = new Batch(acquireLarge());
-            dBuf = large.buffer(acquireLarge() & ~LARGE_FLAG);
+            dBufId = acquireLarge();
+            dBuf = bufferOf(dBufId);
             int mp = acquireLarge();
             mapPage = large.buffer(mp & ~LARGE_FLAG).asSlice(0, Formats.PAGE);
             mapView = mapPage.asByteBuffer();
@@ -515,7 +550,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             else if (kind == T_BATCH_WRITE) onBatchWritten(st);
             else if (kind == T_BATCH_SYNC) onBatchDurable(st);
             else if (kind == T_DRAIN_IO) onDrainIo(st);
-            else if (kind == T_DRAIN_SYNC) onDrainDurable(st);
+            else if (kind == T_DRAIN_SYNC) onDrainDurable(p, st);
             else if (kind == T_MAP_WRITE) onMapWritten(st);
             else if (kind == T_MAP_SYNC) onMapDurable(st);
             else if (kind == T_DIRECT_WRITE) onDirectWritten(reqs[p], st);
@@ -637,6 +672,21 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return (id & LARGE_FLAG) != 0 ? large.buffer(id & ~LARGE_FLAG) : small.buffer(id);
     }
 
+    /**
+     * Buffer {@code id} from block {@code block} on, for a store request that starts there: made
+     * once per (buffer, block) and kept, so steady state allocates no slice per I/O.
+     */
+    private MemorySegment sliceOf(int id, int block) {
+        if (block == 0) return bufferOf(id);
+        int at = (id & LARGE_FLAG) != 0 ? SMALL_COUNT * (SMALL >> BLOCK_SHIFT) + (id & ~LARGE_FLAG) * BLOCKS_PER_VB + block
+                : id * (SMALL >> BLOCK_SHIFT) + block;
+        MemorySegment m = slices[at];
+        if (m == null) slices[at] = m = bufferOf(id).asSlice((long) block << BLOCK_SHIFT);
+        return m;
+    }
+
+    private final MemorySegment[] slices = new MemorySegment[SMALL_COUNT * (SMALL >> BLOCK_SHIFT) + LARGE_COUNT * BLOCKS_PER_VB];
+
     private void releaseBuffer(int id) {
         if ((id & LARGE_FLAG) != 0) large.release(id & ~LARGE_FLAG);
         else small.release(id);
@@ -657,6 +707,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long vb = b0 >>> 8;
         long ext = mapExt.get(vb);
         statMapLookups++;
+        int slot = (int) vbSlot.get(vb) - 1; // -1: nothing of this vBlock is in the OpLog
         UnifiedCache c = cache;
         if (c != null) {
             r.ticket = c.fillTicket();
@@ -665,21 +716,21 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         int i = 0;
         while (i < n) {
             long b = b0 + i;
-            long loc = oplogIndex.get(b);
+            long loc = inLog(slot, b) ? oplogIndex.get(b) : MISSING;
             if (loc != MISSING) {
-                int slot = locSlot(loc);
+                int seg = locSlot(loc);
                 if (isZero(loc)) {
                     buf.asSlice((long) i << BLOCK_SHIFT, BLOCK).fill((byte) 0);
                     i++;
                     continue;
                 }
                 int j = i + 1;
-                while (j < n) {
+                while (j < n && inLog(slot, b0 + j)) {
                     long l2 = oplogIndex.get(b0 + j);
-                    if (l2 == MISSING || locSlot(l2) != slot || locSlice(l2) != locSlice(loc) + (j - i)) break;
+                    if (locSlot(l2) != seg || locSlice(l2) != locSlice(loc) + (j - i)) break;
                     j++;
                 }
-                issueRead(r, segs[slot].obj, (long) locSlice(loc) << BLOCK_SHIFT, buf, i, j - i);
+                issueRead(r, segs[seg].obj, (long) locSlice(loc) << BLOCK_SHIFT, buf, i, j - i);
                 i = j;
                 continue;
             }
@@ -691,10 +742,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             int j = i + 1;
             if (hasExt && c != null) {
-                while (j < n && oplogIndex.get(b0 + j) == MISSING && !c.contains(vdiskId, b0 + j)) j++;
+                while (j < n && !inLog(slot, b0 + j) && !c.contains(vdiskId, b0 + j)) j++;
                 for (int k = i; k < j; k++) r.fillBits[k >>> 6] |= 1L << k;
             } else {
-                while (j < n && oplogIndex.get(b0 + j) == MISSING) j++;
+                while (j < n && !inLog(slot, b0 + j)) j++;
             }
             if (!hasExt) {
                 buf.asSlice((long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT).fill((byte) 0);
@@ -710,12 +761,19 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return true;
     }
 
+    /** Whether {@code block} has an OpLog index entry, given its vBlock's live slot (-1: none). */
+    private boolean inLog(int slot, long block) {
+        if (slot < 0) return false;
+        int k = (int) block & (BLOCKS_PER_VB - 1);
+        return (liveBits[slot * 4 + (k >>> 6)] & (1L << k)) != 0;
+    }
+
     private void issueRead(Req r, StoreObject o, long off, MemorySegment buf, int firstBlock, int nBlocks) {
         if (o == null) {
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
-        int st = submitRead(o, off, buf.asSlice((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT, T_READ | r.id);
+        int st = submitRead(o, off, sliceOf(r.bufId, firstBlock), nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
         else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
     }
@@ -777,7 +835,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 long v = it.nextValue();
                 if (v >= first && v <= last && mapExt.get(v) != ExtentTable.NONE) seen.add(v);
             }
-            for (var it = vbLive.keySet().iterator(); it.hasNext(); ) {
+            for (var it = vbSlot.keySet().iterator(); it.hasNext(); ) {
                 long v = it.nextValue();
                 if (v >= first && v <= last) seen.add(v);
             }
@@ -790,7 +848,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private boolean hasState(long v) {
         long e = mapExt.get(v);
-        return (e != MISSING && e != ExtentTable.NONE) || vbLive.get(v) > 0;
+        return (e != MISSING && e != ExtentTable.NONE) || liveBlocks(v) > 0;
     }
 
     /** Starts (or continues) a write or zero; false when it must wait (its progress is kept). */
@@ -866,6 +924,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             open.block[at] = r.cursor >>> BLOCK_SHIFT;
             open.nBlocks[at] = slices;
             open.flags[at] = 0;
+            open.dataCrc[at] = Formats.crc(open.view, (int) dataOff, len, crc);
             open.dataSlice[at] = open.dataSlices;
             open.req[at] = r.id;
             open.dataSlices += slices;
@@ -918,9 +977,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long pos = placement(s.writePos, bytes);
         Formats.putOplogHeader(open.mem, s.obj.id(), open.count, open.dataSlices);
         for (int i = 0; i < open.count; i++) {
-            int crcv = 0;
-            if ((open.flags[i] & Formats.FLAG_ZERO) == 0)
-                crcv = Formats.crc(open.view, (1 + open.dataSlice[i]) * BLOCK, open.nBlocks[i] << BLOCK_SHIFT, crc);
+            int crcv = (open.flags[i] & Formats.FLAG_ZERO) == 0 ? open.dataCrc[i] : 0;
             Formats.putOplogEntry(open.mem, i, open.seq[i], open.block[i], open.nBlocks[i], open.flags[i], crcv);
         }
         Formats.sealPage(open.mem, 20, open.view, 0, crc);
@@ -1046,10 +1103,48 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return w;
     }
 
+    /** Live OpLog blocks of vBlock {@code vb}. */
+    int liveBlocks(long vb) {
+        int slot = (int) vbSlot.get(vb);
+        return slot == 0 ? 0 : liveCount[slot - 1];
+    }
+
+    /** Marks {@code block} as having an index entry (it had none). */
+    private void liveAdd(long block) {
+        long vb = block >>> 8;
+        int slot = (int) vbSlot.get(vb) - 1;
+        if (slot < 0) {
+            if (freeSlotTop > 0) slot = freeSlots[--freeSlotTop];
+            else {
+                if (slotsMade == liveCount.length) { // more vBlocks live at once than ever before
+                    liveCount = java.util.Arrays.copyOf(liveCount, slotsMade * 2);
+                    liveBits = java.util.Arrays.copyOf(liveBits, slotsMade * 8);
+                    freeSlots = java.util.Arrays.copyOf(freeSlots, slotsMade * 2);
+                }
+                slot = slotsMade++;
+            }
+            vbSlot.put(vb, slot + 1);
+        }
+        int k = (int) block & (BLOCKS_PER_VB - 1);
+        liveBits[slot * 4 + (k >>> 6)] |= 1L << k;
+        liveCount[slot]++;
+    }
+
+    /** Marks {@code block} as having no index entry any more (it had one). */
+    private void liveRemove(long block) {
+        long vb = block >>> 8;
+        int slot = (int) vbSlot.get(vb) - 1;
+        int k = (int) block & (BLOCKS_PER_VB - 1);
+        liveBits[slot * 4 + (k >>> 6)] &= ~(1L << k);
+        if (--liveCount[slot] == 0) {
+            vbSlot.remove(vb);
+            freeSlots[freeSlotTop++] = slot;
+        }
+    }
+
     private void putIndex(long block, long nl, Segment s) {
         long old = oplogIndex.put(block, nl);
-        long vb = block >>> 8;
-        if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
+        if (old == MISSING) liveAdd(block);
         else dropLoc(old);
         s.live++;
     }
@@ -1063,10 +1158,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void removeIndex(long block) {
         long old = oplogIndex.remove(block);
         if (old == MISSING) return;
-        long vb = block >>> 8;
-        long n = vbLive.get(vb) - 1;
-        if (n <= 0) vbLive.remove(vb);
-        else vbLive.put(vb, n);
+        liveRemove(block);
         dropLoc(old);
     }
 
@@ -1138,7 +1230,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (replicator != null) return false; // direct writes are not replicated yet: everything goes through the OpLog
         if (vd.outstanding.sum() <= node.options.bypassBytes()) return false;
         long vb = r.offset >>> VB_SHIFT;
-        if (vbLive.get(vb) > 0 || (dState != D_IDLE && dVb == vb) || shared.contains(vb)) return false;
+        if (liveBlocks(vb) > 0 || draining(vb) || shared.contains(vb)) return false;
         long ext = mapExt.get(vb);
         int firstInVb = (int) ((r.offset >>> BLOCK_SHIFT) & (BLOCKS_PER_VB - 1)), nBlocks = (int) (r.length >>> BLOCK_SHIFT);
         boolean hasExt = ext != MISSING && ext != ExtentTable.NONE;
@@ -1205,7 +1297,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             fresh.remove(ext);
             node.extents.decref(ext);
         }
-        if (status == VDiskStatus.OK && cache != null && vbLive.get(r.vb) > 0) {
+        if (status == VDiskStatus.OK && cache != null && liveBlocks(r.vb) > 0) {
             // newer OpLog data of the vBlock may be cached already: never let the direct data replace it
             cache.invalidateRange(vdiskId, r.offset >>> BLOCK_SHIFT, r.length >>> BLOCK_SHIFT);
         } else if (status == VDiskStatus.OK) {
@@ -1273,7 +1365,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             long w = mapWaitersFlight.getLong(i);
             long kind = w & ~PAYLOAD;
             if (kind == T_DIRECT_WRITE) finishDirect(reqs[(int) (w & PAYLOAD)], status);
-            else if (kind == T_DRAIN_SYNC) onDrainDurable(st < 0 ? st : 0);
+            else if (kind == T_DRAIN_SYNC) onDrainDurable((int) (w & PAYLOAD), st < 0 ? st : 0);
         }
         mapWaitersFlight.clear();
         while (!overflow.isEmpty() && mapPending < Formats.MAP_MAX_ENTRIES) {
@@ -1335,14 +1427,23 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 || node.indexBudget.get() < 4096;
         boolean idleNow = ring.getCursor() == poller.getSequence().get() && readHead == null && open.empty() && flight.empty();
         if (!pressure && !idleNow) return 0;
-        long vb = pickDrainVBlock();
-        if (vb < 0) return 0;
-        startDrain(vb);
-        return 1;
+        return startDrainRound() ? 1 : 0;
     }
 
-    /** The next vBlock with live OpLog data, oldest segment first. */
+    /** Whether vBlock {@code vb} is part of the drain round in progress. */
+    private boolean draining(long vb) {
+        if (dState == D_IDLE) return false;
+        for (int v = 0; v < dV; v++) if (dVbs[v] == vb) return true;
+        return false;
+    }
+
+    /** The next vBlock with live OpLog data, oldest segment first (a vBlock the round could not take comes first). */
     private long pickDrainVBlock() {
+        if (dCarry >= 0) {
+            long vb = dCarry;
+            dCarry = -1;
+            if (liveBlocks(vb) > 0 && directInflight.get(vb) == 0 && !draining(vb)) return vb;
+        }
         for (int guard = 0; guard < 4096; guard++) {
             if (dScanSeg == null || segs[dScanSeg.slot] != dScanSeg || dScanPos >= dScanSeg.vblocks.size()) {
                 dScanSeg = oldestSegmentWithData();
@@ -1351,12 +1452,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
             if (dScanPos >= dScanSeg.vblocks.size()) continue; // a segment with nothing durable yet
             long vb = dScanSeg.vblocks.getLong(dScanPos++);
-            if (vbLive.get(vb) > 0 && directInflight.get(vb) == 0) return vb;
+            if (liveBlocks(vb) > 0 && directInflight.get(vb) == 0 && !draining(vb)) return vb;
         }
         // a safety net: any vBlock with live entries
-        for (var it = vbLive.keySet().iterator(); it.hasNext(); ) {
+        for (var it = vbSlot.keySet().iterator(); it.hasNext(); ) {
             long vb = it.nextValue();
-            if (directInflight.get(vb) == 0) return vb;
+            if (directInflight.get(vb) == 0 && !draining(vb)) return vb;
         }
         return -1;
     }
@@ -1372,70 +1473,107 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return best;
     }
 
-    private void startDrain(long vb) {
-        dVb = vb;
+    /**
+     * Starts a drain round: up to {@link #DRAIN_MAX_VBLOCKS} vBlocks whose live blocks fit the drain
+     * buffer together (packed, in block order), or one vBlock alone when it needs a copy-on-write
+     * (its whole 1 MiB is rewritten). The round's in-place writes share one sync and its map records
+     * one group commit; every vBlock's index entries are dropped only once its own data and record
+     * are durable. False when there was nothing to start.
+     */
+    private boolean startDrainRound() {
         dN = 0;
-        dMaxSeq = 0;
-        boolean allZero = true;
-        long b0 = vb << 8;
-        for (int k = 0; k < BLOCKS_PER_VB; k++) {
-            long l = oplogIndex.get(b0 + k);
-            if (l == MISSING) {
-                allZero = false;
-                continue;
-            }
-            dBlock[dN] = b0 + k;
-            dLoc[dN++] = l;
-            if (!isZero(l)) allZero = false;
-            dMaxSeq = Math.max(dMaxSeq, locSeq(l));
-        }
-        if (dN == 0) return;
+        dV = 0;
         dStatus = 0;
-        dOld = mapExt.get(vb);
-        boolean hasExt = dOld != MISSING && dOld != ExtentTable.NONE;
-        dTomb = allZero;
-        dCow = false;
-        dNew = false;
-        statDrains++;
-        dState = D_READ;
-        if (dTomb) {
-            dState = D_DURABLE;
-            mapAppend(vb, ExtentTable.NONE, dMaxSeq, T_DRAIN_SYNC);
-            return;
-        }
-        if (!hasExt || shared.contains(vb)) {
-            try {
-                dTarget = node.extents.allocate(openGroup);
-            } catch (RuntimeException e) {
-                dState = D_IDLE;
-                statBackPressure++;
-                return;
+        dRoundCow = false;
+        while (dV < DRAIN_MAX_VBLOCKS && dN < BLOCKS_PER_VB) {
+            dState = D_READ; // so that draining() sees the vBlocks taken so far
+            long vb = pickDrainVBlock();
+            dState = D_IDLE;
+            if (vb < 0) break;
+            int live = liveBlocks(vb);
+            long old = mapExt.get(vb);
+            boolean hasExt = old != MISSING && old != ExtentTable.NONE;
+            boolean tomb = live == BLOCKS_PER_VB && allZeroEntries(vb);
+            boolean cow = !tomb && hasExt && shared.contains(vb);
+            if (live > BLOCKS_PER_VB - dN || (cow && dV > 0)) { // the next round starts with it
+                dCarry = vb;
+                break;
             }
-            dNew = true;
-            dCow = hasExt;
-            if (!dCow) trackFresh(dTarget);
-        } else {
-            dTarget = dOld;
+            int kind = tomb ? K_TOMB : !hasExt ? K_NEW : cow ? K_COW : K_IN_PLACE;
+            long target = old;
+            if (kind == K_NEW || kind == K_COW) {
+                try {
+                    target = node.extents.allocate(openGroup);
+                } catch (RuntimeException e) {
+                    statBackPressure++;
+                    dCarry = vb;
+                    break;
+                }
+                if (kind == K_NEW) trackFresh(target);
+            }
+            int v = dV++;
+            dVbs[v] = vb;
+            dKind[v] = kind;
+            dOldV[v] = old;
+            dTargetV[v] = kind == K_TOMB ? ExtentTable.NONE : target;
+            dFirst[v] = dN;
+            long maxSeq = 0;
+            int slot = (int) vbSlot.get(vb) - 1;
+            long b0 = vb << 8;
+            for (int w = 0; w < 4; w++) {
+                long bits = liveBits[slot * 4 + w];
+                while (bits != 0) {
+                    int k = w * 64 + Long.numberOfTrailingZeros(bits);
+                    bits &= bits - 1;
+                    long l = oplogIndex.get(b0 + k);
+                    dBlock[dN] = b0 + k;
+                    dLoc[dN] = l;
+                    dPos[dN] = kind == K_COW ? k : dN; // a COW round lays the vBlock out as it is in the extent
+                    dN++;
+                    maxSeq = Math.max(maxSeq, locSeq(l));
+                }
+            }
+            dEnd[v] = dN;
+            dMaxSeqV[v] = maxSeq;
+            dVStatus[v] = 0;
+            if (kind == K_COW) {
+                dRoundCow = true;
+                break;
+            }
         }
+        if (dV == 0) return false;
+        statDrains += dV;
+        statDrainRounds++;
         dIos = 1;
-        if (dCow) {
+        if (dRoundCow) {
             statCowDrains++;
             dState = D_COW;
-            StoreObject eg = node.extents.object(ExtentTable.groupId(dOld));
-            int st = submitRead(eg, ExtentTable.byteOffset(dOld), dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+            long old = dOldV[0];
+            StoreObject eg = node.extents.object(ExtentTable.groupId(old));
+            int st = eg == null ? StoreStatus.NO_OBJECT.code() : submitRead(eg, ExtentTable.byteOffset(old), dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
             if (st == StoreChannel.ACCEPTED) dIos++;
             else dStatus = st;
             onDrainIo(0);
         } else {
+            dState = D_READ;
             onDrainIoPhaseRead();
         }
+        return true;
+    }
+
+    /** Whether every live entry of {@code vb} is a write-zeroes entry. */
+    private boolean allZeroEntries(long vb) {
+        long b0 = vb << 8;
+        for (int k = 0; k < BLOCKS_PER_VB; k++) if (!isZero(oplogIndex.get(b0 + k))) return false;
+        return true;
     }
 
     private void onDrainIo(int st) {
         if (st < 0 && dStatus == 0) dStatus = st;
         if (--dIos > 0) return;
         if (dStatus < 0) {
-            abortDrain();
+            for (int v = 0; v < dV; v++) dVStatus[v] = dStatus;
+            finishDrainRound();
             return;
         }
         if (dState == D_COW) {
@@ -1453,93 +1591,134 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         if (dState == D_WRITE) {
             dState = D_DURABLE;
-            if (dNew) mapAppend(dVb, dTarget, Math.max(dMaxSeq, mapSeq.get(dVb)), T_DRAIN_SYNC);
-            else {
-                int s2 = submitSync(T_DRAIN_SYNC);
-                if (s2 != StoreChannel.ACCEPTED) onDrainDurable(s2);
+            dDurable = 1; // held until every record and the sync are issued
+            boolean inPlace = false;
+            for (int v = 0; v < dV; v++) {
+                if (dKind[v] == K_IN_PLACE) {
+                    inPlace = true;
+                    continue;
+                }
+                dDurable++;
+                long seq = dKind[v] == K_TOMB ? dMaxSeqV[v] : Math.max(dMaxSeqV[v], mapSeq.get(dVbs[v]));
+                mapAppend(dVbs[v], dTargetV[v], seq, T_DRAIN_SYNC | (v + 1));
             }
+            if (inPlace) {
+                dDurable++;
+                int s2 = submitSync(T_DRAIN_SYNC);
+                if (s2 != StoreChannel.ACCEPTED) onDrainDurable(0, s2);
+            }
+            onDrainDurable(-1, 0);
         }
     }
 
     private void onDrainIoPhaseRead() {
-        int i = 0;
-        while (i < dN) {
-            long l = dLoc[i];
-            int inVb = (int) (dBlock[i] & (BLOCKS_PER_VB - 1));
-            if (isZero(l)) {
-                dBuf.asSlice((long) inVb << BLOCK_SHIFT, BLOCK).fill((byte) 0);
-                i++;
-                continue;
+        for (int v = 0; v < dV; v++) {
+            if (dKind[v] == K_TOMB) continue; // nothing to read or write: a map record alone
+            int i = dFirst[v], end = dEnd[v];
+            while (i < end) {
+                long l = dLoc[i];
+                if (isZero(l)) {
+                    dBuf.asSlice((long) dPos[i] << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                    i++;
+                    continue;
+                }
+                int j = i + 1;
+                while (j < end && !isZero(dLoc[j]) && locSlot(dLoc[j]) == locSlot(l) && locSlice(dLoc[j]) == locSlice(l) + (j - i)
+                        && dPos[j] == dPos[i] + (j - i)) j++;
+                int st = submitRead(segs[locSlot(l)].obj, (long) locSlice(l) << BLOCK_SHIFT,
+                        sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                if (st == StoreChannel.ACCEPTED) dIos++;
+                else if (dStatus == 0) dStatus = st;
+                i = j;
             }
-            int j = i + 1;
-            while (j < dN && locSlot(dLoc[j]) == locSlot(l) && locSlice(dLoc[j]) == locSlice(l) + (j - i)
-                    && dBlock[j] == dBlock[i] + (j - i)) j++;
-            int st = submitRead(segs[locSlot(l)].obj, (long) locSlice(l) << BLOCK_SHIFT,
-                    dBuf.asSlice((long) inVb << BLOCK_SHIFT), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
-            if (st == StoreChannel.ACCEPTED) dIos++;
-            else if (dStatus == 0) dStatus = st;
-            i = j;
         }
         onDrainIo(0);
     }
 
     private void issueDrainWrites() {
-        StoreObject eg = node.extents.object(ExtentTable.groupId(dTarget));
-        long base = ExtentTable.byteOffset(dTarget);
-        if (dCow) {
-            int st = submitWrite(eg, base, dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
-            if (st == StoreChannel.ACCEPTED) dIos++;
-            else dStatus = st;
-            return;
-        }
-        int i = 0;
-        while (i < dN) {
-            int j = i + 1;
-            while (j < dN && dBlock[j] == dBlock[i] + (j - i)) j++;
-            long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
-            markWritten(dTarget, (int) (inVb >>> BLOCK_SHIFT), j - i);
-            int st = submitWrite(eg, base + inVb, dBuf.asSlice(inVb), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
-            if (st == StoreChannel.ACCEPTED) dIos++;
-            else if (dStatus == 0) dStatus = st;
-            i = j;
+        for (int v = 0; v < dV; v++) {
+            int kind = dKind[v];
+            if (kind == K_TOMB) continue;
+            long target = dTargetV[v];
+            StoreObject eg = node.extents.object(ExtentTable.groupId(target));
+            long base = ExtentTable.byteOffset(target);
+            if (eg == null) {
+                if (dStatus == 0) dStatus = StoreStatus.NO_OBJECT.code();
+                continue;
+            }
+            if (kind == K_COW) {
+                int st = submitWrite(eg, base, dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+                if (st == StoreChannel.ACCEPTED) dIos++;
+                else if (dStatus == 0) dStatus = st;
+                continue;
+            }
+            int i = dFirst[v], end = dEnd[v];
+            while (i < end) {
+                int j = i + 1;
+                while (j < end && dBlock[j] == dBlock[i] + (j - i) && dPos[j] == dPos[i] + (j - i)) j++;
+                long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
+                markWritten(target, (int) (inVb >>> BLOCK_SHIFT), j - i);
+                int st = submitWrite(eg, base + inVb, sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                if (st == StoreChannel.ACCEPTED) dIos++;
+                else if (dStatus == 0) dStatus = st;
+                i = j;
+            }
         }
     }
 
-    private void abortDrain() {
-        if (dNew) {
-            fresh.remove(dTarget);
-            node.extents.decref(dTarget);
-        }
-        dState = D_IDLE;
-        statBackPressure++;
-        if (dStatus == StoreStatus.CLOSED.code() || dStatus == StoreStatus.FAILED.code())
-            throw new IllegalStateException("store failed during drain: " + StoreStatus.describe(dStatus));
-    }
-
-    private void onDrainDurable(int st) {
+    /**
+     * A durability answer of the round: {@code part} 0 is the sync of the in-place writes, v + 1 the
+     * map record of vBlock v, -1 the round's own hold. The round finishes with the last one.
+     */
+    private void onDrainDurable(int part, int st) {
         if (st < 0) {
-            dStatus = st;
-            abortDrain();
-            return;
+            if (part == 0) {
+                for (int v = 0; v < dV; v++) if (dKind[v] == K_IN_PLACE && dVStatus[v] == 0) dVStatus[v] = st;
+            } else if (part > 0 && dVStatus[part - 1] == 0) dVStatus[part - 1] = st;
         }
-        long vb = dVb;
-        for (int i = 0; i < dN; i++) {
-            if (oplogIndex.get(dBlock[i]) == dLoc[i]) removeIndex(dBlock[i]);
-        }
-        statDrainedBlocks += dN;
-        if (dTomb || dNew) {
-            long newExt = dTomb ? ExtentTable.NONE : dTarget;
-            mapExt.put(vb, newExt);
-            if (dMaxSeq > mapSeq.get(vb)) mapSeq.put(vb, dMaxSeq);
-            shared.remove(vb);
-            if (dOld != MISSING && dOld != ExtentTable.NONE) {
-                long old = dOld;
-                fresh.remove(old);
-                defer(() -> node.extents.decref(old));
+        if (--dDurable > 0) return;
+        finishDrainRound();
+    }
+
+    /**
+     * Ends the round: each vBlock whose data (and record) is durable drops the index entries that
+     * still point where it read them and takes its new extent; a vBlock that failed keeps its OpLog
+     * entries (drained again later) and gives back the extent it allocated.
+     */
+    private void finishDrainRound() {
+        int fatal = 0;
+        for (int v = 0; v < dV; v++) {
+            long vb = dVbs[v];
+            int kind = dKind[v];
+            int st = dVStatus[v];
+            if (st < 0) {
+                if (kind == K_NEW || kind == K_COW) {
+                    fresh.remove(dTargetV[v]);
+                    node.extents.decref(dTargetV[v]);
+                }
+                statBackPressure++;
+                if (st == StoreStatus.CLOSED.code() || st == StoreStatus.FAILED.code()) fatal = st;
+                continue;
+            }
+            for (int i = dFirst[v]; i < dEnd[v]; i++) {
+                if (oplogIndex.get(dBlock[i]) == dLoc[i]) removeIndex(dBlock[i]);
+            }
+            statDrainedBlocks += dEnd[v] - dFirst[v];
+            if (kind != K_IN_PLACE) {
+                mapExt.put(vb, dTargetV[v]);
+                if (dMaxSeqV[v] > mapSeq.get(vb)) mapSeq.put(vb, dMaxSeqV[v]);
+                shared.remove(vb);
+                long old = dOldV[v];
+                if (old != MISSING && old != ExtentTable.NONE) {
+                    fresh.remove(old);
+                    defer(() -> node.extents.decref(old));
+                }
             }
         }
         dState = D_IDLE;
+        dV = 0;
         releaseBudget();
+        if (fatal != 0) throw new IllegalStateException("store failed during drain: " + StoreStatus.describe(fatal));
     }
 
     // ============================================================ snapshots
@@ -1657,8 +1836,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void putIndexRecover(long block, long nl, Segment s) {
         long old = oplogIndex.put(block, nl);
-        long vb = block >>> 8;
-        if (old == MISSING) vbLive.put(vb, vbLive.get(vb) + 1);
+        if (old == MISSING) liveAdd(block);
         else segs[locSlot(old)].live--;
         s.live++;
     }
@@ -1690,7 +1868,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     String debugState() {
         StringBuilder b = new StringBuilder("shard ").append(index).append(": segs=").append(segCount);
         for (Segment sg : segs) if (sg != null) b.append(" [#").append(sg.number).append(sg == current ? "*" : "").append(" live=").append(sg.live).append(" pos=").append(sg.writePos).append(']');
-        b.append(" index=").append(oplogIndex.size()).append(" vbLive=").append(vbLive.size()).append(" held=").append(budgetHeld)
+        b.append(" index=").append(oplogIndex.size()).append(" liveVBlocks=").append(vbSlot.size()).append(" held=").append(budgetHeld)
                 .append(" nodeBudget=").append(node.indexBudget.get()).append(" pend=").append(pendHead == null ? "-" : pendHead.kind + "@" + pendHead.cursor + "/" + pendHead.pending)
                 .append(" readq=").append(readHead != null).append(" open=").append(open.count).append(" flight=").append(flight.count)
                 .append(" dState=").append(dState).append(" mapFlight=").append(mapFlight).append(" mapPending=").append(mapPending)

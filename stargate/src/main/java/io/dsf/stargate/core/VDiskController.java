@@ -246,6 +246,7 @@ public final class VDiskController implements VDisk {
             c.oplogWrites += s.statOplogWrites;
             c.bypassWrites += s.statBypassWrites;
             c.drains += s.statDrains;
+            c.drainRounds += s.statDrainRounds;
             c.drainedBlocks += s.statDrainedBlocks;
             c.backPressure += s.statBackPressure;
             c.cowDrains += s.statCowDrains;
@@ -269,12 +270,13 @@ public final class VDiskController implements VDisk {
 
     /** A racy sum of the shards' counters. */
     public static final class Counters {
-        public long oplogWrites, bypassWrites, drains, drainedBlocks, backPressure, cowDrains, segmentsFreed,
+        /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
+        public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
 
         @Override
         public String toString() {
-            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains
+            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
                     + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheBytes=" + cacheBytes
