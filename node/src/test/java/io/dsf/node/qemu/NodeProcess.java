@@ -52,8 +52,14 @@ public final class NodeProcess implements AutoCloseable {
      * {@code dir}, and waits up to 90 s for its endpoint lines; {@code label} names it in failures.
      */
     public static NodeProcess launch(Path dir, List<String> args, String label) throws Exception {
-        List<String> cmd = ChildJvm.command(List.of("-Ddsf.native.dir=" + System.getProperty("dsf.native.dir", "native/target")),
-                Main.class, args.toArray(String[]::new));
+        return launch(dir, List.of(), args, label);
+    }
+
+    /** As {@link #launch(Path, List, String)}, the JVM's command line run behind {@code prefix} (e.g. {@code ip netns exec NS}). */
+    public static NodeProcess launch(Path dir, List<String> prefix, List<String> args, String label) throws Exception {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(ChildJvm.command(List.of("-Ddsf.native.dir=" + System.getProperty("dsf.native.dir", "native/target")),
+                Main.class, args.toArray(String[]::new)));
         Path err = dir.resolve("up-" + System.nanoTime() + ".err");
         Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();

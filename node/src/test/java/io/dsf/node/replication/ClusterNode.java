@@ -22,8 +22,14 @@ final class ClusterNode implements AutoCloseable {
     /** The running process (the last one started). */
     NodeProcess node;
 
-    ClusterNode(String id, Path dir, List<String> extra) {
+    /** Put before the JVM's command line ({@code ip netns exec NS} for a node in a network namespace). */
+    final List<String> prefix;
+
+    ClusterNode(String id, Path dir, List<String> extra) { this(id, dir, extra, List.of()); }
+
+    ClusterNode(String id, Path dir, List<String> extra, List<String> prefix) {
         this.id = id;
+        this.prefix = List.copyOf(prefix);
         this.dir = dir;
         this.args = new ArrayList<>(List.of("up", "--data", dir.toString(), "--device", "file:" + dir.resolve("dev0.img") + "?size=1g",
                 "--queues", "1", "--shards", "2", "--node-id", id));
@@ -32,8 +38,23 @@ final class ClusterNode implements AutoCloseable {
 
     /** Starts (or restarts) the process and waits up to 90 s for its endpoint lines. */
     ClusterNode start() throws Exception {
-        node = NodeProcess.launch(dir, args, "node " + id);
+        node = NodeProcess.launch(dir, prefix, args, "node " + id);
         return this;
+    }
+
+    /** Starts every node at once (each JVM takes seconds to start); fails if any did not start. */
+    static void startAll(List<ClusterNode> nodes) throws InterruptedException {
+        List<Thread> starters = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (ClusterNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
+            try {
+                n.start();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }));
+        for (Thread t : starters) t.join();
+        if (failure.get() != null) throw new AssertionError("a node did not start", failure.get());
     }
 
     int dsf(String... a) { return node.dsf(a); }
@@ -48,6 +69,9 @@ final class ClusterNode implements AutoCloseable {
     }
 
     void kill9() throws Exception { node.kill9(); }
+
+    /** Admin output of the last {@link #dsf} call: stdout, then stderr. */
+    String lastOutput() { return node.out + node.errText; }
 
     String stderr() {
         try {

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static io.dsf.node.replication.MultiNodeReplicationTest.held;
 import static io.dsf.node.replication.MultiNodeReplicationTest.list;
@@ -46,17 +45,7 @@ class EveryNodeWritesTest {
             Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
             nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(), "--rf", "2")));
         }
-        List<Thread> starters = new ArrayList<>();
-        AtomicReference<Throwable> startFailure = new AtomicReference<>();
-        for (ClusterNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
-            try {
-                n.start();
-            } catch (Throwable t) {
-                startFailure.set(t);
-            }
-        }));
-        for (Thread t : starters) t.join();
-        if (startFailure.get() != null) throw new AssertionError("a node did not start", startFailure.get());
+        ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
 
         List<MultiNodeReplicationTest.Workload> ws = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();

@@ -179,18 +179,7 @@ class MultiNodeReplicationTest {
             nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(),
                     "--rf", "2")));
         }
-        // start the three at once (each JVM takes seconds to start)
-        List<Thread> starters = new ArrayList<>();
-        AtomicReference<Throwable> startFailure = new AtomicReference<>();
-        for (ClusterNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
-            try {
-                n.start();
-            } catch (Throwable t) {
-                startFailure.set(t);
-            }
-        }));
-        for (Thread t : starters) t.join();
-        if (startFailure.get() != null) throw new AssertionError("a node did not start", startFailure.get());
+        ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
         ClusterNode a = nodes.get(0);
 
         Map<String, Object> st = map(a.json("status"));

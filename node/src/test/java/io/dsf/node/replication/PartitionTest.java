@@ -16,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -32,6 +30,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.zip.CRC32C;
 
+import static io.dsf.node.replication.MultiNodeReplicationTest.map;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
@@ -58,7 +57,7 @@ class PartitionTest {
     static final int PORT = 7410; // each node has its own namespace, hence its own port space
 
     @TempDir Path tmp;
-    final List<NetnsNode> nodes = new ArrayList<>();
+    final List<ClusterNode> nodes = new ArrayList<>();
     final List<Workload> workloads = new ArrayList<>();
     final List<Thread> workloadThreads = new ArrayList<>();
     /** Teardown commands, run in reverse order of creation. */
@@ -67,7 +66,7 @@ class PartitionTest {
     @AfterEach
     void down() throws Exception {
         for (Workload w : workloads) w.stop = true;
-        for (NetnsNode n : nodes) n.close(); // a workload waiting on a dead node's socket ends with an error
+        for (ClusterNode n : nodes) n.close(); // a workload waiting on a dead node's socket ends with an error
         for (Thread t : workloadThreads) t.join(TimeUnit.SECONDS.toMillis(70));
         for (int i = undo.size() - 1; i >= 0; i--) {
             Cmd r = cmd(undo.get(i));
@@ -231,8 +230,8 @@ class PartitionTest {
     /** Each node's status and the tail of its stderr, for a failure message. */
     String diagnostics() {
         StringBuilder b = new StringBuilder();
-        for (NetnsNode n : nodes) {
-            b.append("\n--- node ").append(n.id).append(": dsf status exit ").append(n.dsf("status")).append('\n').append(n.out).append(n.errText);
+        for (ClusterNode n : nodes) {
+            b.append("\n--- node ").append(n.id).append(": dsf status exit ").append(n.dsf("status")).append('\n').append(n.lastOutput());
             String e = n.stderr();
             b.append("--- stderr (tail)\n").append(e.substring(Math.max(0, e.length() - 3000)));
         }
@@ -243,27 +242,6 @@ class PartitionTest {
         StringBuilder b = new StringBuilder();
         for (Workload w : workloads) b.append("\n  ").append(w.describe());
         return b.toString();
-    }
-
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> map(Object o) { return (Map<String, Object>) o; }
-
-    @SuppressWarnings("unchecked")
-    static List<Object> list(Object o) { return (List<Object>) o; }
-
-    /** Block -> CRC32Cs held on {@code n} for owner {@code owner}, from {@code dsf replicas --json --blocks}. */
-    static Map<Long, Set<Integer>> held(NetnsNode n, String owner) {
-        Map<Long, Set<Integer>> h = new HashMap<>();
-        for (Object so : list(n.json("replicas", "--blocks"))) {
-            Map<String, Object> s = map(so);
-            if (!owner.equals(s.get("owner"))) continue;
-            for (Object bo : list(s.get("batch_list")))
-                for (Object p : list(map(bo).get("blocks"))) {
-                    List<Object> pair = list(p);
-                    h.computeIfAbsent((Long) pair.get(0), k -> new HashSet<>()).add((int) (long) (Long) pair.get(1));
-                }
-        }
-        return h;
     }
 
     /**
@@ -324,25 +302,15 @@ class PartitionTest {
             StringBuilder peers = new StringBuilder();
             for (int j = 0; j < 3; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(IDS[j]).append('@').append(net).append(j + 1).append(':').append(PORT);
             Path d = Files.createDirectories(tmp.resolve(IDS[i].toLowerCase()));
-            nodes.add(new NetnsNode(IDS[i], ns[i], d, List.of("--vdisk", "d0:64m", "--listen", net + (i + 1) + ":" + PORT,
-                    "--peers", peers.toString(), "--rf", "2")));
+            nodes.add(new ClusterNode(IDS[i], d, List.of("--vdisk", "d0:64m", "--listen", net + (i + 1) + ":" + PORT,
+                    "--peers", peers.toString(), "--rf", "2"), List.of("ip", "netns", "exec", ns[i])));
         }
-        List<Thread> starters = new ArrayList<>();
-        AtomicReference<Throwable> startFailure = new AtomicReference<>();
-        for (NetnsNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
-            try {
-                n.start();
-            } catch (Throwable t) {
-                startFailure.set(t);
-            }
-        }));
-        for (Thread t : starters) t.join();
-        if (startFailure.get() != null) throw new AssertionError("a node did not start", startFailure.get());
-        NetnsNode a = nodes.get(0), b = nodes.get(1), c = nodes.get(2);
+        ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
+        ClusterNode a = nodes.get(0), b = nodes.get(1), c = nodes.get(2);
         assertEquals(2L, map(a.json("status")).get("rf"));
 
-        for (NetnsNode n : nodes) {
-            Workload w = new Workload(n.id, n.endpoints.get("vhost-user-blk d0"));
+        for (ClusterNode n : nodes) {
+            Workload w = new Workload(n.id, n.node.endpoints.get("vhost-user-blk d0"));
             workloads.add(w);
             workloadThreads.add(Thread.ofPlatform().name("workload " + n.id).start(w));
         }
@@ -382,11 +350,11 @@ class PartitionTest {
         assertEquals(0, wc.errors(CUT) + wc.errors(HEALED), () -> "C's workload saw no error from the cut on: " + state() + diagnostics());
 
         // nothing acknowledged below RF: every write A acknowledged from the cut on is on B or C, with its data
-        int checkedA = assertOnReplicas(wa, CUT, HEALED, 0, List.of(held(b, "A"), held(c, "A")), "B or C");
+        int checkedA = assertOnReplicas(wa, CUT, HEALED, 0, List.of(MultiNodeReplicationTest.held(b, "A"), MultiNodeReplicationTest.held(c, "A")), "B or C");
         assertTrue(checkedA >= 50, "A's writes acknowledged after the heal were checked: " + checkedA);
         // the survivors replicated to each other while A was away (but the last write of the cut: at QD1
         // at most one was in flight when the link came back, and A may have taken it then)
-        assertTrue(assertOnReplicas(wb, CUT, CUT, 1, List.of(held(c, "B")), "C") >= 100, "B's writes during the cut checked");
-        assertTrue(assertOnReplicas(wc, CUT, CUT, 1, List.of(held(b, "C")), "B") >= 100, "C's writes during the cut checked");
+        assertTrue(assertOnReplicas(wb, CUT, CUT, 1, List.of(MultiNodeReplicationTest.held(c, "B")), "C") >= 100, "B's writes during the cut checked");
+        assertTrue(assertOnReplicas(wc, CUT, CUT, 1, List.of(MultiNodeReplicationTest.held(b, "C")), "B") >= 100, "C's writes during the cut checked");
     }
 }

@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static io.dsf.node.replication.MultiNodeReplicationTest.held;
 import static io.dsf.node.replication.MultiNodeReplicationTest.list;
@@ -53,17 +52,7 @@ class Rf3FiveNodesTest {
             if (i == 0) extra.addAll(List.of("--vdisk", "d0:64m"));
             nodes.add(new ClusterNode(ids[i], d, extra));
         }
-        List<Thread> starters = new ArrayList<>();
-        AtomicReference<Throwable> startFailure = new AtomicReference<>();
-        for (ClusterNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
-            try {
-                n.start();
-            } catch (Throwable t) {
-                startFailure.set(t);
-            }
-        }));
-        for (Thread t : starters) t.join();
-        if (startFailure.get() != null) throw new AssertionError("a node did not start", startFailure.get());
+        ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
         ClusterNode a = nodes.get(0);
 
         MultiNodeReplicationTest.Workload w = new MultiNodeReplicationTest.Workload(a.node.endpoints.get("vhost-user-blk d0"));

@@ -155,17 +155,7 @@ class TakeoverTest {
             nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", i == 0 ? "d0:64m" : "x" + i + ":4m", "--listen", "127.0.0.1:" + ports[i],
                     "--peers", peers.toString(), "--rf", "2")));
         }
-        List<Thread> starters = new ArrayList<>();
-        AtomicReference<Throwable> startFailure = new AtomicReference<>();
-        for (ClusterNode n : nodes) starters.add(Thread.ofPlatform().start(() -> {
-            try {
-                n.start();
-            } catch (Throwable t) {
-                startFailure.set(t);
-            }
-        }));
-        for (Thread t : starters) t.join();
-        if (startFailure.get() != null) throw new AssertionError("a node did not start", startFailure.get());
+        ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
         ClusterNode a = nodes.get(0), b = nodes.get(1);
 
         Workload w = new Workload(a.node.endpoints.get("vhost-user-blk d0"));

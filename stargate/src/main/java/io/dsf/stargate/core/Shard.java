@@ -617,14 +617,19 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         io.dsf.stargate.api.IoCallback cb = r.cb;
         Join j = r.join;
         long tag = r.tag;
+        release(r);
+        if (j != null) j.part(status);
+        else if (cb != null) cb.onComplete(tag, status);
+    }
+
+    /** Returns a finished request to the free list, dropping its references to the caller's objects. */
+    private void release(Req r) {
         r.cb = null;
         r.join = null;
         r.buf = null;
         r.arg = null;
         inUse[r.id] = false;
         freeReqs[freeReqTop++] = r.id;
-        if (j != null) j.part(status);
-        else if (cb != null) cb.onComplete(tag, status);
     }
 
     /**
@@ -639,12 +644,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long tag = r.tag, offset = r.offset;
         int length = (int) r.length;
         MemorySegment dst = r.buf.asSlice(r.bufOffset, length);
-        r.cb = null;
-        r.join = null;
-        r.buf = null;
-        r.arg = null;
-        inUse[r.id] = false;
-        freeReqs[freeReqTop++] = r.id;
+        release(r);
         node.readRepair.repair(vd, offset, dst, length, st -> {
             if (j != null) j.part(st);
             else if (cb != null) cb.onComplete(tag, st);

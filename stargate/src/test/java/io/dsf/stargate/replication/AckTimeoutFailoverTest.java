@@ -1,9 +1,5 @@
 package io.dsf.stargate.replication;
 
-import io.dsf.blockstore.spi.BlockDevice;
-import io.dsf.blockstore.spi.BlockDevices;
-import io.dsf.blockstore.store.BlockStore;
-import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.rdma.Transports;
 import io.dsf.rdma.api.CompletionQueue;
 import io.dsf.rdma.api.Endpoint;
@@ -42,12 +38,9 @@ class AckTimeoutFailoverTest {
     void aSilentPeersBatchIsAcknowledgedByItsReplacement() throws Exception {
         RdmaTransport transport = Transports.open("tcp");
         open.add(0, transport);
-        BlockDevice dev = BlockDevices.open("mem:64m");
-        BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
-        ReplicaService good = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 16);
-        open.add(0, dev);
-        open.add(0, store);
-        open.add(0, good);
+        TestBatches.Replica goodReplica = TestBatches.Replica.start(transport, "mem:64m", 16);
+        open.add(0, goodReplica);
+        ReplicaService good = goodReplica.svc();
         // the silent peer: completes the transport handshake, posts no receive, never answers
         RdmaTransport silentT = Transports.open("tcp");
         open.add(0, silentT);

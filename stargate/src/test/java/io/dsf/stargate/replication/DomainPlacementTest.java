@@ -1,9 +1,5 @@
 package io.dsf.stargate.replication;
 
-import io.dsf.blockstore.spi.BlockDevice;
-import io.dsf.blockstore.spi.BlockDevices;
-import io.dsf.blockstore.store.BlockStore;
-import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.rdma.Transports;
 import io.dsf.rdma.api.RdmaTransport;
 import org.junit.jupiter.api.AfterEach;
@@ -40,13 +36,9 @@ class DomainPlacementTest {
     final Map<String, ReplicaService> svc = new HashMap<>();
 
     ReplicaService replica() throws Exception {
-        BlockDevice dev = BlockDevices.open("mem:64m");
-        BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
-        ReplicaService s = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 16);
-        open.add(0, dev);
-        open.add(0, store);
-        open.add(0, s);
-        return s;
+        TestBatches.Replica r = TestBatches.Replica.start(transport, "mem:64m", 16);
+        open.add(0, r);
+        return r.svc();
     }
 
     @BeforeEach

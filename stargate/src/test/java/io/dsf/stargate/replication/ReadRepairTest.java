@@ -3,9 +3,7 @@ package io.dsf.stargate.replication;
 import io.dsf.blockstore.backend.faulty.FaultInjector;
 import io.dsf.blockstore.backend.faulty.FaultyBlockDevice;
 import io.dsf.blockstore.spi.BlockDevice;
-import io.dsf.blockstore.spi.BlockDevices;
 import io.dsf.blockstore.store.BlockStore;
-import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.rdma.Transports;
 import io.dsf.rdma.api.RdmaTransport;
 import io.dsf.stargate.api.VDisk;
@@ -54,18 +52,14 @@ class ReadRepairTest {
 
     ReplicaService service(String uri) throws Exception {
         RdmaTransport t = Transports.open("tcp");
-        BlockDevice dev = BlockDevices.open(uri);
-        BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
-        ReplicaService s = ReplicaService.start(t, dev, store, new InetSocketAddress("127.0.0.1", 0), 16);
+        TestBatches.Replica r = TestBatches.Replica.start(t, uri, 16);
         open.add(0, t);
-        open.add(0, dev);
-        open.add(0, store);
-        open.add(0, s);
-        services.add(s);
+        open.add(0, r);
+        services.add(r.svc());
         transports.add(t);
-        devices.add(dev);
-        stores.add(store);
-        return s;
+        devices.add(r.dev());
+        stores.add(r.store());
+        return r.svc();
     }
 
     static int io(VDisk d, boolean read, long off, MemorySegment buf, int len) throws Exception {

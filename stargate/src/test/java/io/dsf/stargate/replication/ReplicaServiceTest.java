@@ -1,9 +1,6 @@
 package io.dsf.stargate.replication;
 
-import io.dsf.blockstore.spi.BlockDevice;
-import io.dsf.blockstore.spi.BlockDevices;
 import io.dsf.blockstore.store.BlockStore;
-import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.rdma.Transports;
 import io.dsf.rdma.api.RdmaTransport;
 import org.junit.jupiter.api.AfterEach;
@@ -24,25 +21,23 @@ import static org.junit.jupiter.api.Assertions.*;
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ReplicaServiceTest {
     static final long SEG = 4L << 20;
-    BlockDevice dev;
-    BlockStore store;
     RdmaTransport transport;
+    TestBatches.Replica replica;
+    BlockStore store;
     ReplicaService svc;
 
     @BeforeEach
     void up() throws Exception {
-        dev = BlockDevices.open("mem:64m");
-        store = BlockStore.format(dev, FormatOptions.DEFAULTS);
         transport = Transports.open("tcp");
-        svc = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 4);
+        replica = TestBatches.Replica.start(transport, "mem:64m", 4);
+        store = replica.store();
+        svc = replica.svc();
     }
 
     @AfterEach
     void down() {
-        if (svc != null) svc.close();
+        if (replica != null) replica.close();
         if (transport != null) transport.close();
-        if (store != null) store.close();
-        if (dev != null) dev.close();
     }
 
     TestBatches.Owner owner() throws Exception {

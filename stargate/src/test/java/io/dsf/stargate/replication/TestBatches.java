@@ -62,6 +62,22 @@ final class TestBatches {
     }
 
     /** An owner-side connection driven by hand: sends messages, waits for answers. */
+    /** A replica service on its own {@code mem:} (or any URI) device and store, for tests; closes all three. */
+    record Replica(io.dsf.blockstore.spi.BlockDevice dev, io.dsf.blockstore.store.BlockStore store, ReplicaService svc) implements AutoCloseable {
+        static Replica start(RdmaTransport t, String deviceUri, int connections) throws Exception {
+            io.dsf.blockstore.spi.BlockDevice dev = io.dsf.blockstore.spi.BlockDevices.open(deviceUri);
+            io.dsf.blockstore.store.BlockStore store = io.dsf.blockstore.store.BlockStore.format(dev, io.dsf.blockstore.store.FormatOptions.DEFAULTS);
+            return new Replica(dev, store, ReplicaService.start(t, dev, store, new InetSocketAddress("127.0.0.1", 0), connections));
+        }
+
+        @Override
+        public void close() {
+            svc.close();
+            store.close();
+            dev.close();
+        }
+    }
+
     static final class Owner implements AutoCloseable {
         final Arena arena = Arena.ofShared();
         final MemorySegment send = arena.allocate(ReplicationDescriptor.RECV_BUFFER, 4096), recv = arena.allocate(4096, 4096);
