@@ -134,7 +134,8 @@ public final class Replication implements BatchReplicator.Factory {
         for (PeerAddress p : peers) {
             PeerHealth h = health.get(p.id());
             if (h == null) out.add(new PeerStatus(p, "unknown", null, 0, 0, 0));
-            else out.add(new PeerStatus(p, h.connected ? "connected" : "failed", h.lastError, h.lastErrorAt, h.failures.sum(), h.batchesHeld.sum()));
+            else out.add(new PeerStatus(p, h.connected ? "connected" : h.lastError == null ? "unknown" : "failed", h.lastError, h.lastErrorAt,
+                    h.failures.sum(), h.batchesHeld.sum()));
         }
         return out;
     }

@@ -47,10 +47,15 @@ public final class ShardReplicator implements BatchReplicator {
 
     private static final class Link {
         final PeerAddress peer;
+        /** The node-wide record of this peer (looked up once, not per batch). */
+        final Replication.PeerHealth health;
         Endpoint ep;
         long retryAt, sentAt;
         boolean chosen, acked, sent;
-        Link(PeerAddress p) { this.peer = p; }
+        Link(PeerAddress p, Replication.PeerHealth h) {
+            this.peer = p;
+            this.health = h;
+        }
     }
 
     private boolean started, closed;
@@ -106,7 +111,7 @@ public final class ShardReplicator implements BatchReplicator {
         this.shard = shard;
         this.need = cfg.options.rf() - 1;
         this.links = new Link[cfg.peers.size()];
-        for (int i = 0; i < links.length; i++) links[i] = new Link(cfg.peers.get(i));
+        for (int i = 0; i < links.length; i++) links[i] = new Link(cfg.peers.get(i), cfg.health(cfg.peers.get(i)));
     }
 
     private void start() {
@@ -235,12 +240,12 @@ public final class ShardReplicator implements BatchReplicator {
     }
 
     private void healthy(Link l) {
-        Replication.PeerHealth h = cfg.health(l.peer);
+        Replication.PeerHealth h = l.health;
         h.connected = true;
     }
 
     private void unhealthy(Link l, String why) {
-        Replication.PeerHealth h = cfg.health(l.peer);
+        Replication.PeerHealth h = l.health;
         h.connected = false;
         h.lastError = why;
         h.lastErrorAt = System.currentTimeMillis();
@@ -452,7 +457,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (!l.acked) {
             l.acked = true;
             ackedCount++;
-            cfg.health(l.peer).batchesHeld.increment(); // a LongAdder cell per thread: no allocation once warm
+            l.health.batchesHeld.increment();
         }
         settle();
     }
