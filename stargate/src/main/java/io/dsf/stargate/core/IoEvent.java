@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class IoEvent {
     static final int READ = 1, WRITE = 2, ZERO = 3, SNAPSHOT = 5, STOP = 6, DRAIN_ALL = 7;
+    /** Re-replication (control path): a pass begins, a conditional rewrite, a pass ends. */
+    static final int PASS_START = 8, REWRITE = 9, PASS_END = 10;
     int kind;
     long offset;
     long length;

@@ -473,6 +473,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 else prepareZero(r);
                 if (pendHead != null || ctlHead != null || !startWrite(r)) enqueuePending(r);
             }
+            case IoEvent.REWRITE -> {
+                if (pendHead != null || ctlHead != null || !startWrite(r)) enqueuePending(r);
+            }
+            case IoEvent.PASS_START -> passStart(r);
+            case IoEvent.PASS_END -> {
+                if (passEnd != null) complete(r, VDiskStatus.BUSY);
+                else {
+                    r.cursor = nextSeq - 1; // every sequence handed out so far must be resolved first
+                    passEnd = r;
+                }
+            }
             case IoEvent.SNAPSHOT, IoEvent.DRAIN_ALL -> {
                 drainAll = true;
                 if (ctlTail == null) ctlHead = ctlTail = r;
@@ -512,6 +523,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (!startWrite(r)) break;
             pendHead = r.next;
             if (pendHead == null) pendTail = null;
+            n++;
+        }
+        if (passEnd != null && lowestUnindexed() > passEnd.cursor) {
+            finishPass(passEnd);
             n++;
         }
         if (ctlHead != null && oplogIndex.isEmpty() && dState == D_IDLE && open.empty() && flight.empty()
@@ -697,6 +712,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private boolean startRead(Req r) {
         int id = acquireFor(r.length);
         if (id < 0) return false;
+        if (r.arg != null) ((long[]) r.arg)[0] = lowestUnindexed(); // a re-replication read: what it reflects
         r.bufId = id;
         MemorySegment buf = bufferOf(id);
         r.epoch = epoch;
@@ -854,6 +870,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** Starts (or continues) a write or zero; false when it must wait (its progress is kept). */
     private boolean startWrite(Req r) {
         if (r.kind == IoEvent.ZERO) return appendZero(r);
+        if (r.kind == IoEvent.REWRITE) return appendRewrite(r);
         if (r.cursor == r.offset && r.pending == 0 && tryDirect(r)) return true;
         return appendWrite(r);
     }
@@ -912,28 +929,140 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int room = Formats.OPLOG_MAX_DATA_SLICES - open.dataSlices;
             int slices = (int) Math.min((end - r.cursor) >>> BLOCK_SHIFT, room);
             if (!oplogHasRoom(slices, slices)) return false;
-            long dataOff = (long) (1 + open.dataSlices) * BLOCK;
-            int len = slices << BLOCK_SHIFT;
-            if (!copyIn(r, r.cursor - r.offset, open.mem, dataOff, len)) {
-                r.cursor = end; // a buffer this thread cannot use: the request fails, the shard goes on
-                if (r.pending == 0) complete(r, r.status);
-                return true;
-            }
-            int at = open.count++;
-            open.seq[at] = nextSeq++;
-            open.block[at] = r.cursor >>> BLOCK_SHIFT;
-            open.nBlocks[at] = slices;
-            open.flags[at] = 0;
-            open.dataCrc[at] = Formats.crc(open.view, (int) dataOff, len, crc);
-            open.dataSlice[at] = open.dataSlices;
-            open.req[at] = r.id;
-            open.dataSlices += slices;
-            unindexedBlocks += slices;
-            r.pending++;
-            r.cursor += len;
-            statOplogWrites++;
+            if (!appendData(r, slices)) return true;
         }
         return true;
+    }
+
+    /**
+     * Appends {@code slices} blocks of {@code r} from its cursor to the open batch as one entry (room
+     * checked by the caller). False when the caller's buffer cannot be read here: the request then
+     * fails (completing now if nothing of it is in flight) and the shard goes on.
+     */
+    private boolean appendData(Req r, int slices) {
+        long end = r.offset + r.length;
+        long dataOff = (long) (1 + open.dataSlices) * BLOCK;
+        int len = slices << BLOCK_SHIFT;
+        if (!copyIn(r, r.cursor - r.offset, open.mem, dataOff, len)) {
+            r.cursor = end;
+            if (r.pending == 0) complete(r, r.status);
+            return false;
+        }
+        int at = open.count++;
+        open.seq[at] = nextSeq++;
+        open.block[at] = r.cursor >>> BLOCK_SHIFT;
+        open.nBlocks[at] = slices;
+        open.flags[at] = 0;
+        open.dataCrc[at] = Formats.crc(open.view, (int) dataOff, len, crc);
+        open.dataSlice[at] = open.dataSlices;
+        open.req[at] = r.id;
+        open.dataSlices += slices;
+        unindexedBlocks += slices;
+        r.pending++;
+        r.cursor += len;
+        statOplogWrites++;
+        return true;
+    }
+
+    // ====================================================== re-replication
+
+    /** The lowest sequence number not yet in the index (the flight batch's, the open batch's, or the next). */
+    private long lowestUnindexed() {
+        if (!flight.empty()) return flight.seq[0];
+        if (!open.empty()) return open.seq[0];
+        return nextSeq;
+    }
+
+    /** The pass end waiting for every sequence handed out before it to be indexed or failed (null: none). */
+    private Req passEnd;
+    /** Batches that failed (their writes were not acknowledged); written by this thread only. */
+    long statBatchFailures;
+    long statRewrites, statRewriteSkipped, statRewriteConflicts;
+
+    /**
+     * Starts a re-replication pass: reports the pass's base (the lowest sequence not yet indexed:
+     * every later write, and every rewrite of the pass, has a sequence at least that), the batch
+     * failure count (the pass is void if it moves) and this shard's vBlocks holding any data.
+     * Control path (allocates).
+     */
+    private void passStart(Req r) {
+        VDiskController.PassInfo p = (VDiskController.PassInfo) r.arg;
+        p.base = lowestUnindexed();
+        p.failures = statBatchFailures;
+        LongHashSet seen = new LongHashSet();
+        for (var it = mapExt.keySet().iterator(); it.hasNext(); ) {
+            long v = it.nextValue();
+            if (mapExt.get(v) != ExtentTable.NONE) seen.add(v);
+        }
+        for (var it = vbSlot.keySet().iterator(); it.hasNext(); ) seen.add(it.nextValue());
+        for (var it = seen.iterator(); it.hasNext(); ) p.vblocks.addLong(it.nextValue());
+        p.vblocks.sort(null);
+        if (replicator != null) replicator.passStarted();
+        complete(r, VDiskStatus.OK);
+    }
+
+    /**
+     * Ends a pass once every sequence handed out before the end was asked for is indexed or failed:
+     * OK when no batch failed since the pass began (so every block's newest data is in an
+     * acknowledged, replicated entry at or above the base), IO_ERROR otherwise (the pass is void).
+     */
+    private void finishPass(Req r) {
+        passEnd = null;
+        VDiskController.PassInfo p = (VDiskController.PassInfo) r.arg;
+        boolean ok = statBatchFailures == p.failures;
+        if (ok && replicator != null) replicator.passCompleted();
+        complete(r, ok ? VDiskStatus.OK : VDiskStatus.IO_ERROR);
+    }
+
+    /**
+     * A conditional write of data a re-replication read returned (its mark: the lowest unindexed
+     * sequence when the read ran, so the data reflects every write below the mark). A block is
+     * written again only if nothing at or above the mark touched it: a newer index entry or an entry
+     * waiting in the open or flight batch means a newer write carries it already, and it is skipped.
+     * If the vBlock's block map moved past the mark (a drain took newer data out of the index), the
+     * read may be stale and the request fails with BUSY: the pass reads the vBlock again.
+     */
+    private boolean appendRewrite(Req r) {
+        long mark = (Long) r.arg;
+        long end = r.offset + r.length;
+        if (mapSeq.get(r.offset >>> VB_SHIFT) >= mark) {
+            statRewriteConflicts++;
+            if (r.status == VDiskStatus.OK) r.status = VDiskStatus.BUSY;
+            r.cursor = end;
+            if (r.pending == 0) complete(r, r.status);
+            return true;
+        }
+        while (r.cursor < end) {
+            long b = r.cursor >>> BLOCK_SHIFT;
+            if (!rewritable(b, mark)) {
+                r.cursor += BLOCK;
+                statRewriteSkipped++;
+                continue;
+            }
+            if (open.count == Formats.OPLOG_MAX_ENTRIES || open.dataSlices == Formats.OPLOG_MAX_DATA_SLICES) {
+                flushBatch();
+                if (open.count == Formats.OPLOG_MAX_ENTRIES || open.dataSlices == Formats.OPLOG_MAX_DATA_SLICES) return false;
+            }
+            int max = (int) Math.min((end - r.cursor) >>> BLOCK_SHIFT, Formats.OPLOG_MAX_DATA_SLICES - open.dataSlices);
+            int slices = 1;
+            while (slices < max && rewritable(b + slices, mark)) slices++;
+            if (!oplogHasRoom(slices, slices)) return false;
+            if (!appendData(r, slices)) return true;
+            statRewrites += slices;
+        }
+        if (r.pending == 0) complete(r, r.status);
+        return true;
+    }
+
+    private boolean rewritable(long block, long mark) {
+        long loc = oplogIndex.get(block);
+        if (loc != MISSING && locSeq(loc) >= mark) return false;
+        return !pendingIn(open, block) && !pendingIn(flight, block);
+    }
+
+    private static boolean pendingIn(Batch b, long block) {
+        for (int i = 0; i < b.count; i++) if (block >= b.block[i] && block < b.block[i] + b.nBlocks[i]) return true;
+        return false;
     }
 
     private boolean appendZero(Req r) {
@@ -1032,6 +1161,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private void failBatch(int status) {
         Batch b = flight;
+        if (b.count > 0) statBatchFailures++;
         // Never write past a failed batch in the same segment: recovery stops at the first invalid
         // batch, so acknowledged batches after the hole would be lost. The next batch opens a new segment.
         if (b.seg == current) retireCurrent();
@@ -1082,7 +1212,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 else cache.write(vdiskId, block, b.nBlocks[i], b.mem, (long) (1 + b.dataSlice[i]) * BLOCK);
             }
             Req r = reqs[b.req[i]];
-            if (--r.pending == 0 && (r.kind == IoEvent.WRITE ? r.cursor >= r.offset + r.length : r.vbCursor >= r.vblocks.size())) {
+            if (--r.pending == 0 && (r.kind != IoEvent.ZERO ? r.cursor >= r.offset + r.length : r.vbCursor >= r.vblocks.size())) {
                 r.vblocks = null;
                 complete(r, r.status);
             }

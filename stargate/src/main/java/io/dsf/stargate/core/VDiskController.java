@@ -162,6 +162,68 @@ public final class VDiskController implements VDisk {
 
     private Shard shardOf(long vb) { return shards[(int) (vb % shards.length)]; }
 
+    // ---------------------------------------------------------- re-replication (control path)
+
+    /**
+     * What a shard reports when a re-replication pass starts ({@link #passStart}): the pass's base
+     * (every rewrite of the pass and every later write has a sequence at least that), the shard's
+     * batch-failure count then, and its vBlocks holding data, ascending. Filled by the shard thread
+     * before the completion; read by the caller after it.
+     */
+    public static final class PassInfo {
+        public long base, failures;
+        public final org.agrona.collections.LongArrayList vblocks = new org.agrona.collections.LongArrayList();
+    }
+
+    /** The shard that serves vBlock {@code vb}. */
+    public int shardOfVBlock(long vb) { return (int) (vb % shards.length); }
+
+    /** Starts a re-replication pass on {@code shard}; {@code cb} gets OK once {@code p} is filled. */
+    public int passStart(int shard, PassInfo p, long tag, IoCallback cb) {
+        if (closed) return VDiskStatus.CLOSED;
+        if (shard < 0 || shard >= shards.length || p == null || cb == null) return VDiskStatus.INVALID;
+        publish(shards[shard], IoEvent.PASS_START, 0, 0, null, 0, tag, cb, null, System.nanoTime(), p);
+        return VDiskStatus.OK;
+    }
+
+    /**
+     * Reads vBlock {@code vb} (1 MiB) for a pass: {@code mark[0]} receives the lowest sequence the
+     * shard had not indexed when the read ran (the data reflects every write below it). No read repair.
+     */
+    public int passRead(long vb, MemorySegment buf, long[] mark, IoCallback cb) {
+        long off = vb << 20;
+        int st = check(off, 1 << 20, cb);
+        if (st != VDiskStatus.OK) return st;
+        if (buf == null || buf.byteSize() < (1 << 20) || mark == null || mark.length < 1) return VDiskStatus.INVALID;
+        publish(shardOf(vb), IoEvent.READ, off, 1 << 20, buf, 0, Stargate.ReadRepair.NO_REPAIR, cb, null, System.nanoTime(), mark);
+        return VDiskStatus.OK;
+    }
+
+    /**
+     * Writes {@code buf[0, length)} at {@code offset} (inside one vBlock) as new, replicated OpLog
+     * entries, skipping every block a write at or above {@code mark} (a {@link #passRead}'s) already
+     * touched; BUSY when the vBlock's data may have moved past the read (read it again).
+     */
+    public int passRewrite(long offset, MemorySegment buf, int length, long mark, long tag, IoCallback cb) {
+        int st = check(offset, length, cb);
+        if (st != VDiskStatus.OK) return st;
+        if (buf == null || buf.byteSize() < length || (offset >>> 20) != ((offset + length - 1) >>> 20)) return VDiskStatus.INVALID;
+        if (readOnly) return VDiskStatus.READ_ONLY;
+        publish(shardOf(offset >>> 20), IoEvent.REWRITE, offset, length, buf, 0, tag, cb, null, System.nanoTime(), mark);
+        return VDiskStatus.OK;
+    }
+
+    /**
+     * Ends the pass {@code p} on {@code shard}: OK once every write handed a sequence before this call
+     * is resolved and none failed since the pass began (the base then holds), IO_ERROR if one did.
+     */
+    public int passEnd(int shard, PassInfo p, long tag, IoCallback cb) {
+        if (closed) return VDiskStatus.CLOSED;
+        if (shard < 0 || shard >= shards.length || p == null || cb == null) return VDiskStatus.INVALID;
+        publish(shards[shard], IoEvent.PASS_END, 0, 0, null, 0, tag, cb, null, System.nanoTime(), p);
+        return VDiskStatus.OK;
+    }
+
     private Join join(int parts, IoCallback cb, long tag) {
         Join j = joins.poll();
         if (j == null) {
@@ -264,6 +326,10 @@ public final class VDiskController implements VDisk {
             c.reads += s.statReads;
             c.writes += s.statWrites;
             c.mapLookups += s.statMapLookups;
+            c.rewrites += s.statRewrites;
+            c.rewriteSkipped += s.statRewriteSkipped;
+            c.rewriteConflicts += s.statRewriteConflicts;
+            c.batchFailures += s.statBatchFailures;
         }
         return c;
     }
@@ -273,6 +339,11 @@ public final class VDiskController implements VDisk {
         /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
         public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+        /**
+         * Re-replication: blocks written again, blocks skipped (a newer write carries them), rewrites
+         * refused because the vBlock's data moved after the pass read it; batches that failed.
+         */
+        public long rewrites, rewriteSkipped, rewriteConflicts, batchFailures;
 
         @Override
         public String toString() {
@@ -280,7 +351,8 @@ public final class VDiskController implements VDisk {
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
                     + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheBytes=" + cacheBytes
-                    + " oplogBytes=" + oplogBytes;
+                    + " oplogBytes=" + oplogBytes + " rewrites=" + rewrites + " rewriteSkipped=" + rewriteSkipped
+                    + " rewriteConflicts=" + rewriteConflicts + " batchFailures=" + batchFailures;
         }
     }
 }

@@ -44,6 +44,18 @@ public interface BatchReplicator extends AutoCloseable {
      */
     default void beforeBlocking(Runnable r) {}
 
+    /**
+     * A re-replication pass begins (on the shard thread): the peers chosen now, and every peer sent a
+     * batch from now on, are the ones the pass's data will live on.
+     */
+    default void passStarted() {}
+
+    /**
+     * The pass begun by the last {@link #passStarted} completed: every block's newest data is in a
+     * replicated entry sent since then, so peers used only before it hold nothing still needed.
+     */
+    default void passCompleted() {}
+
     /** {@link #IDLE}, {@link #PENDING}, {@link #ACKED} or {@link #FAILED}, for the current batch. */
     int status();
 

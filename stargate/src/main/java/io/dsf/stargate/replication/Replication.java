@@ -148,6 +148,24 @@ public final class Replication implements BatchReplicator.Factory {
         return out;
     }
 
+    /** A shard whose copies are short: a peer that may hold its needed history has been failed since {@code sinceNanos}. */
+    public record PassNeed(long vdisk, int shard, long sinceNanos) {}
+
+    /**
+     * Every live shard whose needed history sits on a peer failed for longer than {@code graceNanos}
+     * (a re-replication pass restores its RF), sorted by (vDisk, shard). Thread safe.
+     */
+    public List<PassNeed> passesNeeded(long graceNanos) {
+        List<PassNeed> out = new ArrayList<>();
+        long now = System.nanoTime();
+        for (ShardReplicator r : replicators.keySet()) {
+            long since = r.needSince();
+            if (since != 0 && now - since >= graceNanos) out.add(new PassNeed(r.vdisk(), r.shard(), since));
+        }
+        out.sort((a, b) -> a.vdisk() != b.vdisk() ? Long.compare(a.vdisk(), b.vdisk()) : Integer.compare(a.shard(), b.shard()));
+        return out;
+    }
+
     @Override
     public BatchReplicator create(long vdiskId, int shard) {
         if (options.rf() == 1 || peers.isEmpty()) return null;

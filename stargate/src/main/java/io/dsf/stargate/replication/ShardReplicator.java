@@ -52,6 +52,15 @@ public final class ShardReplicator implements BatchReplicator {
         Endpoint ep;
         long retryAt, sentAt;
         boolean chosen, acked, sent;
+        /**
+         * May hold history still needed: sent a batch since the last completed re-replication pass
+         * (all peers at start: what they hold from an earlier run is unknown).
+         */
+        boolean used = true;
+        /** Chosen when the running pass began, or sent a batch since. */
+        boolean usedInPass;
+        /** When the current failure streak began (System.nanoTime; 0: not failed). */
+        long failedSince;
         Link(PeerAddress p, Replication.PeerHealth h) {
             this.peer = p;
             this.health = h;
@@ -240,11 +249,13 @@ public final class ShardReplicator implements BatchReplicator {
     }
 
     private void healthy(Link l) {
+        l.failedSince = 0;
         Replication.PeerHealth h = l.health;
         h.connected = true;
     }
 
     private void unhealthy(Link l, String why) {
+        if (l.failedSince == 0) l.failedSince = Math.max(1, System.nanoTime());
         Replication.PeerHealth h = l.health;
         h.connected = false;
         h.lastError = why;
@@ -318,6 +329,8 @@ public final class ShardReplicator implements BatchReplicator {
         if (st == PostStatus.OK) {
             sendOut[cur]++;
             l.sent = true;
+            l.used = true;
+            l.usedInPass = true;
             l.sentAt = System.nanoTime();
         }
         else fail(l, "send refused: " + PostStatus.name(st));
@@ -427,7 +440,41 @@ public final class ShardReplicator implements BatchReplicator {
                     fail(l, "no answer within the ack timeout");
         }
         if (trimHead != trimTail) n += sendTrims();
+        if ((++polls & 63) == 0) publishNeed();
         return n;
+    }
+
+    private int polls;
+    /**
+     * Since when (System.nanoTime) a peer that may hold history still needed has been failed: the
+     * oldest such failure streak, 0 when none. Written by the shard thread, read by the node's
+     * re-replication thread, which starts a pass once it is older than its grace period.
+     */
+    private volatile long needSince;
+
+    private void publishNeed() {
+        long oldest = 0;
+        for (Link l : links)
+            if (l.used && l.failedSince != 0 && (l.ep == null || l.ep.state() != EndpointState.CONNECTED)
+                    && (oldest == 0 || l.failedSince - oldest < 0)) oldest = l.failedSince;
+        if (oldest != needSince) needSince = oldest;
+    }
+
+    /** See {@link #needSince}. Thread safe. */
+    long needSince() { return needSince; }
+
+    long vdisk() { return vdisk; }
+    int shard() { return shard; }
+
+    @Override
+    public void passStarted() {
+        for (Link l : links) l.usedInPass = l.chosen;
+    }
+
+    @Override
+    public void passCompleted() {
+        for (Link l : links) l.used = l.usedInPass;
+        publishNeed();
     }
 
     private Link owner(Endpoint e) {

@@ -1,0 +1,272 @@
+package io.dsf.stargate.replication;
+
+import io.dsf.stargate.api.IoCallback;
+import io.dsf.stargate.api.VDiskStatus;
+import io.dsf.stargate.core.Stargate;
+import io.dsf.stargate.core.VDiskController;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Restores RF after a peer failure, on the owner: one background thread that, for every shard whose
+ * needed history sits on a peer failed for longer than the grace period
+ * ({@link Replication#passesNeeded}), runs a <em>re-replication pass</em>: it reads each of the
+ * shard's vBlocks holding data and writes its non-zero blocks again as new OpLog entries, which the
+ * shard replicates to its current, live peers ({@link VDiskController#passRewrite}: a block some
+ * newer write already carries is skipped, a vBlock whose data moved meanwhile is read again). When
+ * every rewrite is acknowledged and no batch failed meanwhile, the shard's <em>base</em> is the
+ * pass's first sequence: every block's newest data is in a replicated entry at or above it (or the
+ * block is zero), so entries below it are redundant on every peer. The base is then announced to
+ * every peer of the list (returning peers when they answer again): a replica deletes its copies
+ * wholly below it, and a takeover ignores entries below it.
+ *
+ * <p>Threading: its own thread does every pass, one at a time, and every announcement (blocking
+ * calls); {@link #status()} is a thread-safe snapshot. Control path: allocation is fine.
+ */
+public final class Rereplicator implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Rereplicator.class.getName());
+    private static final int VB = 1 << 20, BLOCK = 4096;
+    private static final long OP_SECONDS = 60;
+    private static final int MAX_CONFLICTS = 50;
+
+    /** Tells a peer a shard's base (the replica deletes what is wholly below it); blocking. */
+    @FunctionalInterface
+    public interface Announcer {
+        void announce(PeerAddress peer, long vdisk, int shard, long base) throws IOException;
+    }
+
+    /** Progress of re-replication on this node. */
+    public record Status(long passesDone, long passesFailed, long blocksRewritten, String running, long vblocksDone,
+                         long vblocksTotal, Map<String, Long> bases, Map<String, Integer> announcementsPending) {}
+
+    private final Stargate sg;
+    private final Replication repl;
+    private final Announcer announcer;
+    private final long graceNanos, retryNanos;
+    private final Thread thread;
+    private volatile boolean closed;
+    /** The pass's read buffer; freed by the GC (a shard may still complete into it after a timed-out wait). */
+    private final MemorySegment buf = Arena.ofAuto().allocate(VB, 4096);
+
+    private final LongAdder passesDone = new LongAdder(), passesFailed = new LongAdder(), blocksRewritten = new LongAdder();
+    private volatile String running;
+    private volatile long vbDone, vbTotal;
+    /** (vDisk id, shard) -> base of the last completed pass; this thread writes, others read. */
+    private final Map<String, Long> bases = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Per peer id: shard key -> base still to announce. This thread only (status copies under its lock). */
+    private final Map<String, Map<String, long[]>> toAnnounce = new LinkedHashMap<>();
+    private final Map<String, Long> peerRetryAt = new java.util.HashMap<>();
+    /** Shard key -> when a failed pass may be tried again. */
+    private final Map<String, Long> passRetryAt = new java.util.HashMap<>();
+
+    /**
+     * @param graceNanos a peer must have been failed this long before its shards re-replicate (a
+     *                   restarting peer should not cost a pass)
+     */
+    public Rereplicator(Stargate sg, Replication repl, Announcer announcer, long graceNanos) {
+        this.sg = sg;
+        this.repl = repl;
+        this.announcer = announcer;
+        this.graceNanos = graceNanos;
+        this.retryNanos = TimeUnit.SECONDS.toNanos(2);
+        this.thread = new Thread(this::run, "dsf-rereplicator");
+        thread.setDaemon(true);
+    }
+
+    public Rereplicator start() {
+        thread.start();
+        return this;
+    }
+
+    private static String key(long vdisk, int shard) { return vdisk + "/" + shard; }
+
+    private void run() {
+        while (!closed) {
+            try {
+                for (Replication.PassNeed n : repl.passesNeeded(graceNanos)) {
+                    if (closed) return;
+                    String k = key(n.vdisk(), n.shard());
+                    Long at = passRetryAt.get(k);
+                    if (at != null && System.nanoTime() - at < 0) continue;
+                    VDiskController vd = controller(n.vdisk());
+                    if (vd == null) continue;
+                    if (!pass(vd, n.shard())) passRetryAt.put(k, System.nanoTime() + retryNanos);
+                    else passRetryAt.remove(k);
+                }
+                announce();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "re-replication: " + e);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private VDiskController controller(long id) {
+        for (Stargate.Info i : sg.list()) {
+            VDiskController c = sg.controller(i.name());
+            if (c != null && c.id() == id) return c;
+        }
+        return null;
+    }
+
+    /** One pass over one shard; true when its base is established. */
+    private boolean pass(VDiskController vd, int shard) {
+        String label = vd.name() + " shard " + shard;
+        running = label;
+        vbDone = 0;
+        vbTotal = 0;
+        long t0 = System.nanoTime();
+        try {
+            VDiskController.PassInfo p = new VDiskController.PassInfo();
+            check(await(cb -> vd.passStart(shard, p, 0, cb)), "start");
+            vbTotal = p.vblocks.size();
+            long rewritten = 0;
+            for (int i = 0; i < p.vblocks.size() && !closed; i++) {
+                rewritten += rewriteVBlock(vd, p.vblocks.getLong(i), buf);
+                vbDone = i + 1;
+            }
+            if (closed) return false;
+            check(await(cb -> vd.passEnd(shard, p, 0, cb)), "end (a batch failed during the pass)");
+            bases.put(key(vd.id(), shard), p.base);
+            for (PeerAddress peer : repl.peers()) toAnnounce.computeIfAbsent(peer.id(), x -> new LinkedHashMap<>())
+                    .put(key(vd.id(), shard), new long[]{vd.id(), shard, p.base});
+            passesDone.increment();
+            blocksRewritten.add(rewritten);
+            LOG.log(System.Logger.Level.INFO, "re-replication of " + label + " done: " + vbTotal + " vBlocks, " + rewritten
+                    + " blocks written again, base " + p.base + ", " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
+            return true;
+        } catch (IOException e) {
+            passesFailed.increment();
+            LOG.log(System.Logger.Level.WARNING, "re-replication of " + label + " failed (retried): " + e.getMessage());
+            return false;
+        } finally {
+            running = null;
+        }
+    }
+
+    /** Reads a vBlock and writes its non-zero blocks again; returns the blocks submitted. */
+    private long rewriteVBlock(VDiskController vd, long vb, MemorySegment buf) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            long[] mark = new long[1];
+            check(await(cb -> vd.passRead(vb, buf, mark, cb)), "read of vBlock " + vb);
+            List<CompletableFuture<Integer>> writes = new ArrayList<>();
+            long blocks = 0;
+            int i = 0, n = VB / BLOCK;
+            while (i < n) {
+                if (zero(buf, i)) {
+                    i++;
+                    continue;
+                }
+                int j = i + 1;
+                while (j < n && !zero(buf, j)) j++;
+                long off = (vb << 20) + (long) i * BLOCK;
+                MemorySegment part = buf.asSlice((long) i * BLOCK, (long) (j - i) * BLOCK);
+                int len = (j - i) * BLOCK;
+                writes.add(submit(cb -> vd.passRewrite(off, part, len, mark[0], 0, cb)));
+                blocks += j - i;
+                i = j;
+            }
+            boolean conflict = false;
+            for (CompletableFuture<Integer> w : writes) {
+                int st = get(w);
+                if (st == VDiskStatus.BUSY) conflict = true;
+                else check(st, "rewrite in vBlock " + vb);
+            }
+            if (!conflict) return blocks;
+            if (attempt >= MAX_CONFLICTS) throw new IOException("vBlock " + vb + " keeps changing under the pass");
+        }
+    }
+
+    private static final MemorySegment ZERO = Arena.global().allocate(BLOCK);
+
+    private static boolean zero(MemorySegment buf, int block) {
+        return buf.asSlice((long) block * BLOCK, BLOCK).mismatch(ZERO) == -1;
+    }
+
+    private void announce() {
+        long now = System.nanoTime();
+        synchronized (toAnnounce) {
+            for (var pe : toAnnounce.entrySet()) {
+                Long at = peerRetryAt.get(pe.getKey());
+                if (at != null && now - at < 0) continue;
+                PeerAddress peer = null;
+                for (PeerAddress p : repl.peers()) if (p.id().equals(pe.getKey())) peer = p;
+                if (peer == null) continue;
+                for (var it = pe.getValue().entrySet().iterator(); it.hasNext() && !closed; ) {
+                    long[] v = it.next().getValue();
+                    try {
+                        announcer.announce(peer, v[0], (int) v[1], v[2]);
+                        it.remove();
+                    } catch (IOException | RuntimeException e) {
+                        peerRetryAt.put(pe.getKey(), System.nanoTime() + retryNanos);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    public Status status() {
+        Map<String, Integer> pending = new LinkedHashMap<>();
+        synchronized (toAnnounce) {
+            for (var e : toAnnounce.entrySet()) if (!e.getValue().isEmpty()) pending.put(e.getKey(), e.getValue().size());
+        }
+        return new Status(passesDone.sum(), passesFailed.sum(), blocksRewritten.sum(), running, vbDone, vbTotal,
+                new java.util.TreeMap<>(bases), pending);
+    }
+
+    /** The base of (vDisk, shard)'s last completed pass on this node, or 0. */
+    public long base(long vdisk, int shard) { return bases.getOrDefault(key(vdisk, shard), 0L); }
+
+    private interface Op { int start(IoCallback cb); }
+
+    private static CompletableFuture<Integer> submit(Op op) {
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        int st = op.start((tag, s) -> f.complete(s));
+        if (st != VDiskStatus.OK) f.complete(st);
+        return f;
+    }
+
+    private static int await(Op op) throws IOException { return get(submit(op)); }
+
+    private static int get(CompletableFuture<Integer> f) throws IOException {
+        try {
+            return f.get(OP_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("no completion within " + OP_SECONDS + " s");
+        }
+    }
+
+    private static void check(int st, String what) throws IOException {
+        if (st != VDiskStatus.OK) throw new IOException(what + ": " + VDiskStatus.describe(st));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(OP_SECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

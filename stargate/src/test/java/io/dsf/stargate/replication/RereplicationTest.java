@@ -1,0 +1,248 @@
+package io.dsf.stargate.replication;
+
+import io.dsf.stargate.api.VDisk;
+import io.dsf.stargate.api.VDiskStatus;
+import io.dsf.stargate.core.Stargate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Re-replication in one JVM: three Stargates on {@code mem:} at RF2; the owner A writes, replica B
+ * dies, A keeps writing (no write fails: C takes over as the peer), and after the grace period A's
+ * re-replication passes write each shard's live data again so that C alone holds every block's
+ * newest data at or above the shard's base. Judged by what C's replica service stores, block by
+ * block against a model of every acknowledged write.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class RereplicationTest {
+    static final long VDISK = ReplicationClusterTest.VDISK;
+    static final int BLOCKS = (int) (VDISK / 4096);
+
+    final List<ReplicationClusterTest.Member> members = new ArrayList<>();
+    Rereplicator rr;
+
+    Map<String, ReplicationClusterTest.Member> cluster(int n, int rf) throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)));
+            members.add(m);
+            byId.put(m.id, m);
+        }
+        for (ReplicationClusterTest.Member m : members) {
+            List<PeerAddress> peers = new ArrayList<>();
+            for (ReplicationClusterTest.Member p : members) if (p != m) peers.add(p.address());
+            m.replication = new Replication(m.id, m.transport, peers, Replication.Options.rf(rf));
+            m.stargate = Stargate.open(m.dev, m.store, ReplicationClusterTest.OPTS, m.replication);
+            m.replication.catalog(Takeover.catalog(m.stargate, m.id));
+        }
+        return byId;
+    }
+
+    @AfterEach
+    void down() {
+        if (rr != null) rr.close();
+        for (ReplicationClusterTest.Member m : members) if (m.stargate != null) m.stargate.close();
+        for (ReplicationClusterTest.Member m : members) {
+            m.svc.close();
+            m.transport.close();
+            m.store.close();
+            m.dev.close();
+        }
+    }
+
+    /** Rounds of up to 8 concurrent writes (1-16 blocks) and write-zeroes (1-64 blocks) on disjoint ranges; the model follows. */
+    static void workload(VDisk d, int[] model, int rounds, long seed) throws Exception {
+        workload(d, model, rounds, seed, () -> false);
+    }
+
+    /** As above, stopping early once {@code stop} says so (checked between rounds). */
+    static void workload(VDisk d, int[] model, int rounds, long seed, java.util.function.BooleanSupplier stop) throws Exception {
+        Random r = new Random(seed);
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment[] bufs = new MemorySegment[8];
+            for (int i = 0; i < 8; i++) bufs[i] = a.allocate(16 * 4096L, 4096);
+            for (int round = 0; round < rounds && !stop.getAsBoolean(); round++) {
+                int ops = 1 + r.nextInt(8);
+                boolean[] taken = new boolean[BLOCKS];
+                CountDownLatch done = new CountDownLatch(ops);
+                AtomicInteger bad = new AtomicInteger();
+                List<Runnable> apply = new ArrayList<>();
+                for (int o = 0; o < ops; o++) {
+                    boolean zero = r.nextInt(10) == 0;
+                    int n = zero ? 1 + r.nextInt(64) : 1 + r.nextInt(16);
+                    int first = r.nextInt(BLOCKS - n);
+                    boolean clash = false;
+                    for (int b = first; b < first + n; b++) clash |= taken[b];
+                    if (clash) {
+                        done.countDown();
+                        continue;
+                    }
+                    for (int b = first; b < first + n; b++) taken[b] = true;
+                    if (!zero) {
+                        MemorySegment buf = bufs[o];
+                        for (long k = 0; k < n * 4096L; k += 8) buf.set(ValueLayout.JAVA_LONG, k, r.nextLong() | 1);
+                        int[] crcs = new int[n];
+                        for (int b = 0; b < n; b++) crcs[b] = TestBatches.crc(buf, b * 4096L, 4096);
+                        apply.add(() -> System.arraycopy(crcs, 0, model, first, n));
+                        assertEquals(VDiskStatus.OK, d.write(first * 4096L, buf, n * 4096, o, (t, st) -> {
+                            if (st != VDiskStatus.OK) bad.incrementAndGet();
+                            done.countDown();
+                        }));
+                    } else {
+                        apply.add(() -> java.util.Arrays.fill(model, first, first + n, TakeoverClusterTest.ZERO_CRC));
+                        assertEquals(VDiskStatus.OK, d.writeZeroes(first * 4096L, n * 4096L, o, (t, s) -> {
+                            if (s != VDiskStatus.OK) bad.incrementAndGet();
+                            done.countDown();
+                        }));
+                    }
+                }
+                assertTrue(done.await(30, TimeUnit.SECONDS), "round " + round + " did not complete");
+                assertEquals(0, bad.get(), "round " + round + ": an operation failed");
+                for (Runnable x : apply) x.run();
+            }
+        }
+    }
+
+    static int[] zeroModel() {
+        int[] m = new int[BLOCKS];
+        java.util.Arrays.fill(m, TakeoverClusterTest.ZERO_CRC);
+        return m;
+    }
+
+    /** An entry of a replica's history: its sequence and the CRC32C of its data (or of zeros). */
+    record Entry(long seq, int crc) {}
+
+    /**
+     * Per block, the newest entry with a sequence at least its shard's base among what {@code m}'s
+     * replica service stores for {@code owner}'s vDisk {@code vdisk} (batches verified).
+     */
+    static Map<Integer, Entry> newestOn(ReplicationClusterTest.Member m, String owner, long vdisk, long[] base) {
+        Map<Integer, Entry> out = new HashMap<>();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(OpLogBatchView.MAX_BATCH, 4096);
+            for (ReplicaSegment s : m.svc.list()) {
+                if (!s.owner().equals(owner) || s.vdisk() != vdisk) continue;
+                for (ReplicaBatch b : m.svc.batches(s)) {
+                    m.svc.read(s, b.offset(), buf, b.bytes());
+                    assertEquals(OpLogBatchView.OK, OpLogBatchView.verify(buf, buf.asByteBuffer(), 0, b.bytes(), new java.util.zip.CRC32C()));
+                    int slice = 1;
+                    for (int i = 0; i < OpLogBatchView.count(buf, 0); i++) {
+                        long seq = OpLogBatchView.seq(buf, 0, i), first = OpLogBatchView.block(buf, 0, i);
+                        int n = OpLogBatchView.blocks(buf, 0, i);
+                        boolean zero = (OpLogBatchView.flags(buf, 0, i) & OpLogBatchView.FLAG_ZERO) != 0;
+                        for (int k = 0; k < n; k++) {
+                            int block = (int) (first + k);
+                            if (seq < base[s.shard()]) continue;
+                            int crc = zero ? TakeoverClusterTest.ZERO_CRC : TestBatches.crc(buf, (long) (slice + k) * 4096, 4096);
+                            Entry old = out.get(block);
+                            if (old == null || old.seq() < seq) out.put(block, new Entry(seq, crc));
+                        }
+                        if (!zero) slice += n;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every block's model value is the newest entry at or above base on {@code m}, or the block is zero and has none. */
+    static void assertHoldsEverything(ReplicationClusterTest.Member m, String owner, long vdisk, long[] base, int[] model) {
+        Map<Integer, Entry> newest = newestOn(m, owner, vdisk, base);
+        int data = 0;
+        for (int b = 0; b < BLOCKS; b++) {
+            Entry e = newest.get(b);
+            if (e == null) assertEquals(TakeoverClusterTest.ZERO_CRC, model[b], "block " + b + " has data but no entry at or above its base on " + m.id);
+            else {
+                assertEquals(model[b], e.crc(), "block " + b + ": newest entry on " + m.id + " (seq " + e.seq() + ")");
+                if (model[b] != TakeoverClusterTest.ZERO_CRC) data++;
+            }
+        }
+        assertTrue(data > 100, "the workload left data: " + data + " blocks");
+    }
+
+    static void await(String what, java.util.function.BooleanSupplier c) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!c.getAsBoolean()) {
+            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void aDeadReplicasDataIsWrittenAgainToTheLivePeerAndTheBaseAnnounced() throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = cluster(3, 2);
+        ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B"), c = byId.get("C");
+        ConcurrentLinkedQueue<String> announced = new ConcurrentLinkedQueue<>();
+        AtomicInteger refused = new AtomicInteger();
+        rr = new Rereplicator(a.stargate, a.replication, (peer, vd, shard, base) -> {
+            if (peer.id().equals("B")) {
+                refused.incrementAndGet();
+                throw new IOException("B is down");
+            }
+            announced.add(peer.id() + ":" + vd + "/" + shard + "@" + base);
+        }, TimeUnit.MILLISECONDS.toNanos(300)).start();
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        long id = a.stargate.controller("d0").id();
+        int[] model = zeroModel();
+        workload(d, model, 80, 1);
+        assertEquals(0, rr.status().passesDone(), "no pass while every peer is up");
+        boolean[] onB = new boolean[2];
+        for (ReplicaSegment s : b.svc.list()) if (s.owner().equals("A")) onB[s.shard()] = true;
+        assertTrue(onB[0] || onB[1], "B held some of A's history");
+
+        b.stargate.close();
+        b.stargate = null;
+        b.svc.close();
+        // writes go on while the passes run (none fails: C takes B's place), until the passes are done
+        int expected = (onB[0] ? 1 : 0) + (onB[1] ? 1 : 0);
+        java.util.concurrent.atomic.AtomicBoolean passesDone = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.CompletableFuture<Void> writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                workload(d, model, 100_000, 2, passesDone::get);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        try {
+            await("a pass on each shard B held history of", () -> writer.isDone()
+                    || rr.status().passesDone() >= expected && a.replication.passesNeeded(0).isEmpty());
+        } finally {
+            passesDone.set(true);
+        }
+        writer.get(60, TimeUnit.SECONDS);
+        workload(d, model, 40, 3); // history after the base
+
+        Rereplicator.Status st = rr.status();
+        long[] base = {rr.base(id, 0), rr.base(id, 1)};
+        for (int s = 0; s < 2; s++) assertEquals(onB[s], base[s] > 1, "shard " + s + " re-replicated iff B held its history: " + st.bases());
+        assertEquals(expected, st.passesDone(), "one pass per shard: " + st);
+        assertTrue(st.blocksRewritten() > 100, "the passes wrote the live data again: " + st);
+        assertEquals(0, a.replication.batchesFailed(), "no batch failed");
+        assertHoldsEverything(c, "A", id, base, model);
+        System.out.println("re-replication: " + st + "; " + a.stargate.controller("d0").counters());
+        // the base is announced to every peer: C now, B still pending (it is down)
+        for (int s = 0; s < 2; s++) {
+            String k = "C:" + id + "/" + s + "@" + base[s];
+            if (onB[s]) await("announcement " + k, () -> announced.contains(k));
+        }
+        await("B retried", () -> refused.get() > 0);
+        assertEquals(expected, rr.status().announcementsPending().get("B"), "B's announcements wait for it");
+    }
+}
