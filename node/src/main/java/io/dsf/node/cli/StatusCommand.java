@@ -77,8 +77,15 @@ public final class StatusCommand implements Callable<Integer> {
             h.append("  ").append(e.getKey()).append(": ").append(x.get("segments")).append(" segments");
         }
         out.println(h);
-        if (!Long.valueOf(0).equals(r.get("batches_below_rf")))
-            out.println("RF not met: " + r.get("batches_below_rf") + " acknowledged batches have a copy on a failed peer (no re-replication yet)");
+        Map<String, Object> rr = r.get("rereplication") == null ? null : VdiskCommand.map(r.get("rereplication"));
+        if (!Long.valueOf(0).equals(r.get("shards_below_rf")))
+            out.println("RF not met: " + r.get("shards_below_rf") + " shards have data on a failed peer ("
+                    + (rr != null && rr.get("running") != null ? "re-replicating " + rr.get("running") + ": " + rr.get("vblocks_done") + "/"
+                    + rr.get("vblocks_total") + " vBlocks" : "re-replication starts after the grace period") + ")");
+        if (rr != null)
+            out.println("re-replication: " + rr.get("passes_done") + " passes done, " + rr.get("passes_failed") + " failed, "
+                    + rr.get("blocks_rewritten") + " blocks written again"
+                    + (VdiskCommand.map(rr.get("announcements_pending")).isEmpty() ? "" : "; bases to announce: " + rr.get("announcements_pending")));
         out.println("batches acked " + r.get("batches_acked") + ", failed " + r.get("batches_failed") + ", failovers " + r.get("failovers")
                 + ", trims sent " + r.get("trims_sent") + "; as replica: batches stored " + r.get("replica_batches_stored") + ", rejected "
                 + r.get("replica_batches_rejected") + ", segments trimmed " + r.get("replica_segments_trimmed"));

@@ -87,6 +87,11 @@ public final class UpCommand implements Callable<Integer> {
                     + "as far as the peers' labels allow (peers: ID@HOST:PORT/block=B/rack=R). The node label defaults to --node-id.")
     String domain;
 
+    @Option(names = "--rereplicate-after", paramLabel = "SECONDS",
+            description = "How long a failed peer is waited for before the shards whose data it held write that data again "
+                    + "to live peers, restoring RF (default: ${DEFAULT-VALUE}).")
+    double rereplicateAfter = io.dsf.node.up.ClusterConfig.REREPLICATE_AFTER_SECONDS;
+
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile Node node;
@@ -143,7 +148,8 @@ public final class UpCommand implements Callable<Integer> {
             return new io.dsf.node.up.ClusterConfig(id,
                     listen == null ? null : io.dsf.stargate.replication.PeerAddress.parseHostPort(listen),
                     io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport,
-                    io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)));
+                    io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)),
+                    rereplicateAfter);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

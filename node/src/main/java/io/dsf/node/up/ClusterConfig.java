@@ -8,10 +8,19 @@ import java.util.List;
 
 /**
  * The multi-node part of {@code up} (DESIGN.md's command-line contract): this node's id, where its
- * replica service listens, the static peer list, the replication factor and the transport.
+ * replica service listens, the static peer list, the replication factor, the transport, the
+ * availability domain and how long a failed peer is waited for before its data is re-replicated.
  * Without peers the node keeps RF1 and only serves as a replica for others. Immutable; thread safe.
  */
-public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
+public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain,
+                            double rereplicateAfterSeconds) {
+    /** Default grace before a failed peer's data is re-replicated: a restarting node should not cost a pass. */
+    public static final double REREPLICATE_AFTER_SECONDS = 30;
+
+    public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
+        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS);
+    }
+
     /** Connections (owner vDisk shards) a node's replica service takes at once; each holds a 520 KiB receive buffer. */
     public static final int REPLICA_CONNECTIONS = 32;
 
@@ -23,6 +32,8 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
         if (rf - 1 > peers.size()) throw new IllegalArgumentException("--rf " + rf + " needs at least " + (rf - 1) + " peers in --peers, got " + peers.size());
         for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
         if (domain == null) domain = Domain.of(nodeId);
+        if (!(rereplicateAfterSeconds >= 0) || rereplicateAfterSeconds > 86400)
+            throw new IllegalArgumentException("--rereplicate-after must be in 0..86400 seconds: " + rereplicateAfterSeconds);
         if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);
     }
 }

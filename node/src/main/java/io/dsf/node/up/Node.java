@@ -111,6 +111,7 @@ public final class Node implements AutoCloseable {
     private io.dsf.stargate.replication.ReplicaService replicas;
     private io.dsf.stargate.replication.Replication replication;
     private io.dsf.stargate.replication.ReplicaReadRepair readRepair;
+    private io.dsf.stargate.replication.Rereplicator rereplicator;
     private ClusterConfig cluster;
     private AdminServer admin;
     private final TreeMap<String, Served> served = new TreeMap<>();
@@ -159,6 +160,9 @@ public final class Node implements AutoCloseable {
                     // a read whose local copy fails its checksum is served from the replicas and written back
                     n.readRepair = new io.dsf.stargate.replication.ReplicaReadRepair(n.transport, cluster.nodeId(), cluster.peers());
                     n.stargate.readRepair(n.readRepair);
+                    // a peer failed for longer than the grace period: the shards whose data it held write it again to live peers
+                    n.rereplicator = new io.dsf.stargate.replication.Rereplicator(n.stargate, n.replication, n.baseAnnouncer(),
+                            (long) (cluster.rereplicateAfterSeconds() * 1e9)).start();
                 }
                 n.catalog = NodeCatalog.load(n.store);
                 n.serveAtStart(c);
@@ -185,6 +189,13 @@ public final class Node implements AutoCloseable {
         replication = new io.dsf.stargate.replication.Replication(cluster.nodeId(), cluster.domain(), transport, cluster.peers(),
                 io.dsf.stargate.replication.Replication.Options.rf(cluster.rf()));
         return replication;
+    }
+
+    /** Re-replication after peer failures (null: no replication). */
+    public synchronized io.dsf.stargate.replication.Rereplicator rereplicator() { return rereplicator; }
+
+    private io.dsf.stargate.replication.Rereplicator.Announcer baseAnnouncer() {
+        return (peer, vdisk, shard, base) -> { throw new java.io.IOException("not yet"); };
     }
 
     /** Repairs of reads from the replicas (null: no replication). */
@@ -565,6 +576,7 @@ public final class Node implements AutoCloseable {
         }
         served.clear();
         hosts.clear();
+        if (rereplicator != null) rereplicator.close();
         if (stargate != null) try { stargate.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (readRepair != null) readRepair.close();
         if (replicas != null) try { replicas.close(); } catch (RuntimeException e) { if (first == null) first = e; }

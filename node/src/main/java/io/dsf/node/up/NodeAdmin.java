@@ -270,6 +270,22 @@ final class NodeAdmin implements AdminServer.Handler {
         long below = 0;
         if (rep != null) for (Replication.PeerStatus ps : rep.peerStatus()) if (ps.state().equals("failed")) below += ps.batchesHeld();
         m.put("batches_below_rf", below); // copies on failed peers: one fewer than RF each while those peers are away
+        // shards whose history still needed sits on a failed peer: below RF until a re-replication pass completes
+        m.put("shards_below_rf", rep == null ? 0L : (long) rep.passesNeeded(0).size());
+        io.dsf.stargate.replication.Rereplicator rrp = node.rereplicator();
+        if (rrp != null) {
+            io.dsf.stargate.replication.Rereplicator.Status rs = rrp.status();
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("passes_done", rs.passesDone());
+            x.put("passes_failed", rs.passesFailed());
+            x.put("blocks_rewritten", rs.blocksRewritten());
+            x.put("running", rs.running());
+            x.put("vblocks_done", rs.vblocksDone());
+            x.put("vblocks_total", rs.vblocksTotal());
+            x.put("bases", new LinkedHashMap<String, Object>(rs.bases()));
+            x.put("announcements_pending", new LinkedHashMap<String, Object>(rs.announcementsPending()));
+            m.put("rereplication", x);
+        }
         m.put("failovers", rep == null ? 0L : rep.failovers());
         m.put("trims_sent", rep == null ? 0L : rep.trimsSent());
         io.dsf.stargate.replication.ReplicaReadRepair rr = node.readRepair();

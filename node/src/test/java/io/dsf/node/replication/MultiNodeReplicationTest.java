@@ -177,12 +177,13 @@ class MultiNodeReplicationTest {
             for (int j = 0; j < 3; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(ids[j]).append("@127.0.0.1:").append(ports[j]);
             Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
             nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(),
-                    "--rf", "2")));
+                    "--rf", "2", "--rereplicate-after", "1")));
         }
         ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
         ClusterNode a = nodes.get(0);
 
         Map<String, Object> st = map(a.json("status"));
+        assertEquals(0L, map(st.get("rereplication")).get("passes_done"));
         assertEquals("A", st.get("node"));
         assertEquals(2L, st.get("rf"));
         assertEquals("tcp", st.get("transport"));
@@ -219,14 +220,24 @@ class MultiNodeReplicationTest {
             assertEquals(List.of(survivor.id), map(s).get("peers"), "every shard replicates to the survivor now: " + st);
         assertEquals(0L, st.get("batches_failed"));
         assertTrue((Long) vp.get("batches_held") > 0, "the victim held batches before it died: " + vp);
-        assertEquals(vp.get("batches_held"), st.get("batches_below_rf"), "its batches are reported below RF: " + st);
-        assertEquals(0, a.dsf("status"), a.node.errText);
-        assertTrue(a.node.out.contains("RF not met"), a.node.out);
-        assertTrue(a.node.out.contains("peer " + victimId) && a.node.out.contains("failed"), a.node.out);
 
-        // the dead node's replicas were durable before they were acknowledged: restart it and look
-        victim.start();
-        Map<Long, Set<Integer>> onSurvivor = held(survivor, "A"), onVictim = held(victim, "A");
+        // RF is restored: after the grace period A writes the shards' data again to the survivor
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) {
+            st = map(a.json("status"));
+            Map<String, Object> rr = map(st.get("rereplication"));
+            if ((Long) rr.get("passes_done") >= 1 && st.get("shards_below_rf").equals(0L) && rr.get("running") == null) break;
+            assertTrue(System.nanoTime() < deadline, "re-replication did not finish: " + st + "\nA's stderr:\n" + a.stderr());
+            Thread.sleep(200);
+        }
+        assertEquals(0L, map(st.get("rereplication")).get("passes_failed"), "status: " + st);
+        assertTrue((Long) map(st.get("rereplication")).get("blocks_rewritten") > 0, "status: " + st);
+        assertEquals(0, a.dsf("status"), a.node.errText);
+        assertTrue(a.node.out.contains("re-replication: "), a.node.out);
+        assertFalse(a.node.out.contains("RF not met"), a.node.out);
+
+        // every acknowledged write is on the survivor now, the victim's copies no longer needed
+        Map<Long, Set<Integer>> onSurvivor = held(survivor, "A");
         int checked = 0;
         List<Long> order = new ArrayList<>(w.ackOrder);
         for (int i = 0; i < order.size(); i++) {
@@ -234,12 +245,20 @@ class MultiNodeReplicationTest {
             for (int b = 0; b < WRITE / 4096; b++) {
                 long block = off / 4096 + b;
                 int crc = w.ackedBlocks.get(block);
-                boolean s = onSurvivor.getOrDefault(block, Set.of()).contains(crc), v = onVictim.getOrDefault(block, Set.of()).contains(crc);
-                assertTrue(s || v, "acknowledged block " + block + " (write " + i + ") is on no replica");
-                if (i >= atKill + 2) assertTrue(s, "block " + block + " acknowledged after the kill (write " + i + ") is on the survivor");
+                assertTrue(onSurvivor.getOrDefault(block, Set.of()).contains(crc), "acknowledged block " + block + " (write " + i
+                        + ", the victim died at write " + atKill + ") is not on the survivor");
                 checked++;
             }
         }
+
+        // the victim comes back: told the bases, it deletes its copies of A's data (over-replicated now)
+        victim.start();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (map(map(map(victim.json("status")).get("held")).get("owners")).containsKey("A")) {
+            assertTrue(System.nanoTime() < deadline, "the victim still holds A's segments: " + victim.json("status") + "\nA: " + a.json("status"));
+            Thread.sleep(200);
+        }
+        assertEquals(Map.of(), map(map(a.json("status")).get("rereplication")).get("announcements_pending"));
         assertTrue(checked >= 4 * 300, "checked " + checked + " blocks");
         Map<String, Object> sv = map(survivor.json("status"));
         assertTrue(map(map(sv.get("held")).get("owners")).containsKey("A"), "survivor holds A's segments: " + sv);
