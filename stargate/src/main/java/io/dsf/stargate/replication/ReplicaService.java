@@ -44,8 +44,15 @@ import java.util.zip.CRC32C;
  *
  * <p>Threading: one service thread owns the completion queue, every accepted endpoint, the store
  * channel and the receive buffers (no locks); an acceptor thread only accepts connections and hands
- * them over through a queue. {@link #list}, {@link #read} and the counters are thread safe
- * (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
+ * them over through a queue. {@link #list}, {@link #read}, {@link #bases} and the counters are
+ * thread safe (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
+ *
+ * <p>Base ({@code BASE}, wire version 4): an owner announces that every block of (owner, vDisk,
+ * shard) has its newest value in a replicated entry with seq &ge; B, or is zero. The service keeps
+ * the highest base per (owner, vDisk, shard) in a {@code t=rob} object (attributes only: {@code o v s
+ * b}), deletes its segments of that shard whose newest entry is below B (a segment holding any
+ * entry &ge; B, or one a batch is being written into, stays), syncs through its channel and only
+ * then answers ACK. Pulls carry the bases before the batches.
  */
 public final class ReplicaService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaService.class.getName());
@@ -53,10 +60,17 @@ public final class ReplicaService implements AutoCloseable {
     public static final String TYPE = "rol";
     /** BlockStore type attribute of an owner vDisk's metadata ({@link ReplicaVDisk}; attributes only). */
     public static final String META_TYPE = "rom";
+    /** BlockStore type attribute of a base record (attributes only: owner, vDisk, shard, base). */
+    public static final String BASE_TYPE = "rob";
+    /** Shards a vDisk may have at most (Stargate's limit), so a base's shard is below it. */
+    static final int MAX_SHARDS = 64;
+    /** Bytes a base's segment scan reads at once. */
+    static final int SCAN_WINDOW = 1 << 20;
     /** Bytes a pull reads from a replica segment at once. */
     static final int PULL_WINDOW = 2 << 20;
     static final int ACK_SLOT = 128;
-    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56;
+    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56,
+            K_BASE = 7L << 56;
     private static final long KIND = 0xffL << 56;
     private static final EndpointOptions EP = new EndpointOptions(4, 2, 1 << 20);
 
@@ -76,7 +90,7 @@ public final class ReplicaService implements AutoCloseable {
 
     /** Written by the service thread only. */
     private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted, segmentsTrimmed, pullsServed,
-            batchesPulled;
+            batchesPulled, basesApplied, segmentsBelowBase;
 
     // ------------------------------------------------------ service thread only
     private static final int C_FREE = 0, C_IDLE = 1, C_WRITING = 2, C_SYNCING = 3, C_CLOSING = 4;
@@ -96,6 +110,9 @@ public final class ReplicaService implements AutoCloseable {
         // the batch being stored
         long batchId, segOff, segBytes;
         int len;
+        /** The BASE being synced: its vDisk and shard (for the ACK). */
+        long baseVdisk;
+        int baseShard;
         /** The pull this connection serves (null: none); freed when the slot is reaped. */
         Pull pull;
         Conn(int slot) {
@@ -113,6 +130,8 @@ public final class ReplicaService implements AutoCloseable {
     private final class Pull {
         final ReplicaVDisk vd;
         final List<ReplicaSegment> segs;
+        /** Per shard: the base held (raised by a BASE during the pull) and the last one sent to the puller. */
+        final long[] bases, basesSent;
         final Arena mem = Arena.ofShared();
         final MemorySegment send = mem.allocate(ReplicationDescriptor.RECV_BUFFER, 4096), window = mem.allocate(PULL_WINDOW, 4096);
         final ByteBuffer sendView = send.asByteBuffer(), windowView = window.asByteBuffer();
@@ -123,9 +142,11 @@ public final class ReplicaService implements AutoCloseable {
         long pos, winBase = -1, sent;
         int winHave;
 
-        Pull(ReplicaVDisk vd, List<ReplicaSegment> segs) throws RdmaException {
+        Pull(ReplicaVDisk vd, List<ReplicaSegment> segs, long[] bases) throws RdmaException {
             this.vd = vd;
             this.segs = segs;
+            this.bases = bases;
+            this.basesSent = new long[bases.length];
             try {
                 this.sendMr = transport.register(send, Access.LOCAL_WRITE);
             } catch (RdmaException | RuntimeException e) {
@@ -145,6 +166,13 @@ public final class ReplicaService implements AutoCloseable {
     /** What this node knows of each owner vDisk it holds, by {@code owner/vdisk}; service thread only. */
     private final Map<String, ReplicaVDisk> metas = new HashMap<>();
     private final Map<String, StoreObject> metaObjects = new HashMap<>();
+    /** Base records by {@code owner/vdisk/shard}: the object and the base it holds; service thread only. */
+    private final Map<String, StoreObject> baseObjects = new HashMap<>();
+    private final Map<String, Long> baseValues = new HashMap<>();
+    /** A channel for the blocking reads of a base's segment scan (opened at first use), its buffer and view. */
+    private StoreChannel scanCh;
+    private MemorySegment scanBuf;
+    private ByteBuffer scanView;
     private int closingCount;
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
@@ -195,6 +223,15 @@ public final class ReplicaService implements AutoCloseable {
                 metas.put(m.owner() + "/" + m.id(), m);
                 metaObjects.put(m.owner() + "/" + m.id(), o);
             }
+            Base b = base(store, o);
+            if (b != null) {
+                String k = b.owner() + "/" + b.vdisk() + "/" + b.shard();
+                Long had = baseValues.get(k);
+                if (had == null || b.base() > had) {
+                    baseObjects.put(k, o);
+                    baseValues.put(k, b.base());
+                }
+            }
         }
         this.worker = new Thread(this::run, "replica-" + l.localAddress().getPort());
         this.acceptor = new Thread(this::acceptLoop, "replica-accept-" + l.localAddress().getPort());
@@ -222,8 +259,11 @@ public final class ReplicaService implements AutoCloseable {
     public long batchesRejected() { return batchesRejected; }
     public long connectionsReset() { return connectionsReset; }
     public long connectionsAccepted() { return connectionsAccepted; }
-    /** Replica segments deleted because their owner trimmed them. */
+    /** Replica segments deleted because their owner trimmed them ({@code TRIM}) or because a base made them redundant. */
     public long segmentsTrimmed() { return segmentsTrimmed; }
+    /** Bases that raised a held base (lower or equal repeats not counted), and the segments they deleted. */
+    public long basesApplied() { return basesApplied; }
+    public long segmentsBelowBase() { return segmentsBelowBase; }
     /** Pulls answered with a vDisk's metadata, and batches sent to pullers. */
     public long pullsServed() { return pullsServed; }
     public long batchesPulled() { return batchesPulled; }
@@ -266,6 +306,44 @@ public final class ReplicaService implements AutoCloseable {
         out.sort((x, y) -> {
             int c = x.owner().compareTo(y.owner());
             return c != 0 ? c : Long.compare(x.id(), y.id());
+        });
+        return out;
+    }
+
+    /**
+     * A base this node holds: for {@code owner}'s vDisk {@code vdisk}, shard {@code shard}, every
+     * block's newest value is carried by a replicated entry with seq &ge; {@code base}, or the block
+     * is zero. Immutable; thread safe.
+     */
+    public record Base(String owner, long vdisk, int shard, long base) {}
+
+    /** The record of a {@code rob} object, or null when {@code o} is something else (or malformed). */
+    static Base base(BlockStore store, StoreObject o) {
+        Map<String, byte[]> a = store.attributes(o);
+        byte[] t = a.get("t");
+        if (t == null || !BASE_TYPE.equals(new String(t, StandardCharsets.US_ASCII))) return null;
+        byte[] ow = a.get("o");
+        long v = u64(a.get("v")), sh = u64(a.get("s")), b = u64(a.get("b"));
+        if (ow == null || v < 0 || sh < 0 || sh >= MAX_SHARDS || b <= 0) return null;
+        return new Base(new String(ow, StandardCharsets.US_ASCII), v, (int) sh, b);
+    }
+
+    /**
+     * Every base held (the highest per owner, vDisk and shard; earlier runs' included), by owner,
+     * vDisk, shard. Thread safe; control path (tools: {@code dsf replicas --json}).
+     */
+    public List<Base> bases() {
+        Map<String, Base> best = new HashMap<>();
+        for (StoreObject o : store.objects()) {
+            Base b = base(store, o);
+            if (b == null) continue;
+            best.merge(b.owner() + "/" + b.vdisk() + "/" + b.shard(), b, (x, y) -> x.base() >= y.base() ? x : y);
+        }
+        List<Base> out = new ArrayList<>(best.values());
+        out.sort((x, y) -> {
+            int c = x.owner().compareTo(y.owner());
+            if (c == 0) c = Long.compare(x.vdisk(), y.vdisk());
+            return c != 0 ? c : Integer.compare(x.shard(), y.shard());
         });
         return out;
     }
@@ -437,6 +515,7 @@ public final class ReplicaService implements AutoCloseable {
             }
             Endpoint e;
             while ((e = handoff.poll()) != null) e.close();
+            if (scanCh != null) scanCh.close();
             if (ch != null) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
                 while (ch.inFlight() > 0 && System.nanoTime() < deadline) ch.poll(64);
@@ -502,7 +581,8 @@ public final class ReplicaService implements AutoCloseable {
         }
         int type = f.type();
         if (type != ReplicationDescriptor.TYPE_BATCH && type != ReplicationDescriptor.TYPE_TRIM && type != ReplicationDescriptor.TYPE_META
-                && type != ReplicationDescriptor.TYPE_PULL && type != ReplicationDescriptor.TYPE_NEXT) {
+                && type != ReplicationDescriptor.TYPE_PULL && type != ReplicationDescriptor.TYPE_NEXT
+                && type != ReplicationDescriptor.TYPE_BASE) {
             reset(c, "unexpected message type " + ReplicationDescriptor.typeName(type));
             return;
         }
@@ -528,6 +608,10 @@ public final class ReplicaService implements AutoCloseable {
         }
         if (type == ReplicationDescriptor.TYPE_META) {
             onMeta(c, f.vdisk(), f.payloadLength());
+            return;
+        }
+        if (type == ReplicationDescriptor.TYPE_BASE) {
+            onBase(c, f.batchId(), f.vdisk(), f.shard(), f.segment() | f.segmentOffset() | f.segmentBytes());
             return;
         }
         if (type == ReplicationDescriptor.TYPE_PULL) {
@@ -611,6 +695,166 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
+     * Applies a base: records it when it is higher than the one held, deletes this node's segments
+     * of (owner, vDisk, shard) whose newest entry is below it, then asks the channel for a sync whose
+     * completion answers the ACK (a repeat or lower base is synced and acknowledged too, changing
+     * nothing). A malformed BASE resets the connection before anything changes. Control path: the
+     * segment scans read the store blocking on this thread (a commit this channel leads is finished
+     * first, so no other channel's sync waits on the scan).
+     */
+    private void onBase(Conn c, long base, long vdisk, int shard, long placement) {
+        if (base <= 0 || vdisk < 0 || shard < 0 || shard >= MAX_SHARDS || placement != 0) {
+            reset(c, "malformed BASE (base " + base + ", vdisk " + vdisk + ", shard " + shard + ")");
+            return;
+        }
+        ReplicaVDisk m = metas.get(c.owner + "/" + vdisk);
+        if (m != null && shard >= m.shards()) {
+            reset(c, "BASE of shard " + shard + " of " + c.owner + "/" + vdisk + ", which has " + m.shards() + " shards");
+            return;
+        }
+        String k = c.owner + "/" + vdisk + "/" + shard;
+        Long had = baseValues.get(k);
+        boolean ok = true;
+        if (had == null || base > had) {
+            try {
+                StoreObject o = baseObjects.get(k);
+                if (o == null || o.isDeleted()) {
+                    Map<String, byte[]> a = new java.util.LinkedHashMap<>();
+                    a.put("t", BASE_TYPE.getBytes(StandardCharsets.US_ASCII));
+                    a.put("o", c.ownerBytes);
+                    a.put("v", u64(vdisk));
+                    a.put("s", u64(shard));
+                    a.put("b", u64(base));
+                    baseObjects.put(k, store.create(0, 0, a));
+                } else store.setAttribute(o, "b", u64(base));
+                baseValues.put(k, base);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: cannot record base " + base + " for " + k + ": " + e.getMessage());
+                ok = false;
+            }
+            if (ok) {
+                for (Conn x : conns) // running pulls of that vDisk send the new base before their next batch
+                    if (x.pull != null && x.state != C_FREE && x.owner != null && x.owner.equals(c.owner) && x.pull.vd.id() == vdisk
+                            && shard < x.pull.bases.length && x.pull.bases[shard] < base) x.pull.bases[shard] = base;
+                int deleted = deleteBelow(c.owner, vdisk, shard, base);
+                basesApplied++;
+                LOG.log(System.Logger.Level.INFO, "replica: base " + base + " for " + k + ": " + deleted + " segments deleted"
+                        + (had == null ? "" : " (base was " + had + ")"));
+            }
+        }
+        c.batchId = base;
+        c.baseVdisk = vdisk;
+        c.baseShard = shard;
+        c.segOff = 0;
+        c.segBytes = 0;
+        if (!ok) {
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+            return;
+        }
+        int st;
+        while ((st = ch.sync(K_BASE | c.slot)) == StoreStatus.QUEUE_FULL.code()) {
+            ch.poll(64);
+            Thread.onSpinWait();
+        }
+        if (st != StoreChannel.ACCEPTED) {
+            LOG.log(System.Logger.Level.WARNING, "replica: sync for base " + base + " of " + k + " refused: " + StoreStatus.describe(st));
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+            return;
+        }
+        c.state = C_SYNCING;
+        c.storeBusy = true;
+    }
+
+    /**
+     * Deletes the segments of (owner, vDisk, shard) whose newest entry is below {@code base}; keeps
+     * those with an entry at or above it, those a batch is being written into, and those that cannot
+     * be read. Returns how many were deleted.
+     */
+    private int deleteBelow(String owner, long vdisk, int shard, long base) {
+        ch.finishLeading();
+        int deleted = 0;
+        for (ReplicaSegment s : list()) {
+            if (!s.owner().equals(owner) || s.vdisk() != vdisk || s.shard() != shard) continue;
+            StoreObject o = s.object();
+            boolean writing = false;
+            for (Conn x : conns) writing |= x.state != C_FREE && x.storeBusy && x.obj == o;
+            if (writing) continue;
+            long newest;
+            try {
+                newest = newestSeq(s);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: cannot scan " + s + " for base " + base + " (kept): " + e.getMessage());
+                continue;
+            }
+            if (newest >= base) continue;
+            objects.remove(key(owner, vdisk, shard, s.segment()));
+            for (Conn x : conns) if (x.obj == o) x.obj = null;
+            try {
+                if (!o.isDeleted()) store.delete(o);
+                deleted++;
+                segmentsTrimmed++;
+                segmentsBelowBase++;
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: cannot delete " + s + " below base " + base + ": " + e.getMessage());
+            }
+        }
+        return deleted;
+    }
+
+    /**
+     * The highest sequence number of any batch in a replica segment whose header page verifies
+     * (magic, version, sizes, header CRC32C; the data is not needed to know the sequences), 0 when it
+     * holds none. Reads the segment once, a window at a time, blocking, on this thread; a page that
+     * starts no batch is skipped.
+     */
+    private long newestSeq(ReplicaSegment s) {
+        if (scanCh == null) {
+            scanCh = store.openChannel(4, SCAN_WINDOW, 1, (t, st) -> { });
+            scanBuf = scanCh.buffers().buffer(scanCh.buffers().acquire());
+            scanView = scanBuf.asByteBuffer();
+        }
+        long newest = 0, size = s.bytes(), winBase = -1;
+        int have = 0;
+        for (long pos = 0; pos + OpLogBatchView.PAGE <= size; ) {
+            if (winBase < 0 || pos + OpLogBatchView.PAGE > winBase + have) {
+                winBase = pos;
+                have = (int) Math.min(SCAN_WINDOW, size - pos);
+                scanCh.readBlocking(s.object(), winBase, scanBuf, have);
+            }
+            int at = (int) (pos - winBase);
+            int slices = headerSlices(scanBuf, scanView, at);
+            if (slices < 0) {
+                pos += OpLogBatchView.PAGE;
+                continue;
+            }
+            for (int i = 0, n = OpLogBatchView.count(scanBuf, at); i < n; i++) newest = Math.max(newest, OpLogBatchView.seq(scanBuf, at, i));
+            pos += (1L + slices) * OpLogBatchView.PAGE;
+        }
+        return newest;
+    }
+
+    /** The data slice count of the batch header page at {@code at} when it verifies (structure and header CRC32C), else -1. */
+    private int headerSlices(MemorySegment m, ByteBuffer view, int at) {
+        if (m.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at) != OpLogBatchView.MAGIC
+                || m.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + 4) != OpLogBatchView.VERSION) return -1;
+        int count = OpLogBatchView.count(m, at), slices = OpLogBatchView.dataSlices(m, at);
+        if (count < 1 || count > OpLogBatchView.MAX_ENTRIES || slices < 0 || slices > OpLogBatchView.MAX_DATA_SLICES
+                || m.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at + 24) != 0) return -1;
+        int stored = m.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20, 0);
+        int c = OpLogBatchView.crc(view, at, OpLogBatchView.PAGE, crc);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20, stored);
+        return c == stored ? slices : -1;
+    }
+
+    /** Newest sequence of the (verified) batch at {@code at}. */
+    private static long batchNewest(MemorySegment m, int at) {
+        long newest = 0;
+        for (int i = 0, n = OpLogBatchView.count(m, at); i < n; i++) newest = Math.max(newest, OpLogBatchView.seq(m, at, i));
+        return newest;
+    }
+
+    /**
      * Stores the owner's vDisk metadata (first time, or changed: a {@code rom} object, then an asynchronous
      * channel sync) and takes the next message; no answer. Control path: once per owner shard connection,
      * and a store operation only when the record is new.
@@ -672,8 +916,10 @@ public final class ReplicaService implements AutoCloseable {
         }
         List<ReplicaSegment> segs = new ArrayList<>();
         for (ReplicaSegment s : list()) if (s.owner().equals(c.owner) && s.vdisk() == best.id()) segs.add(s);
+        long[] bases = new long[best.shards()];
+        for (int s = 0; s < bases.length; s++) bases[s] = baseValues.getOrDefault(c.owner + "/" + best.id() + "/" + s, 0L);
         try {
-            c.pull = new Pull(best, segs);
+            c.pull = new Pull(best, segs, bases);
         } catch (RdmaException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "replica: cannot serve a pull: " + e.getMessage());
             answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, best.id(), 0, 0);
@@ -688,9 +934,12 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Sends the next valid batch of the pull (scanning its segments from where the last one ended:
-     * each page that starts a batch passing {@link OpLogBatchView#verify} is taken, anything else is
-     * skipped a page at a time), or END after the last. Reads the store blocking, a window at a time,
+     * Sends a base of the vDisk the puller has not seen yet (a shard's base, first after the META and
+     * again when a BASE raised it during the pull), else the next valid batch of the pull (scanning
+     * its segments from where the last one ended: each page that starts a batch passing
+     * {@link OpLogBatchView#verify} is taken, anything else is skipped a page at a time; a batch whose
+     * every entry is below its shard's base, and a segment deleted meanwhile, are skipped), or END
+     * after the last. Reads the store blocking, a window at a time,
      * on this thread: pulls are rare (takeover) and each step is bounded by the segments' size.
      */
     private void onNext(Conn c, long requestId) {
@@ -700,9 +949,16 @@ public final class ReplicaService implements AutoCloseable {
             return;
         }
         c.batchId = requestId;
+        for (int sh = 0; sh < p.bases.length; sh++) {
+            if (p.bases[sh] > p.basesSent[sh]) {
+                p.basesSent[sh] = p.bases[sh];
+                sendPulled(c, ReplicationDescriptor.TYPE_BASE, 0, p.vd.id(), sh, p.bases[sh], 0, 0);
+                return;
+            }
+        }
         while (p.segIdx < p.segs.size()) {
             ReplicaSegment s = p.segs.get(p.segIdx);
-            if (p.pos + OpLogBatchView.PAGE > s.bytes()) {
+            if (p.pos + OpLogBatchView.PAGE > s.bytes() || s.object().isDeleted()) {
                 p.segIdx++;
                 p.pos = 0;
                 p.winBase = -1;
@@ -737,6 +993,10 @@ public final class ReplicaService implements AutoCloseable {
             if (len <= 0 || len > OpLogBatchView.MAX_BATCH || at + len > p.winHave
                     || OpLogBatchView.verify(p.window, p.windowView, at, len, crc) != OpLogBatchView.OK) {
                 p.pos += OpLogBatchView.PAGE;
+                continue;
+            }
+            if (s.shard() < p.bases.length && batchNewest(p.window, at) < p.bases[s.shard()]) { // redundant: every entry is below the base
+                p.pos += len;
                 continue;
             }
             MemorySegment.copy(p.window, at, p.send, 0, len);
@@ -775,6 +1035,13 @@ public final class ReplicaService implements AutoCloseable {
             }
             c.storeBusy = false;
             if (c.state == C_CLOSING) continue;
+            if (kind == K_BASE) {
+                if (st < 0) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: sync of base " + c.batchId + " failed: " + StoreStatus.describe(st));
+                    answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, c.baseVdisk, c.baseShard, 0);
+                } else answer(c, ReplicationDescriptor.TYPE_ACK, ReplicationDescriptor.REASON_NONE, c.baseVdisk, c.baseShard, 0);
+                continue;
+            }
             if (st < 0) {
                 LOG.log(System.Logger.Level.WARNING, "replica: store " + (kind == K_WRITE ? "write" : "sync") + " failed: " + StoreStatus.describe(st));
                 nack(c, c.vdisk, c.shard, c.segment, ReplicationDescriptor.REASON_STORE);
