@@ -44,15 +44,16 @@ import java.util.zip.CRC32C;
  *
  * <p>Threading: one service thread owns the completion queue, every accepted endpoint, the store
  * channel and the receive buffers (no locks); an acceptor thread only accepts connections and hands
- * them over through a queue. {@link #list}, {@link #read}, {@link #bases} and the counters are
- * thread safe (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
+ * them over through a queue; a scan thread reads the segments of a base being applied (blocking, its
+ * own store channel) and hands the result back through a queue (the deletes are the service
+ * thread's). {@link #list}, {@link #read}, {@link #bases} and the counters are thread safe (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
  *
  * <p>Base ({@code BASE}, wire version 4): an owner announces that every block of (owner, vDisk,
  * shard) has its newest value in a replicated entry with seq &ge; B, or is zero. The service keeps
  * the highest base per (owner, vDisk, shard) in a {@code t=rob} object (attributes only: {@code o v s
  * b}), deletes its segments of that shard whose newest entry is below B (a segment holding any
- * entry &ge; B, or one a batch is being written into, stays), syncs through its channel and only
- * then answers ACK. Pulls carry the bases before the batches.
+ * entry &ge; B, or one a batch was written into since the scan began, stays), syncs through its
+ * channel and only then answers ACK. Pulls carry the bases before the batches.
  */
 public final class ReplicaService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaService.class.getName());
@@ -169,10 +170,12 @@ public final class ReplicaService implements AutoCloseable {
     /** Base records by {@code owner/vdisk/shard}: the object and the base it holds; service thread only. */
     private final Map<String, StoreObject> baseObjects = new HashMap<>();
     private final Map<String, Long> baseValues = new HashMap<>();
-    /** A channel for the blocking reads of a base's segment scan (opened at first use), its buffer and view. */
-    private StoreChannel scanCh;
-    private MemorySegment scanBuf;
-    private ByteBuffer scanView;
+    /** Bases being applied (their segments being scanned); service thread only. */
+    private final List<Trim> trims = new ArrayList<>();
+    /** Trims whose scan is done, from the scan thread. */
+    private final ConcurrentLinkedQueue<Trim> scanned = new ConcurrentLinkedQueue<>();
+    /** The scan thread: reads a base's segments (blocking) so the service thread goes on storing batches meanwhile. */
+    private final java.util.concurrent.ExecutorService scanner;
     private int closingCount;
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
@@ -235,6 +238,12 @@ public final class ReplicaService implements AutoCloseable {
         }
         this.worker = new Thread(this::run, "replica-" + l.localAddress().getPort());
         this.acceptor = new Thread(this::acceptLoop, "replica-accept-" + l.localAddress().getPort());
+        int port = l.localAddress().getPort();
+        this.scanner = java.util.concurrent.Executors.newSingleThreadExecutor(job -> {
+            Thread t = new Thread(job, "replica-scan-" + port);
+            t.setDaemon(true);
+            return t;
+        });
         worker.setDaemon(true);
         acceptor.setDaemon(true);
     }
@@ -485,6 +494,7 @@ public final class ReplicaService implements AutoCloseable {
                 work += cq.poll(comps) > 0 ? onCompletions() : 0;
                 work += ch.poll(64);
                 work += onStoreCompletions();
+                if (!trims.isEmpty()) work += onScanned();
                 if (closingCount > 0) reap();
                 if (work > 0) storeSpins = 0;
                 else {
@@ -515,7 +525,6 @@ public final class ReplicaService implements AutoCloseable {
             }
             Endpoint e;
             while ((e = handoff.poll()) != null) e.close();
-            if (scanCh != null) scanCh.close();
             if (ch != null) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
                 while (ch.inFlight() > 0 && System.nanoTime() < deadline) ch.poll(64);
@@ -671,6 +680,7 @@ public final class ReplicaService implements AutoCloseable {
         }
         c.state = C_WRITING;
         c.storeBusy = true;
+        for (int i = 0; i < trims.size(); i++) trims.get(i).touched.add(c.obj); // a scan may predate this batch: keep its segment
     }
 
     /** Deletes this node's copy of the owner's segment (if any), then takes the next message; a TRIM gets no answer. */
@@ -695,12 +705,11 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Applies a base: records it when it is higher than the one held, deletes this node's segments
-     * of (owner, vDisk, shard) whose newest entry is below it, then asks the channel for a sync whose
-     * completion answers the ACK (a repeat or lower base is synced and acknowledged too, changing
-     * nothing). A malformed BASE resets the connection before anything changes. Control path: the
-     * segment scans read the store blocking on this thread (a commit this channel leads is finished
-     * first, so no other channel's sync waits on the scan).
+     * Applies a base: records it when it is higher than the one held (a {@code rob} object), tells
+     * running pulls of the vDisk, and hands this node's segments of (owner, vDisk, shard) to the scan
+     * thread ({@link #onScanned} deletes those wholly below the base); a repeat or lower base goes
+     * straight to the sync. The ACK is sent when the channel's sync after all that completes. A
+     * malformed BASE resets the connection before anything changes.
      */
     private void onBase(Conn c, long base, long vdisk, int shard, long placement) {
         if (base <= 0 || vdisk < 0 || shard < 0 || shard >= MAX_SHARDS || placement != 0) {
@@ -712,53 +721,63 @@ public final class ReplicaService implements AutoCloseable {
             reset(c, "BASE of shard " + shard + " of " + c.owner + "/" + vdisk + ", which has " + m.shards() + " shards");
             return;
         }
-        String k = c.owner + "/" + vdisk + "/" + shard;
-        Long had = baseValues.get(k);
-        boolean ok = true;
-        if (had == null || base > had) {
-            try {
-                StoreObject o = baseObjects.get(k);
-                if (o == null || o.isDeleted()) {
-                    Map<String, byte[]> a = new java.util.LinkedHashMap<>();
-                    a.put("t", BASE_TYPE.getBytes(StandardCharsets.US_ASCII));
-                    a.put("o", c.ownerBytes);
-                    a.put("v", u64(vdisk));
-                    a.put("s", u64(shard));
-                    a.put("b", u64(base));
-                    baseObjects.put(k, store.create(0, 0, a));
-                } else store.setAttribute(o, "b", u64(base));
-                baseValues.put(k, base);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "replica: cannot record base " + base + " for " + k + ": " + e.getMessage());
-                ok = false;
-            }
-            if (ok) {
-                for (Conn x : conns) // running pulls of that vDisk send the new base before their next batch
-                    if (x.pull != null && x.state != C_FREE && x.owner != null && x.owner.equals(c.owner) && x.pull.vd.id() == vdisk
-                            && shard < x.pull.bases.length && x.pull.bases[shard] < base) x.pull.bases[shard] = base;
-                int deleted = deleteBelow(c.owner, vdisk, shard, base);
-                basesApplied++;
-                LOG.log(System.Logger.Level.INFO, "replica: base " + base + " for " + k + ": " + deleted + " segments deleted"
-                        + (had == null ? "" : " (base was " + had + ")"));
-            }
-        }
         c.batchId = base;
         c.baseVdisk = vdisk;
         c.baseShard = shard;
         c.segOff = 0;
         c.segBytes = 0;
-        if (!ok) {
+        String k = c.owner + "/" + vdisk + "/" + shard;
+        Long had = baseValues.get(k);
+        if (had != null && base <= had) {
+            syncBase(c);
+            return;
+        }
+        try {
+            StoreObject o = baseObjects.get(k);
+            if (o == null || o.isDeleted()) {
+                Map<String, byte[]> a = new java.util.LinkedHashMap<>();
+                a.put("t", BASE_TYPE.getBytes(StandardCharsets.US_ASCII));
+                a.put("o", c.ownerBytes);
+                a.put("v", u64(vdisk));
+                a.put("s", u64(shard));
+                a.put("b", u64(base));
+                baseObjects.put(k, store.create(0, 0, a));
+            } else store.setAttribute(o, "b", u64(base));
+            baseValues.put(k, base);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot record base " + base + " for " + k + ": " + e.getMessage());
             answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
             return;
         }
+        for (Conn x : conns) // running pulls of that vDisk send the new base before their next batch
+            if (x.pull != null && x.state != C_FREE && x.owner != null && x.owner.equals(c.owner) && x.pull.vd.id() == vdisk
+                    && shard < x.pull.bases.length && x.pull.bases[shard] < base) x.pull.bases[shard] = base;
+        List<ReplicaSegment> segs = new ArrayList<>();
+        for (ReplicaSegment s : list()) if (s.owner().equals(c.owner) && s.vdisk() == vdisk && s.shard() == shard) segs.add(s);
+        Trim t = new Trim(c, k, had == null ? 0 : had, base, segs);
+        trims.add(t);
+        c.state = C_SYNCING; // no message taken until the answer; the slot is held until the scan is back
+        c.storeBusy = true;
+        try {
+            scanner.execute(() -> scan(t));
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing
+            trims.remove(t);
+            c.storeBusy = false;
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+        }
+    }
+
+    /** Asks the channel for the sync whose completion answers a BASE (ACK, or NACK on a store failure). */
+    private void syncBase(Conn c) {
         int st;
         while ((st = ch.sync(K_BASE | c.slot)) == StoreStatus.QUEUE_FULL.code()) {
             ch.poll(64);
             Thread.onSpinWait();
         }
         if (st != StoreChannel.ACCEPTED) {
-            LOG.log(System.Logger.Level.WARNING, "replica: sync for base " + base + " of " + k + " refused: " + StoreStatus.describe(st));
-            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+            c.storeBusy = false;
+            LOG.log(System.Logger.Level.WARNING, "replica: sync for base " + c.batchId + " refused: " + StoreStatus.describe(st));
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, c.baseVdisk, c.baseShard, 0);
             return;
         }
         c.state = C_SYNCING;
@@ -766,75 +785,121 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Deletes the segments of (owner, vDisk, shard) whose newest entry is below {@code base}; keeps
-     * those with an entry at or above it, those a batch is being written into, and those that cannot
-     * be read. Returns how many were deleted.
+     * A base being applied: the connection that sent it, the segments to scan, their newest
+     * sequences once scanned (-1: unreadable or gone, kept) and the segment objects a batch was written
+     * into since the scan began (kept: the scan may predate the write). Made and finished on the
+     * service thread; {@link #newest} is written by the scan thread before it queues the trim on
+     * {@link #scanned} (which publishes it).
      */
-    private int deleteBelow(String owner, long vdisk, int shard, long base) {
-        ch.finishLeading();
-        int deleted = 0;
-        for (ReplicaSegment s : list()) {
-            if (!s.owner().equals(owner) || s.vdisk() != vdisk || s.shard() != shard) continue;
-            StoreObject o = s.object();
-            boolean writing = false;
-            for (Conn x : conns) writing |= x.state != C_FREE && x.storeBusy && x.obj == o;
-            if (writing) continue;
-            long newest;
-            try {
-                newest = newestSeq(s);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "replica: cannot scan " + s + " for base " + base + " (kept): " + e.getMessage());
-                continue;
-            }
-            if (newest >= base) continue;
-            objects.remove(key(owner, vdisk, shard, s.segment()));
-            for (Conn x : conns) if (x.obj == o) x.obj = null;
-            try {
-                if (!o.isDeleted()) store.delete(o);
-                deleted++;
-                segmentsTrimmed++;
-                segmentsBelowBase++;
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "replica: cannot delete " + s + " below base " + base + ": " + e.getMessage());
-            }
+    private static final class Trim {
+        final Conn c;
+        final String key;
+        final long had, base;
+        final List<ReplicaSegment> segs;
+        final long[] newest;
+        final java.util.Set<StoreObject> touched = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+        Trim(Conn c, String key, long had, long base, List<ReplicaSegment> segs) {
+            this.c = c;
+            this.key = key;
+            this.had = had;
+            this.base = base;
+            this.segs = segs;
+            this.newest = new long[segs.size()];
         }
-        return deleted;
+    }
+
+    /** Scan thread: the newest sequence of each segment of a trim, through a channel of its own; then hands it back. */
+    private void scan(Trim t) {
+        try (StoreChannel sc = store.openChannel(4, SCAN_WINDOW, 1, (tag, st) -> { })) {
+            MemorySegment buf = sc.buffers().buffer(sc.buffers().acquire());
+            ByteBuffer view = buf.asByteBuffer();
+            CRC32C c = new CRC32C();
+            for (int i = 0; i < t.segs.size(); i++) {
+                ReplicaSegment s = t.segs.get(i);
+                try {
+                    t.newest[i] = s.object().isDeleted() ? -1 : newestSeq(sc, buf, view, c, s);
+                } catch (RuntimeException e) {
+                    t.newest[i] = -1;
+                    LOG.log(System.Logger.Level.WARNING, "replica: cannot scan " + s + " for base " + t.base + " (kept): " + e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            java.util.Arrays.fill(t.newest, -1);
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot scan for base " + t.base + " of " + t.key + ": " + e.getMessage());
+        }
+        scanned.add(t);
+    }
+
+    /**
+     * Service thread: a trim's scan is back. Deletes each segment whose newest entry is below the
+     * base, unless a batch was written into it since the scan began or is being written now, then
+     * syncs for the ACK (the connection closed meanwhile: the deletes stand, no answer).
+     */
+    private int onScanned() {
+        int n = 0;
+        Trim t;
+        while ((t = scanned.poll()) != null) {
+            n++;
+            trims.remove(t);
+            int deleted = 0;
+            for (int i = 0; i < t.segs.size(); i++) {
+                ReplicaSegment s = t.segs.get(i);
+                StoreObject o = s.object();
+                if (t.newest[i] < 0 || t.newest[i] >= t.base || t.touched.contains(o) || o.isDeleted()) continue;
+                boolean writing = false;
+                for (Conn x : conns) writing |= x.state != C_FREE && x.storeBusy && x.obj == o;
+                if (writing) continue;
+                objects.remove(key(s.owner(), s.vdisk(), s.shard(), s.segment()));
+                for (Conn x : conns) if (x.obj == o) x.obj = null;
+                try {
+                    store.delete(o);
+                    deleted++;
+                    segmentsTrimmed++;
+                    segmentsBelowBase++;
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: cannot delete " + s + " below base " + t.base + ": " + e.getMessage());
+                }
+            }
+            basesApplied++;
+            LOG.log(System.Logger.Level.INFO, "replica: base " + t.base + " for " + t.key + ": " + deleted + " segments deleted"
+                    + (t.had == 0 ? "" : " (base was " + t.had + ")"));
+            t.c.storeBusy = false;
+            if (t.c.state == C_CLOSING) continue;
+            syncBase(t.c);
+        }
+        return n;
     }
 
     /**
      * The highest sequence number of any batch in a replica segment whose header page verifies
      * (magic, version, sizes, header CRC32C; the data is not needed to know the sequences), 0 when it
-     * holds none. Reads the segment once, a window at a time, blocking, on this thread; a page that
-     * starts no batch is skipped.
+     * holds none. Reads the segment once, a window at a time, blocking, through {@code ch} (the
+     * calling thread's); a page that starts no batch is skipped.
      */
-    private long newestSeq(ReplicaSegment s) {
-        if (scanCh == null) {
-            scanCh = store.openChannel(4, SCAN_WINDOW, 1, (t, st) -> { });
-            scanBuf = scanCh.buffers().buffer(scanCh.buffers().acquire());
-            scanView = scanBuf.asByteBuffer();
-        }
+    private static long newestSeq(StoreChannel ch, MemorySegment buf, ByteBuffer view, CRC32C crc, ReplicaSegment s) {
         long newest = 0, size = s.bytes(), winBase = -1;
         int have = 0;
         for (long pos = 0; pos + OpLogBatchView.PAGE <= size; ) {
             if (winBase < 0 || pos + OpLogBatchView.PAGE > winBase + have) {
                 winBase = pos;
                 have = (int) Math.min(SCAN_WINDOW, size - pos);
-                scanCh.readBlocking(s.object(), winBase, scanBuf, have);
+                ch.readBlocking(s.object(), winBase, buf, have);
             }
             int at = (int) (pos - winBase);
-            int slices = headerSlices(scanBuf, scanView, at);
+            int slices = headerSlices(buf, view, at, crc);
             if (slices < 0) {
                 pos += OpLogBatchView.PAGE;
                 continue;
             }
-            for (int i = 0, n = OpLogBatchView.count(scanBuf, at); i < n; i++) newest = Math.max(newest, OpLogBatchView.seq(scanBuf, at, i));
+            newest = Math.max(newest, batchNewest(buf, at));
             pos += (1L + slices) * OpLogBatchView.PAGE;
         }
         return newest;
     }
 
     /** The data slice count of the batch header page at {@code at} when it verifies (structure and header CRC32C), else -1. */
-    private int headerSlices(MemorySegment m, ByteBuffer view, int at) {
+    private static int headerSlices(MemorySegment m, ByteBuffer view, int at, CRC32C crc) {
         if (m.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at) != OpLogBatchView.MAGIC
                 || m.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + 4) != OpLogBatchView.VERSION) return -1;
         int count = OpLogBatchView.count(m, at), slices = OpLogBatchView.dataSlices(m, at);
@@ -1117,7 +1182,7 @@ public final class ReplicaService implements AutoCloseable {
         }
     }
 
-    /** Stops accepting, closes every connection (owners see their requests fail) and waits for the threads. Idempotent. */
+    /** Stops accepting, closes every connection (owners see their requests fail) and waits for the threads (a base's scan included). Idempotent. */
     @Override
     public void close() {
         if (closing) return;
@@ -1126,6 +1191,8 @@ public final class ReplicaService implements AutoCloseable {
         try {
             acceptor.join(5000);
             if (!stopped.await(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica service thread did not stop");
+            scanner.shutdownNow();
+            if (!scanner.awaitTermination(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica scan thread did not stop");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
