@@ -36,8 +36,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Base (wire v4 {@code BASE}): a replica records it durably and deletes exactly its segments of
  * that shard wholly below it; pulls carry it; takeover ignores history below it (a hole there is
- * accepted, one above it refused), and nodes declared lost are not needed. Real replica services
- * over the {@code tcp} transport on loopback, {@code mem:} stores, hand-made OpLog batches.
+ * accepted, one above it refused), nodes declared lost are not needed, and read repair works from
+ * the base on. Real replica services over the {@code tcp} transport on loopback, {@code mem:}
+ * stores, hand-made OpLog batches (and a real replicating Stargate for read repair).
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ReplicaBaseTest {
@@ -380,5 +381,89 @@ class ReplicaBaseTest {
                 () -> Takeover.run(sg, transport, OWNER, "d0", sources, 2, Set.of("r3"), spill, new Takeover.Progress(OWNER, "d0")));
         assertTrue(e2.getMessage().contains("shard 0: sequence 7..8 missing"), e2.getMessage());
         assertNull(sg.vdisk("d0"), "nothing created");
+    }
+
+    /** The newest sequence of each of {@code shards} shards in what {@code n} holds of owner {@code owner}'s vDisk {@code name}. */
+    long[] newestSeqs(Node n, String owner, String name, int shards) throws Exception {
+        long[] newest = new long[shards];
+        try (ReplicaPuller p = new ReplicaPuller(transport, n.id, n.at(), TIMEOUT)) {
+            if (p.start(owner, name) == null) return newest;
+            for (int r; (r = p.next()) != ReplicaPuller.END; ) {
+                if (r == ReplicaPuller.BASE) continue;
+                for (int i = 0; i < OpLogBatchView.count(p.batch(), 0); i++)
+                    newest[p.shard()] = Math.max(newest[p.shard()], OpLogBatchView.seq(p.batch(), 0, i));
+            }
+        }
+        return newest;
+    }
+
+    /**
+     * Read repair with a base: owner A (RF2, peers B and C) writes every block five times (over two
+     * OpLog segments per shard), then once more (the base: every block's newest value is at or
+     * above that pass's first sequence), then zeroes a few; the peers apply the base and delete the
+     * first segments. With A's reads corrupted, every block still reads back as last written: the
+     * history below the base is gone, and is not needed.
+     */
+    @Test
+    void readRepairUsesTheHistoryFromTheBaseOn() throws Exception {
+        String dev = "rb" + System.nanoTime();
+        BlockDevice devA = BlockDevices.open("faulty:none,name=" + dev + ":mem:192m");
+        BlockStore storeA = BlockStore.format(devA, FormatOptions.DEFAULTS);
+        open.add(() -> {
+            storeA.close();
+            devA.close();
+        });
+        io.dsf.blockstore.backend.faulty.FaultInjector inj = io.dsf.blockstore.backend.faulty.FaultyBlockDevice.injector(dev);
+        Node b = new Node("B"), c = new Node("C");
+        List<PeerAddress> peers = List.of(b.address(), c.address());
+        Replication rep = new Replication("A", transport, peers, Replication.Options.rf(2));
+        Stargate sg = Stargate.open(devA, storeA, ReadRepairTest.OPTS, rep);
+        open.add(sg::close);
+        rep.catalog(Takeover.catalog(sg, "A"));
+        ReplicaReadRepair repair = new ReplicaReadRepair(transport, "A", peers);
+        open.add(repair);
+        VDisk d = sg.create("v", 8L << 20);
+        int blocks = ReadRepairTest.BLOCKS;
+        byte[] expect = new byte[blocks * 4096];
+        java.util.Random r = new java.util.Random(5);
+        long[] base = null;
+        try (Arena ar = Arena.ofShared()) {
+            MemorySegment buf = ar.allocate(64 * 4096, 4096);
+            for (int pass = 0; pass < 6; pass++) {
+                if (pass == 5) { // the sixth pass rewrites every block: its first sequence per shard is a base
+                    long[] nb = newestSeqs(b, "A", "v", 2), nc = newestSeqs(c, "A", "v", 2);
+                    base = new long[]{Math.max(nb[0], nc[0]) + 1, Math.max(nb[1], nc[1]) + 1};
+                }
+                for (int off = 0; off < blocks; off += 64) {
+                    byte[] chunk = new byte[64 * 4096];
+                    r.nextBytes(chunk);
+                    MemorySegment.copy(chunk, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk.length);
+                    assertEquals(VDiskStatus.OK, ReadRepairTest.io(d, false, (long) off * 4096, buf, chunk.length));
+                    System.arraycopy(chunk, 0, expect, off * 4096, chunk.length);
+                }
+            }
+            assertEquals(VDiskStatus.OK, ReadRepairTest.zero(d, 300 * 4096L, 8 * 4096L));
+            java.util.Arrays.fill(expect, 300 * 4096, 308 * 4096, (byte) 0);
+            long vd = ((io.dsf.stargate.core.VDiskController) d).id();
+            try (BaseClient bc = new BaseClient(transport, "A", TIMEOUT)) {
+                for (Node n : List.of(b, c)) for (int sh = 0; sh < 2; sh++) bc.announce(n.address(), vd, sh, base[sh]);
+            }
+            assertTrue(b.svc.segmentsBelowBase() + c.svc.segmentsBelowBase() >= 2,
+                    "the first segment of each shard is gone: " + b.svc.segmentsBelowBase() + " + " + c.svc.segmentsBelowBase());
+
+            var rule = inj.corruptReadsIn(0, devA.geometry().capacity());
+            MemorySegment in = ar.allocate(64 * 4096, 4096);
+            assertEquals(VDiskStatus.MEDIUM_ERROR, ReadRepairTest.io(d, true, 0, in, 16 * 4096), "without the repair: a medium error");
+            sg.readRepair(repair);
+            for (int off = 0; off < blocks; off += 64) {
+                assertEquals(VDiskStatus.OK, ReadRepairTest.io(d, true, (long) off * 4096, in, 64 * 4096), "read at block " + off);
+                assertArrayEquals(java.util.Arrays.copyOfRange(expect, off * 4096, (off + 64) * 4096),
+                        in.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), "blocks " + off + ".. read back as last written");
+            }
+            assertEquals(0, repair.failed());
+            assertEquals(blocks / 64, repair.repaired());
+            inj.disarm(rule);
+            sg.readRepair(null);
+        }
     }
 }
