@@ -46,7 +46,8 @@ import java.util.zip.CRC32C;
  * channel and the receive buffers (no locks); an acceptor thread only accepts connections and hands
  * them over through a queue; a scan thread reads the segments of a base being applied (blocking, its
  * own store channel) and hands the result back through a queue (the deletes are the service
- * thread's). {@link #list}, {@link #read}, {@link #bases} and the counters are thread safe (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
+ * thread's). {@link #list}, {@link #read}, {@link #bases} and the counters are thread safe
+ * (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
  *
  * <p>Base ({@code BASE}, wire version 4): an owner announces that every block of (owner, vDisk,
  * shard) has its newest value in a replicated entry with seq &ge; B, or is zero. The service keeps
