@@ -22,9 +22,12 @@ import java.util.zip.CRC32C;
 /**
  * The puller side of the pull protocol ({@link ReplicationDescriptor}: {@code PULL}, {@code NEXT}):
  * one connection to one replica service, lock step (one request, one answer). {@link #start} asks
- * for an owner's vDisk by name and returns its metadata; {@link #next} returns each stored batch,
- * checked on receipt (trailer, placement, the batch's header and data checksums), then
- * {@link #END}. Anything unexpected (a bad trailer, a wrong type or request id, a batch that fails
+ * for an owner's vDisk by name and returns its metadata; {@link #next} returns each base the peer
+ * holds for the vDisk ({@link #BASE}: {@link #shard()}, {@link #base()}; before the batches, and again
+ * if one rose during the pull), each stored batch, checked on receipt (trailer, placement, the
+ * batch's header and data checksums), then {@link #END}. A shard's entries below its base are
+ * redundant (every block's newest value is at or above it, or the block is zero), so the peer may
+ * leave out batches wholly below it and may have deleted them. Anything unexpected (a bad trailer, a wrong type or request id, a batch that fails
  * a checksum, no answer within the timeout, a broken connection) throws {@link PullException}.
  * Control path; owned by one thread, not thread safe.
  */
@@ -33,6 +36,8 @@ public final class ReplicaPuller implements AutoCloseable {
     private static final long K_SEND = 1, K_RECV = 2;
     /** {@link #next} after the last batch. */
     public static final int END = -1;
+    /** {@link #next} returned a base: {@link #shard()} and {@link #base()} say which. */
+    public static final int BASE = -2;
 
     /** A pull failed: the peer's answer was wrong or missing. */
     public static final class PullException extends IOException {
@@ -57,7 +62,7 @@ public final class ReplicaPuller implements AutoCloseable {
 
     // the last batch received
     private int batchBytes, shard;
-    private long segment, offset, segmentBytes;
+    private long segment, offset, segmentBytes, base;
 
     /**
      * Connects to the replica service at {@code at} ({@code peer}: a name for messages).
@@ -118,8 +123,9 @@ public final class ReplicaPuller implements AutoCloseable {
     }
 
     /**
-     * Fetches the next batch: returns its length in bytes (it sits at offset 0 of {@link #batch()},
-     * verified), or {@link #END} after the last one.
+     * Fetches the next answer: a batch (returns its length in bytes; it sits at offset 0 of
+     * {@link #batch()}, verified; {@link #shard()}, {@link #segment()}... say where it was stored), a
+     * base ({@link #BASE}; {@link #shard()} and {@link #base()}), or {@link #END} after the last batch.
      */
     public int next() throws PullException {
         if (vd == null) throw new IllegalStateException("no pull started");
@@ -133,6 +139,16 @@ public final class ReplicaPuller implements AutoCloseable {
             }
             case ReplicationDescriptor.TYPE_NACK -> throw new PullException(peer + ": pull failed: " + ReplicationDescriptor.reasonName(f.reason()));
             case ReplicationDescriptor.TYPE_PULLED -> { }
+            case ReplicationDescriptor.TYPE_BASE -> {
+                int sh = f.shard();
+                long b = f.segment();
+                if (f.vdisk() != vd.id() || sh < 0 || sh >= vd.shards() || b <= 0 || f.segmentOffset() != 0 || f.segmentBytes() != 0)
+                    throw new PullException(peer + ": malformed base (vDisk " + f.vdisk() + " shard " + sh + " base " + b + ")");
+                shard = sh;
+                base = b;
+                batchBytes = 0;
+                return BASE;
+            }
             default -> throw new PullException(peer + ": answered a NEXT with " + ReplicationDescriptor.typeName(f.type()));
         }
         int n = f.payloadLength();
@@ -156,7 +172,10 @@ public final class ReplicaPuller implements AutoCloseable {
 
     /** The receive buffer: the last batch from {@link #next} at offset 0 (valid until the next call). */
     public MemorySegment batch() { return recv; }
+    /** The shard of the last batch or base from {@link #next}. */
     public int shard() { return shard; }
+    /** The base of the last {@link #BASE} from {@link #next}: the shard's entries below it are redundant. */
+    public long base() { return base; }
     public long segment() { return segment; }
     public long offset() { return offset; }
     public long segmentBytes() { return segmentBytes; }

@@ -27,7 +27,9 @@ import java.util.function.IntConsumer;
  * the vDisk (a new OpLog write, replicated like any other: the bad copy is superseded) and copied to
  * the caller. The read then completes OK; it stays a MEDIUM_ERROR when that cannot be done safely:
  * a peer is unreachable (it may hold the newest version), a shard's history has a hole, or a bad
- * block has no replicated history (written before replication was on).
+ * block has no replicated history (written before replication was on). A shard's base (the highest
+ * any peer holds, {@link ReplicaPuller#BASE}) bounds the history: entries below it are ignored, the
+ * hole check starts at it, and a bad block with no entry at or above it is zero.
  *
  * <p>Threading: {@link #repair} is called on a shard thread and only queues the work; one repair
  * thread does the pulls and the re-reads/writes (error path: it allocates and blocks). Thread safe.
@@ -148,6 +150,7 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
             int shards = -1;
             List<long[]> seqsPerShard = new ArrayList<>();
             int[] seqCount = null;
+            long[] base = null;
             for (ReplicaPuller p : pullers) {
                 ReplicaVDisk meta = p.start(nodeId, name);
                 if (meta == null || meta.id() != vdiskId) continue;
@@ -155,16 +158,25 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                     shards = meta.shards();
                     for (int s = 0; s < shards; s++) seqsPerShard.add(new long[64]);
                     seqCount = new int[shards];
+                    base = new long[shards];
                 }
-                while (p.next() != ReplicaPuller.END) {
-                    MemorySegment b = p.batch();
+                for (int r; (r = p.next()) != ReplicaPuller.END; ) {
                     int shard = p.shard();
                     if (shard < 0 || shard >= shards) continue;
+                    if (r == ReplicaPuller.BASE) {
+                        base[shard] = Math.max(base[shard], p.base());
+                        continue;
+                    }
+                    MemorySegment b = p.batch();
                     int count = OpLogBatchView.count(b, 0), slice = 0;
                     for (int i = 0; i < count; i++) {
                         long seq = OpLogBatchView.seq(b, 0, i), block = OpLogBatchView.block(b, 0, i);
                         int k = OpLogBatchView.blocks(b, 0, i);
                         boolean zero = OpLogBatchView.flags(b, 0, i) == OpLogBatchView.FLAG_ZERO;
+                        if (seq < base[shard]) { // below the base as known so far: redundant
+                            if (!zero) slice += k;
+                            continue;
+                        }
                         long[] a = seqsPerShard.get(shard);
                         if (seqCount[shard] == a.length) seqsPerShard.set(shard, a = Arrays.copyOf(a, a.length * 2));
                         a[seqCount[shard]++] = seq;
@@ -187,8 +199,9 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
             for (int s = 0; s < shards; s++) { // copies of a batch (RF3) repeat sequences; a hole is a batch on no peer
                 long[] a = Arrays.copyOf(seqsPerShard.get(s), seqCount[s]);
                 Arrays.sort(a);
-                long expect = 1;
+                long expect = Math.max(1, base[s]);
                 for (long q : a) {
+                    if (q < expect) continue; // a copy (RF3), or below a base that rose after it was seen
                     if (q > expect) {
                         LOG.log(System.Logger.Level.WARNING, "read repair of " + name + ": shard " + s + " sequence " + expect
                                 + " is on no reachable replica; the read stays a medium error");
@@ -196,6 +209,10 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                     }
                     expect = Math.max(expect, q + 1);
                 }
+            }
+            for (int i = 0; i < n; i++) { // a newest entry below its shard's base (or none, with a base): the block is zero
+                long block = first + i;
+                if (bad[i] && winSeq[i] < base[(int) ((block >>> 8) % shards)]) data[i] = new byte[BLOCK];
             }
             for (int i = 0; i < n; i++)
                 if (bad[i] && data[i] == null) {

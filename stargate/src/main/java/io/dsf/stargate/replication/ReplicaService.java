@@ -44,8 +44,17 @@ import java.util.zip.CRC32C;
  *
  * <p>Threading: one service thread owns the completion queue, every accepted endpoint, the store
  * channel and the receive buffers (no locks); an acceptor thread only accepts connections and hands
- * them over through a queue. {@link #list}, {@link #read} and the counters are thread safe
+ * them over through a queue; a scan thread reads the segments of a base being applied (blocking, its
+ * own store channel) and hands the result back through a queue (the deletes are the service
+ * thread's). {@link #list}, {@link #read}, {@link #bases} and the counters are thread safe
  * (control path). Replica objects carry {@code t=rol} and survive Stargate's open untouched.
+ *
+ * <p>Base ({@code BASE}, wire version 4): an owner announces that every block of (owner, vDisk,
+ * shard) has its newest value in a replicated entry with seq &ge; B, or is zero. The service keeps
+ * the highest base per (owner, vDisk, shard) in a {@code t=rob} object (attributes only: {@code o v s
+ * b}), deletes its segments of that shard whose newest entry is below B (a segment holding any
+ * entry &ge; B, or one a batch was written into since the scan began, stays), syncs through its
+ * channel and only then answers ACK. Pulls carry the bases before the batches.
  */
 public final class ReplicaService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaService.class.getName());
@@ -53,10 +62,17 @@ public final class ReplicaService implements AutoCloseable {
     public static final String TYPE = "rol";
     /** BlockStore type attribute of an owner vDisk's metadata ({@link ReplicaVDisk}; attributes only). */
     public static final String META_TYPE = "rom";
+    /** BlockStore type attribute of a base record (attributes only: owner, vDisk, shard, base). */
+    public static final String BASE_TYPE = "rob";
+    /** Shards a vDisk may have at most (Stargate's limit), so a base's shard is below it. */
+    static final int MAX_SHARDS = 64;
+    /** Bytes a base's segment scan reads at once. */
+    static final int SCAN_WINDOW = 1 << 20;
     /** Bytes a pull reads from a replica segment at once. */
     static final int PULL_WINDOW = 2 << 20;
     static final int ACK_SLOT = 128;
-    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56;
+    private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56,
+            K_BASE = 7L << 56;
     private static final long KIND = 0xffL << 56;
     private static final EndpointOptions EP = new EndpointOptions(4, 2, 1 << 20);
 
@@ -76,7 +92,7 @@ public final class ReplicaService implements AutoCloseable {
 
     /** Written by the service thread only. */
     private volatile long batchesStored, batchesRejected, connectionsReset, connectionsAccepted, segmentsTrimmed, pullsServed,
-            batchesPulled;
+            batchesPulled, basesApplied, segmentsBelowBase;
 
     // ------------------------------------------------------ service thread only
     private static final int C_FREE = 0, C_IDLE = 1, C_WRITING = 2, C_SYNCING = 3, C_CLOSING = 4;
@@ -96,6 +112,9 @@ public final class ReplicaService implements AutoCloseable {
         // the batch being stored
         long batchId, segOff, segBytes;
         int len;
+        /** The BASE being synced: its vDisk and shard (for the ACK). */
+        long baseVdisk;
+        int baseShard;
         /** The pull this connection serves (null: none); freed when the slot is reaped. */
         Pull pull;
         Conn(int slot) {
@@ -113,6 +132,8 @@ public final class ReplicaService implements AutoCloseable {
     private final class Pull {
         final ReplicaVDisk vd;
         final List<ReplicaSegment> segs;
+        /** Per shard: the base held (raised by a BASE during the pull) and the last one sent to the puller. */
+        final long[] bases, basesSent;
         final Arena mem = Arena.ofShared();
         final MemorySegment send = mem.allocate(ReplicationDescriptor.RECV_BUFFER, 4096), window = mem.allocate(PULL_WINDOW, 4096);
         final ByteBuffer sendView = send.asByteBuffer(), windowView = window.asByteBuffer();
@@ -123,9 +144,11 @@ public final class ReplicaService implements AutoCloseable {
         long pos, winBase = -1, sent;
         int winHave;
 
-        Pull(ReplicaVDisk vd, List<ReplicaSegment> segs) throws RdmaException {
+        Pull(ReplicaVDisk vd, List<ReplicaSegment> segs, long[] bases) throws RdmaException {
             this.vd = vd;
             this.segs = segs;
+            this.bases = bases;
+            this.basesSent = new long[bases.length];
             try {
                 this.sendMr = transport.register(send, Access.LOCAL_WRITE);
             } catch (RdmaException | RuntimeException e) {
@@ -145,6 +168,15 @@ public final class ReplicaService implements AutoCloseable {
     /** What this node knows of each owner vDisk it holds, by {@code owner/vdisk}; service thread only. */
     private final Map<String, ReplicaVDisk> metas = new HashMap<>();
     private final Map<String, StoreObject> metaObjects = new HashMap<>();
+    /** Base records by {@code owner/vdisk/shard}: the object and the base it holds; service thread only. */
+    private final Map<String, StoreObject> baseObjects = new HashMap<>();
+    private final Map<String, Long> baseValues = new HashMap<>();
+    /** Bases being applied (their segments being scanned); service thread only. */
+    private final List<Trim> trims = new ArrayList<>();
+    /** Trims whose scan is done, from the scan thread. */
+    private final ConcurrentLinkedQueue<Trim> scanned = new ConcurrentLinkedQueue<>();
+    /** The scan thread: reads a base's segments (blocking) so the service thread goes on storing batches meanwhile. */
+    private final java.util.concurrent.ExecutorService scanner;
     private int closingCount;
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
@@ -195,9 +227,24 @@ public final class ReplicaService implements AutoCloseable {
                 metas.put(m.owner() + "/" + m.id(), m);
                 metaObjects.put(m.owner() + "/" + m.id(), o);
             }
+            Base b = base(store, o);
+            if (b != null) {
+                String k = b.owner() + "/" + b.vdisk() + "/" + b.shard();
+                Long had = baseValues.get(k);
+                if (had == null || b.base() > had) {
+                    baseObjects.put(k, o);
+                    baseValues.put(k, b.base());
+                }
+            }
         }
         this.worker = new Thread(this::run, "replica-" + l.localAddress().getPort());
         this.acceptor = new Thread(this::acceptLoop, "replica-accept-" + l.localAddress().getPort());
+        int port = l.localAddress().getPort();
+        this.scanner = java.util.concurrent.Executors.newSingleThreadExecutor(job -> {
+            Thread t = new Thread(job, "replica-scan-" + port);
+            t.setDaemon(true);
+            return t;
+        });
         worker.setDaemon(true);
         acceptor.setDaemon(true);
     }
@@ -222,8 +269,11 @@ public final class ReplicaService implements AutoCloseable {
     public long batchesRejected() { return batchesRejected; }
     public long connectionsReset() { return connectionsReset; }
     public long connectionsAccepted() { return connectionsAccepted; }
-    /** Replica segments deleted because their owner trimmed them. */
+    /** Replica segments deleted because their owner trimmed them ({@code TRIM}) or because a base made them redundant. */
     public long segmentsTrimmed() { return segmentsTrimmed; }
+    /** Bases that raised a held base (lower or equal repeats not counted), and the segments they deleted. */
+    public long basesApplied() { return basesApplied; }
+    public long segmentsBelowBase() { return segmentsBelowBase; }
     /** Pulls answered with a vDisk's metadata, and batches sent to pullers. */
     public long pullsServed() { return pullsServed; }
     public long batchesPulled() { return batchesPulled; }
@@ -266,6 +316,44 @@ public final class ReplicaService implements AutoCloseable {
         out.sort((x, y) -> {
             int c = x.owner().compareTo(y.owner());
             return c != 0 ? c : Long.compare(x.id(), y.id());
+        });
+        return out;
+    }
+
+    /**
+     * A base this node holds: for {@code owner}'s vDisk {@code vdisk}, shard {@code shard}, every
+     * block's newest value is carried by a replicated entry with seq &ge; {@code base}, or the block
+     * is zero. Immutable; thread safe.
+     */
+    public record Base(String owner, long vdisk, int shard, long base) {}
+
+    /** The record of a {@code rob} object, or null when {@code o} is something else (or malformed). */
+    static Base base(BlockStore store, StoreObject o) {
+        Map<String, byte[]> a = store.attributes(o);
+        byte[] t = a.get("t");
+        if (t == null || !BASE_TYPE.equals(new String(t, StandardCharsets.US_ASCII))) return null;
+        byte[] ow = a.get("o");
+        long v = u64(a.get("v")), sh = u64(a.get("s")), b = u64(a.get("b"));
+        if (ow == null || v < 0 || sh < 0 || sh >= MAX_SHARDS || b <= 0) return null;
+        return new Base(new String(ow, StandardCharsets.US_ASCII), v, (int) sh, b);
+    }
+
+    /**
+     * Every base held (the highest per owner, vDisk and shard; earlier runs' included), by owner,
+     * vDisk, shard. Thread safe; control path (tools: {@code dsf replicas --json}).
+     */
+    public List<Base> bases() {
+        Map<String, Base> best = new HashMap<>();
+        for (StoreObject o : store.objects()) {
+            Base b = base(store, o);
+            if (b == null) continue;
+            best.merge(b.owner() + "/" + b.vdisk() + "/" + b.shard(), b, (x, y) -> x.base() >= y.base() ? x : y);
+        }
+        List<Base> out = new ArrayList<>(best.values());
+        out.sort((x, y) -> {
+            int c = x.owner().compareTo(y.owner());
+            if (c == 0) c = Long.compare(x.vdisk(), y.vdisk());
+            return c != 0 ? c : Integer.compare(x.shard(), y.shard());
         });
         return out;
     }
@@ -407,6 +495,7 @@ public final class ReplicaService implements AutoCloseable {
                 work += cq.poll(comps) > 0 ? onCompletions() : 0;
                 work += ch.poll(64);
                 work += onStoreCompletions();
+                if (!trims.isEmpty()) work += onScanned();
                 if (closingCount > 0) reap();
                 if (work > 0) storeSpins = 0;
                 else {
@@ -502,7 +591,8 @@ public final class ReplicaService implements AutoCloseable {
         }
         int type = f.type();
         if (type != ReplicationDescriptor.TYPE_BATCH && type != ReplicationDescriptor.TYPE_TRIM && type != ReplicationDescriptor.TYPE_META
-                && type != ReplicationDescriptor.TYPE_PULL && type != ReplicationDescriptor.TYPE_NEXT) {
+                && type != ReplicationDescriptor.TYPE_PULL && type != ReplicationDescriptor.TYPE_NEXT
+                && type != ReplicationDescriptor.TYPE_BASE) {
             reset(c, "unexpected message type " + ReplicationDescriptor.typeName(type));
             return;
         }
@@ -528,6 +618,10 @@ public final class ReplicaService implements AutoCloseable {
         }
         if (type == ReplicationDescriptor.TYPE_META) {
             onMeta(c, f.vdisk(), f.payloadLength());
+            return;
+        }
+        if (type == ReplicationDescriptor.TYPE_BASE) {
+            onBase(c, f.batchId(), f.vdisk(), f.shard(), f.segment() | f.segmentOffset() | f.segmentBytes());
             return;
         }
         if (type == ReplicationDescriptor.TYPE_PULL) {
@@ -587,6 +681,7 @@ public final class ReplicaService implements AutoCloseable {
         }
         c.state = C_WRITING;
         c.storeBusy = true;
+        for (int i = 0; i < trims.size(); i++) trims.get(i).touched.add(c.obj); // a scan may predate this batch: keep its segment
     }
 
     /** Deletes this node's copy of the owner's segment (if any), then takes the next message; a TRIM gets no answer. */
@@ -608,6 +703,221 @@ public final class ReplicaService implements AutoCloseable {
         }
         if (c.ep.postRecv(recvMr, c.recvOff, ReplicationDescriptor.RECV_BUFFER, K_RECV | c.slot) != PostStatus.OK)
             reset(c, "cannot re-post a receive");
+    }
+
+    /**
+     * Applies a base: records it when it is higher than the one held (a {@code rob} object), tells
+     * running pulls of the vDisk, and hands this node's segments of (owner, vDisk, shard) to the scan
+     * thread ({@link #onScanned} deletes those wholly below the base); a repeat or lower base goes
+     * straight to the sync. The ACK is sent when the channel's sync after all that completes. A
+     * malformed BASE resets the connection before anything changes.
+     */
+    private void onBase(Conn c, long base, long vdisk, int shard, long placement) {
+        if (base <= 0 || vdisk < 0 || shard < 0 || shard >= MAX_SHARDS || placement != 0) {
+            reset(c, "malformed BASE (base " + base + ", vdisk " + vdisk + ", shard " + shard + ")");
+            return;
+        }
+        ReplicaVDisk m = metas.get(c.owner + "/" + vdisk);
+        if (m != null && shard >= m.shards()) {
+            reset(c, "BASE of shard " + shard + " of " + c.owner + "/" + vdisk + ", which has " + m.shards() + " shards");
+            return;
+        }
+        c.batchId = base;
+        c.baseVdisk = vdisk;
+        c.baseShard = shard;
+        c.segOff = 0;
+        c.segBytes = 0;
+        String k = c.owner + "/" + vdisk + "/" + shard;
+        Long had = baseValues.get(k);
+        if (had != null && base <= had) {
+            syncBase(c);
+            return;
+        }
+        try {
+            StoreObject o = baseObjects.get(k);
+            if (o == null || o.isDeleted()) {
+                Map<String, byte[]> a = new java.util.LinkedHashMap<>();
+                a.put("t", BASE_TYPE.getBytes(StandardCharsets.US_ASCII));
+                a.put("o", c.ownerBytes);
+                a.put("v", u64(vdisk));
+                a.put("s", u64(shard));
+                a.put("b", u64(base));
+                baseObjects.put(k, store.create(0, 0, a));
+            } else store.setAttribute(o, "b", u64(base));
+            baseValues.put(k, base);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot record base " + base + " for " + k + ": " + e.getMessage());
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+            return;
+        }
+        for (Conn x : conns) // running pulls of that vDisk send the new base before their next batch
+            if (x.pull != null && x.state != C_FREE && x.owner != null && x.owner.equals(c.owner) && x.pull.vd.id() == vdisk
+                    && shard < x.pull.bases.length && x.pull.bases[shard] < base) x.pull.bases[shard] = base;
+        List<ReplicaSegment> segs = new ArrayList<>();
+        for (ReplicaSegment s : list()) if (s.owner().equals(c.owner) && s.vdisk() == vdisk && s.shard() == shard) segs.add(s);
+        Trim t = new Trim(c, k, had == null ? 0 : had, base, segs);
+        trims.add(t);
+        c.state = C_SYNCING; // no message taken until the answer; the slot is held until the scan is back
+        c.storeBusy = true;
+        try {
+            scanner.execute(() -> scan(t));
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing
+            trims.remove(t);
+            c.storeBusy = false;
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, vdisk, shard, 0);
+        }
+    }
+
+    /** Asks the channel for the sync whose completion answers a BASE (ACK, or NACK on a store failure). */
+    private void syncBase(Conn c) {
+        int st;
+        while ((st = ch.sync(K_BASE | c.slot)) == StoreStatus.QUEUE_FULL.code()) {
+            ch.poll(64);
+            Thread.onSpinWait();
+        }
+        if (st != StoreChannel.ACCEPTED) {
+            c.storeBusy = false;
+            LOG.log(System.Logger.Level.WARNING, "replica: sync for base " + c.batchId + " refused: " + StoreStatus.describe(st));
+            answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, c.baseVdisk, c.baseShard, 0);
+            return;
+        }
+        c.state = C_SYNCING;
+        c.storeBusy = true;
+    }
+
+    /**
+     * A base being applied: the connection that sent it, the segments to scan, their newest
+     * sequences once scanned (-1: unreadable or gone, kept) and the segment objects a batch was written
+     * into since the scan began (kept: the scan may predate the write). Made and finished on the
+     * service thread; {@link #newest} is written by the scan thread before it queues the trim on
+     * {@link #scanned} (which publishes it).
+     */
+    private static final class Trim {
+        final Conn c;
+        final String key;
+        final long had, base;
+        final List<ReplicaSegment> segs;
+        final long[] newest;
+        final java.util.Set<StoreObject> touched = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+        Trim(Conn c, String key, long had, long base, List<ReplicaSegment> segs) {
+            this.c = c;
+            this.key = key;
+            this.had = had;
+            this.base = base;
+            this.segs = segs;
+            this.newest = new long[segs.size()];
+        }
+    }
+
+    /** Scan thread: the newest sequence of each segment of a trim, through a channel of its own; then hands it back. */
+    private void scan(Trim t) {
+        try (StoreChannel sc = store.openChannel(4, SCAN_WINDOW, 1, (tag, st) -> { })) {
+            MemorySegment buf = sc.buffers().buffer(sc.buffers().acquire());
+            ByteBuffer view = buf.asByteBuffer();
+            CRC32C c = new CRC32C();
+            for (int i = 0; i < t.segs.size(); i++) {
+                ReplicaSegment s = t.segs.get(i);
+                try {
+                    t.newest[i] = s.object().isDeleted() ? -1 : newestSeq(sc, buf, view, c, s);
+                } catch (RuntimeException e) {
+                    t.newest[i] = -1;
+                    LOG.log(System.Logger.Level.WARNING, "replica: cannot scan " + s + " for base " + t.base + " (kept): " + e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            java.util.Arrays.fill(t.newest, -1);
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot scan for base " + t.base + " of " + t.key + ": " + e.getMessage());
+        }
+        scanned.add(t);
+    }
+
+    /**
+     * Service thread: a trim's scan is back. Deletes each segment whose newest entry is below the
+     * base, unless a batch was written into it since the scan began or is being written now, then
+     * syncs for the ACK (the connection closed meanwhile: the deletes stand, no answer).
+     */
+    private int onScanned() {
+        int n = 0;
+        Trim t;
+        while ((t = scanned.poll()) != null) {
+            n++;
+            trims.remove(t);
+            int deleted = 0;
+            for (int i = 0; i < t.segs.size(); i++) {
+                ReplicaSegment s = t.segs.get(i);
+                StoreObject o = s.object();
+                if (t.newest[i] < 0 || t.newest[i] >= t.base || t.touched.contains(o) || o.isDeleted()) continue;
+                boolean writing = false;
+                for (Conn x : conns) writing |= x.state != C_FREE && x.storeBusy && x.obj == o;
+                if (writing) continue;
+                objects.remove(key(s.owner(), s.vdisk(), s.shard(), s.segment()));
+                for (Conn x : conns) if (x.obj == o) x.obj = null;
+                try {
+                    store.delete(o);
+                    deleted++;
+                    segmentsTrimmed++;
+                    segmentsBelowBase++;
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: cannot delete " + s + " below base " + t.base + ": " + e.getMessage());
+                }
+            }
+            basesApplied++;
+            LOG.log(System.Logger.Level.INFO, "replica: base " + t.base + " for " + t.key + ": " + deleted + " segments deleted"
+                    + (t.had == 0 ? "" : " (base was " + t.had + ")"));
+            t.c.storeBusy = false;
+            if (t.c.state == C_CLOSING) continue;
+            syncBase(t.c);
+        }
+        return n;
+    }
+
+    /**
+     * The highest sequence number of any batch in a replica segment whose header page verifies
+     * (magic, version, sizes, header CRC32C; the data is not needed to know the sequences), 0 when it
+     * holds none. Reads the segment once, a window at a time, blocking, through {@code ch} (the
+     * calling thread's); a page that starts no batch is skipped.
+     */
+    private static long newestSeq(StoreChannel ch, MemorySegment buf, ByteBuffer view, CRC32C crc, ReplicaSegment s) {
+        long newest = 0, size = s.bytes(), winBase = -1;
+        int have = 0;
+        for (long pos = 0; pos + OpLogBatchView.PAGE <= size; ) {
+            if (winBase < 0 || pos + OpLogBatchView.PAGE > winBase + have) {
+                winBase = pos;
+                have = (int) Math.min(SCAN_WINDOW, size - pos);
+                ch.readBlocking(s.object(), winBase, buf, have);
+            }
+            int at = (int) (pos - winBase);
+            int slices = headerSlices(buf, view, at, crc);
+            if (slices < 0) {
+                pos += OpLogBatchView.PAGE;
+                continue;
+            }
+            newest = Math.max(newest, batchNewest(buf, at));
+            pos += (1L + slices) * OpLogBatchView.PAGE;
+        }
+        return newest;
+    }
+
+    /** The data slice count of the batch header page at {@code at} when it verifies (structure and header CRC32C), else -1. */
+    private static int headerSlices(MemorySegment m, ByteBuffer view, int at, CRC32C crc) {
+        if (m.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at) != OpLogBatchView.MAGIC
+                || m.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + 4) != OpLogBatchView.VERSION) return -1;
+        int count = OpLogBatchView.count(m, at), slices = OpLogBatchView.dataSlices(m, at);
+        if (count < 1 || count > OpLogBatchView.MAX_ENTRIES || slices < 0 || slices > OpLogBatchView.MAX_DATA_SLICES
+                || m.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at + 24) != 0) return -1;
+        int stored = m.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20, 0);
+        int c = OpLogBatchView.crc(view, at, OpLogBatchView.PAGE, crc);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at + 20, stored);
+        return c == stored ? slices : -1;
+    }
+
+    /** Newest sequence of the (verified) batch at {@code at}. */
+    private static long batchNewest(MemorySegment m, int at) {
+        long newest = 0;
+        for (int i = 0, n = OpLogBatchView.count(m, at); i < n; i++) newest = Math.max(newest, OpLogBatchView.seq(m, at, i));
+        return newest;
     }
 
     /**
@@ -672,8 +982,10 @@ public final class ReplicaService implements AutoCloseable {
         }
         List<ReplicaSegment> segs = new ArrayList<>();
         for (ReplicaSegment s : list()) if (s.owner().equals(c.owner) && s.vdisk() == best.id()) segs.add(s);
+        long[] bases = new long[best.shards()];
+        for (int s = 0; s < bases.length; s++) bases[s] = baseValues.getOrDefault(c.owner + "/" + best.id() + "/" + s, 0L);
         try {
-            c.pull = new Pull(best, segs);
+            c.pull = new Pull(best, segs, bases);
         } catch (RdmaException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "replica: cannot serve a pull: " + e.getMessage());
             answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, best.id(), 0, 0);
@@ -688,9 +1000,12 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Sends the next valid batch of the pull (scanning its segments from where the last one ended:
-     * each page that starts a batch passing {@link OpLogBatchView#verify} is taken, anything else is
-     * skipped a page at a time), or END after the last. Reads the store blocking, a window at a time,
+     * Sends a base of the vDisk the puller has not seen yet (a shard's base, first after the META and
+     * again when a BASE raised it during the pull), else the next valid batch of the pull (scanning
+     * its segments from where the last one ended: each page that starts a batch passing
+     * {@link OpLogBatchView#verify} is taken, anything else is skipped a page at a time; a batch whose
+     * every entry is below its shard's base, and a segment deleted meanwhile, are skipped), or END
+     * after the last. Reads the store blocking, a window at a time,
      * on this thread: pulls are rare (takeover) and each step is bounded by the segments' size.
      */
     private void onNext(Conn c, long requestId) {
@@ -700,9 +1015,16 @@ public final class ReplicaService implements AutoCloseable {
             return;
         }
         c.batchId = requestId;
+        for (int sh = 0; sh < p.bases.length; sh++) {
+            if (p.bases[sh] > p.basesSent[sh]) {
+                p.basesSent[sh] = p.bases[sh];
+                sendPulled(c, ReplicationDescriptor.TYPE_BASE, 0, p.vd.id(), sh, p.bases[sh], 0, 0);
+                return;
+            }
+        }
         while (p.segIdx < p.segs.size()) {
             ReplicaSegment s = p.segs.get(p.segIdx);
-            if (p.pos + OpLogBatchView.PAGE > s.bytes()) {
+            if (p.pos + OpLogBatchView.PAGE > s.bytes() || s.object().isDeleted()) {
                 p.segIdx++;
                 p.pos = 0;
                 p.winBase = -1;
@@ -737,6 +1059,10 @@ public final class ReplicaService implements AutoCloseable {
             if (len <= 0 || len > OpLogBatchView.MAX_BATCH || at + len > p.winHave
                     || OpLogBatchView.verify(p.window, p.windowView, at, len, crc) != OpLogBatchView.OK) {
                 p.pos += OpLogBatchView.PAGE;
+                continue;
+            }
+            if (s.shard() < p.bases.length && batchNewest(p.window, at) < p.bases[s.shard()]) { // redundant: every entry is below the base
+                p.pos += len;
                 continue;
             }
             MemorySegment.copy(p.window, at, p.send, 0, len);
@@ -775,6 +1101,13 @@ public final class ReplicaService implements AutoCloseable {
             }
             c.storeBusy = false;
             if (c.state == C_CLOSING) continue;
+            if (kind == K_BASE) {
+                if (st < 0) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: sync of base " + c.batchId + " failed: " + StoreStatus.describe(st));
+                    answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, c.baseVdisk, c.baseShard, 0);
+                } else answer(c, ReplicationDescriptor.TYPE_ACK, ReplicationDescriptor.REASON_NONE, c.baseVdisk, c.baseShard, 0);
+                continue;
+            }
             if (st < 0) {
                 LOG.log(System.Logger.Level.WARNING, "replica: store " + (kind == K_WRITE ? "write" : "sync") + " failed: " + StoreStatus.describe(st));
                 nack(c, c.vdisk, c.shard, c.segment, ReplicationDescriptor.REASON_STORE);
@@ -850,7 +1183,7 @@ public final class ReplicaService implements AutoCloseable {
         }
     }
 
-    /** Stops accepting, closes every connection (owners see their requests fail) and waits for the threads. Idempotent. */
+    /** Stops accepting, closes every connection (owners see their requests fail) and waits for the threads (a base's scan included). Idempotent. */
     @Override
     public void close() {
         if (closing) return;
@@ -859,6 +1192,8 @@ public final class ReplicaService implements AutoCloseable {
         try {
             acceptor.join(5000);
             if (!stopped.await(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica service thread did not stop");
+            scanner.shutdownNow();
+            if (!scanner.awaitTermination(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica scan thread did not stop");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

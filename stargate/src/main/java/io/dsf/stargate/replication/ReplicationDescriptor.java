@@ -42,20 +42,37 @@ package io.dsf.stargate.replication;
  * </ul>
  * A {@code NEXT} without a {@code PULL}, or a puller message with a bad trailer, resets the connection.
  *
+ * <p>Base (version 4): {@code BASE}, a trailer alone, in two directions.
+ * <ul>
+ * <li>Owner to replica (announced by the owner node after a re-replication pass, on a connection of
+ *     the replica port): {@code vdiskId}, {@code shard}, owner; {@code batchId} = the base sequence
+ *     B &gt; 0; segment, offset and bytes zero. Meaning: for (owner, vDisk, shard), every block's newest
+ *     value is carried by a replicated entry with seq &ge; B, or the block is zero; entries below B are
+ *     redundant. The replica records the highest base durably (a lower or equal one is a no-op),
+ *     deletes its segments of that shard whose newest entry is below B, syncs, and answers {@code ACK}
+ *     (echoing {@code batchId}, vDisk, shard). A malformed {@code BASE} resets the connection.</li>
+ * <li>Replica to puller, answering a {@code NEXT}: before the next {@code PULLED} (the first ones right
+ *     after the {@code META}, and again whenever a base of that vDisk rose during the pull), one
+ *     {@code BASE} per shard with a base: {@code batchId} = the request id (as every pull answer),
+ *     {@code shard}, and the base in the {@code segment} field. Batches whose every entry is below
+ *     their shard's base may be left out.</li>
+ * </ul>
+ *
  * <p>Version 1: first version. Version 2: {@code TRIM}. Version 3: {@code META}, {@code PULL},
- * {@code NEXT}, {@code PULLED}, {@code END}.
+ * {@code NEXT}, {@code PULLED}, {@code END}. Version 4: {@code BASE}. A node accepts its own version
+ * only (a trailer of another version resets the connection), so all nodes run the same version.
  */
 public final class ReplicationDescriptor {
     private ReplicationDescriptor() {}
 
     public static final int MAGIC = 0x52465344; // "DSFR"
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
     public static final int TRAILER = 96;
 
     public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3, TYPE_TRIM = 4, TYPE_META = 5, TYPE_PULL = 6,
-            TYPE_NEXT = 7, TYPE_PULLED = 8, TYPE_END = 9;
+            TYPE_NEXT = 7, TYPE_PULLED = 8, TYPE_END = 9, TYPE_BASE = 10;
     /** Largest type number. */
-    static final int TYPE_MAX = TYPE_END;
+    static final int TYPE_MAX = TYPE_BASE;
 
     /** NACK reasons. */
     public static final int REASON_NONE = 0, REASON_CHECKSUM = 1, REASON_MALFORMED_BATCH = 2, REASON_BAD_RANGE = 3,
@@ -86,6 +103,7 @@ public final class ReplicationDescriptor {
             case TYPE_NEXT -> "NEXT";
             case TYPE_PULLED -> "PULLED";
             case TYPE_END -> "END";
+            case TYPE_BASE -> "BASE";
             default -> "type " + type;
         };
     }

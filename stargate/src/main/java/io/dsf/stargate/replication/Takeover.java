@@ -19,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,9 +30,15 @@ import java.util.zip.CRC32C;
  * vDisk) from every reachable source ({@link ReplicaPuller}; this node's own replica service is
  * one of them), drops duplicate batches (RF3 holds two copies), keeps for each 4 KiB block the entry
  * with the highest sequence number (write-zeroes included), checks that every shard's sequence
- * numbers run from 1 without a hole, then creates a vDisk of the same name, size and shard count on
+ * numbers run without a hole from its base (below), then creates a vDisk of the same name, size and shard count on
  * this node's Stargate and writes the winning data (and zeroes) through the {@link VDisk} API: with
  * replication on, the new vDisk is protected by this node's own RF from its first write.
+ *
+ * <p>Base: a source may hold a base B for a shard (the owner re-replicated the shard, so every
+ * block's newest value is in an entry with seq &ge; B, or the block is zero; {@link ReplicaPuller#BASE}).
+ * The shard's base is the highest over all sources (0: none); its entries below it are ignored
+ * (they may have been deleted anywhere), the hole check runs from it (from 1 without one), and a
+ * block with no entry at or above it is zero.
  *
  * <p>It refuses (a {@link TakeoverException}, nothing created) when the name exists here, the owner
  * still answers, too many peers are unreachable for the RF (they may hold the only copy of a
@@ -76,12 +83,13 @@ public final class Takeover {
     }
 
     /**
-     * What a takeover did: the vDisk's metadata, the sources that held it, those unreachable, the
-     * batches used and dropped as copies, the blocks written with data and with zeroes, and per
-     * shard the highest sequence number found (0: the shard was never written).
+     * What a takeover did: the vDisk's metadata, the sources that held it, those unreachable, those
+     * declared lost (not contacted), the batches used and dropped as copies, the blocks written with
+     * data and with zeroes, and per shard the highest sequence number used (0: none, at or above the
+     * base) and the base (0: none; entries below it were ignored).
      */
-    public record Result(ReplicaVDisk vdisk, List<String> sources, List<String> unreachable, long batches, long duplicates,
-                         long dataBlocks, long zeroBlocks, long[] lastSeq) {}
+    public record Result(ReplicaVDisk vdisk, List<String> sources, List<String> unreachable, List<String> lost, long batches,
+                         long duplicates, long dataBlocks, long zeroBlocks, long[] lastSeq, long[] bases) {}
 
     /**
      * The vDisk catalog shard replicators send to their peers ({@code META}), read from {@code sg}'s
@@ -114,8 +122,25 @@ public final class Takeover {
      */
     public static Result run(Stargate sg, RdmaTransport transport, String owner, String name, List<PeerAddress> sources, int rf,
                              Path spillDir, Progress progress) throws TakeoverException {
+        return run(sg, transport, owner, name, sources, rf, Set.of(), spillDir, progress);
+    }
+
+    /**
+     * Takes over {@code owner}'s vDisk {@code name} into {@code sg}, with some nodes declared lost.
+     *
+     * @param sources  where to pull from: this node's replica service and its peers (the owner, if listed, is
+     *                 only checked to be dead)
+     * @param rf       the cluster's replication factor: with {@code rf - 1} or more non-owner sources
+     *                 unreachable a batch may be on none of the others, so the takeover refuses
+     * @param lost     node ids the operator declared lost for good: not contacted and not counted as
+     *                 unreachable (the hole check still refuses when they held the only copy of something
+     *                 at or above a shard's base); the owner, even if named, is still checked to be dead
+     * @param spillDir where the pulled data is spilled while the winners are chosen
+     */
+    public static Result run(Stargate sg, RdmaTransport transport, String owner, String name, List<PeerAddress> sources, int rf,
+                             Set<String> lost, Path spillDir, Progress progress) throws TakeoverException {
         try {
-            Result r = pullAndWrite(sg, transport, owner, name, sources, rf, spillDir, progress);
+            Result r = pullAndWrite(sg, transport, owner, name, sources, rf, Set.copyOf(lost), spillDir, progress);
             progress.phase = "done";
             return r;
         } catch (TakeoverException | RuntimeException e) {
@@ -125,12 +150,12 @@ public final class Takeover {
     }
 
     private static Result pullAndWrite(Stargate sg, RdmaTransport transport, String owner, String name, List<PeerAddress> sources,
-                                       int rf, Path spillDir, Progress progress) throws TakeoverException {
+                                       int rf, Set<String> lost, Path spillDir, Progress progress) throws TakeoverException {
         PeerAddress.checkId(owner);
         if (!ReplicaVDisk.validName(name)) throw new TakeoverException("not a vDisk name: " + name);
         if (sg.vdisk(name) != null) throw new TakeoverException("vDisk " + name + " already exists on this node");
         progress.phase = "pulling";
-        List<String> unreachable = new ArrayList<>();
+        List<String> unreachable = new ArrayList<>(), lostSources = new ArrayList<>();
         List<ReplicaPuller> pullers = new ArrayList<>();
         try {
             for (PeerAddress p : sources) {
@@ -141,6 +166,10 @@ public final class Takeover {
                     } catch (RdmaException e) {
                         continue; // dead, as it should be
                     }
+                }
+                if (lost.contains(p.id())) { // declared lost: not contacted, not counted
+                    if (!lostSources.contains(p.id())) lostSources.add(p.id());
+                    continue;
                 }
                 try {
                     pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS));
@@ -180,10 +209,13 @@ public final class Takeover {
                 for (int i = 0; i < holding.size(); i++) {
                     if (metas.get(i).id() != vd.id()) continue;
                     ReplicaPuller p = holding.get(i);
-                    while (p.next() != ReplicaPuller.END) idx.add(p, fc, progress);
+                    for (int r; (r = p.next()) != ReplicaPuller.END; ) {
+                        if (r == ReplicaPuller.BASE) idx.raiseBase(p.shard(), p.base());
+                        else idx.add(p, fc, progress);
+                    }
                 }
                 idx.checkGaps();
-                return write(sg, vd, idx, fc, progress, used, unreachable);
+                return write(sg, vd, idx, fc, progress, used, unreachable, lostSources);
             } finally {
                 Files.deleteIfExists(spill);
             }
@@ -203,6 +235,8 @@ public final class Takeover {
         /** block -> highest seq seen; block -> spill offset of its data, or -1 for zeroes. */
         final Long2LongHashMap winSeq = new Long2LongHashMap(-1), winAt = new Long2LongHashMap(-2);
         final LongHashSet[] seqs;
+        /** per shard: the highest base any source holds (0: none); entries below it are ignored. */
+        final long[] base;
         /** per shard: first seq of each distinct batch -> the batch's CRC32C. */
         final Long2LongHashMap[] firstSeq;
         final CRC32C crc = new CRC32C();
@@ -212,6 +246,7 @@ public final class Takeover {
             this.vd = vd;
             this.blocks = vd.size() / BLOCK;
             seqs = new LongHashSet[vd.shards()];
+            base = new long[vd.shards()];
             firstSeq = new Long2LongHashMap[vd.shards()];
             for (int s = 0; s < seqs.length; s++) {
                 seqs[s] = new LongHashSet();
@@ -219,9 +254,18 @@ public final class Takeover {
             }
         }
 
+        /** A source's base for a shard (the puller checked the shard's range and that it is positive). */
+        void raiseBase(int shard, long b) {
+            if (b > base[shard]) base[shard] = b;
+        }
+
         void add(ReplicaPuller p, FileChannel fc, Progress progress) throws TakeoverException, IOException {
             MemorySegment b = p.batch();
             int len = p.batchBytes(), shard = p.shard();
+            int count0 = OpLogBatchView.count(b, 0);
+            long newest = 0;
+            for (int i = 0; i < count0; i++) newest = Math.max(newest, OpLogBatchView.seq(b, 0, i));
+            if (newest < base[shard]) return; // redundant: every entry is below the shard's base as known so far
             crc.reset();
             crc.update(b.asSlice(0, len).asByteBuffer());
             long c = crc.getValue();
@@ -244,16 +288,16 @@ public final class Takeover {
                         || (block >>> 8) % vd.shards() != shard)
                     throw new TakeoverException("shard " + shard + ": batch at " + p.peer() + " segment " + p.segment() + " offset "
                             + p.offset() + " holds an entry outside the shard (seq " + seq + ", blocks " + block + "+" + n + ")");
-                if (seqs[shard].contains(seq))
+                if (seq >= base[shard] && seqs[shard].contains(seq))
                     throw new TakeoverException("shard " + shard + ": sequence " + seq + " appears in two different batches (" + p.peer()
                             + " segment " + p.segment() + " offset " + p.offset() + "); the owner reused sequence numbers");
             }
             firstSeq[shard].put(first, c);
-            long base = spillEnd;
+            long spillAt = spillEnd;
             int data = len - OpLogBatchView.PAGE;
             if (data > 0) {
                 var buf = b.asSlice(OpLogBatchView.PAGE, data).asByteBuffer();
-                for (long at = base; buf.hasRemaining(); ) at += fc.write(buf, at);
+                for (long at = spillAt; buf.hasRemaining(); ) at += fc.write(buf, at);
                 spillEnd += data;
             }
             int slice = 0;
@@ -261,11 +305,15 @@ public final class Takeover {
                 long seq = OpLogBatchView.seq(b, 0, i), block = OpLogBatchView.block(b, 0, i);
                 int n = OpLogBatchView.blocks(b, 0, i);
                 boolean zero = OpLogBatchView.flags(b, 0, i) == OpLogBatchView.FLAG_ZERO;
+                if (seq < base[shard]) { // below the base: ignored (its data is spilled but never chosen)
+                    if (!zero) slice += n;
+                    continue;
+                }
                 seqs[shard].add(seq);
                 for (int k = 0; k < n; k++) {
                     if (seq > winSeq.get(block + k)) {
                         winSeq.put(block + k, seq);
-                        winAt.put(block + k, zero ? -1 : base + (long) (slice + k) * BLOCK);
+                        winAt.put(block + k, zero ? -1 : spillAt + (long) (slice + k) * BLOCK);
                     }
                 }
                 if (!zero) slice += n;
@@ -274,15 +322,23 @@ public final class Takeover {
             progress.batches = batches;
         }
 
-        /** Every shard's sequence numbers must run 1..max without a hole. */
+        /**
+         * Every shard's sequence numbers must run from its base (1 without one) to its highest without a
+         * hole; entries below the base (a base may have risen after they were indexed) are ignored.
+         */
         void checkGaps() throws TakeoverException {
             StringBuilder holes = new StringBuilder();
             for (int s = 0; s < seqs.length; s++) {
+                long from = Math.max(1, base[s]);
                 long[] a = new long[seqs[s].size()];
                 int n = 0;
-                for (var it = seqs[s].iterator(); it.hasNext(); ) a[n++] = it.nextValue();
+                for (var it = seqs[s].iterator(); it.hasNext(); ) {
+                    long q = it.nextValue();
+                    if (q >= from) a[n++] = q;
+                }
+                a = Arrays.copyOf(a, n);
                 Arrays.sort(a);
-                long expect = 1;
+                long expect = from;
                 int shown = 0;
                 for (long q : a) {
                     if (q != expect && shown++ < 4)
@@ -296,6 +352,11 @@ public final class Takeover {
                         + " are lost or on an unreachable node; refusing to serve partial data");
         }
 
+        /** Whether block {@code b}'s winner is at or above its shard's base (else the block is zero: not written). */
+        boolean current(long b) {
+            return winSeq.get(b) >= base[(int) ((b >>> 8) % vd.shards())];
+        }
+
         long lastSeq(int shard) {
             long m = 0;
             for (var it = seqs[shard].iterator(); it.hasNext(); ) m = Math.max(m, it.nextValue());
@@ -305,11 +366,14 @@ public final class Takeover {
 
     /** Creates the vDisk and writes the winners, runs of up to 1 MiB, {@link #IN_FLIGHT} at a time; deletes it again on failure. */
     private static Result write(Stargate sg, ReplicaVDisk vd, Index idx, FileChannel fc, Progress progress, List<String> used,
-                                List<String> unreachable) throws TakeoverException, IOException {
+                                List<String> unreachable, List<String> lost) throws TakeoverException, IOException {
         long[] blocks = new long[idx.winSeq.size()];
         int nb = 0;
-        for (var it = idx.winSeq.keySet().iterator(); it.hasNext(); ) blocks[nb++] = it.nextValue();
-        Arrays.sort(blocks);
+        for (var it = idx.winSeq.keySet().iterator(); it.hasNext(); ) {
+            long b = it.nextValue();
+            if (idx.current(b)) blocks[nb++] = b; // a winner below its shard's base: the block is zero on the new vDisk
+        }
+        Arrays.sort(blocks, 0, nb);
         progress.blocksTotal = nb;
         progress.phase = "writing";
         VDisk d;
@@ -369,7 +433,7 @@ public final class Takeover {
         }
         long[] last = new long[vd.shards()];
         for (int s = 0; s < last.length; s++) last[s] = idx.lastSeq(s);
-        return new Result(vd, used, unreachable, idx.batches, idx.duplicates, dataBlocks, zeroBlocks, last);
+        return new Result(vd, used, unreachable, lost, idx.batches, idx.duplicates, dataBlocks, zeroBlocks, last, idx.base.clone());
     }
 
     private static void submit(int st, int n, Semaphore slots, AtomicInteger failure, Progress progress,

@@ -173,6 +173,19 @@ class ReplicaServiceTest {
             assertEquals(ReplicationFrame.UNKNOWN_TYPE, f.validate(TRAILER));
             assertTrue(f.ownerEquals("n".getBytes()));
             assertFalse(f.ownerEquals("nn".getBytes()));
+            // version 4: BASE is a trailer alone; the next type number is unknown; a version 3 trailer is refused
+            f.encode(TYPE_BASE, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.VALID, f.validate(TRAILER));
+            assertEquals("BASE", typeName(f.type()));
+            f.encode(TYPE_BASE, 0, 4096, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.BAD_LENGTH, f.validate(TRAILER + 4096));
+            f.encode(TYPE_BASE + 1, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.UNKNOWN_TYPE, f.validate(TRAILER));
+            f.encode(TYPE_BASE, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            m.set(ValueLayout.JAVA_BYTE, OFF_VERSION, (byte) 3);
+            m.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_CRC, 0);
+            m.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_CRC, TestBatches.crc(m, 0, TRAILER));
+            assertEquals(ReplicationFrame.BAD_VERSION, f.validate(TRAILER));
         }
     }
 }

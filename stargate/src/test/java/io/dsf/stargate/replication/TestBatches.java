@@ -36,8 +36,13 @@ final class TestBatches {
      * {@code blocks[i]} with data bytes derived from {@code seed}; returns its length.
      */
     static int build(MemorySegment dst, long objectId, long firstSeq, long[] blocks, int[] nBlocks, int seed) {
+        return build(dst, objectId, firstSeq, blocks, nBlocks, new boolean[blocks.length], seed);
+    }
+
+    /** As {@link #build}, with entry i a write-zeroes entry (no data slices) where {@code zero[i]}. */
+    static int build(MemorySegment dst, long objectId, long firstSeq, long[] blocks, int[] nBlocks, boolean[] zero, int seed) {
         int slices = 0;
-        for (int n : nBlocks) slices += n;
+        for (int i = 0; i < nBlocks.length; i++) if (!zero[i]) slices += nBlocks[i];
         dst.asSlice(0, 4096).fill((byte) 0);
         dst.set(I, 0, OpLogBatchView.MAGIC);
         dst.set(S, 4, (short) OpLogBatchView.VERSION);
@@ -46,9 +51,17 @@ final class TestBatches {
         dst.set(I, 16, slices);
         int at = 0;
         for (int i = 0; i < blocks.length; i++) {
+            long e = 32 + 32L * i;
+            if (zero[i]) {
+                dst.set(L, e, firstSeq + i);
+                dst.set(L, e + 8, blocks[i]);
+                dst.set(I, e + 16, nBlocks[i]);
+                dst.set(I, e + 20, OpLogBatchView.FLAG_ZERO);
+                dst.set(I, e + 24, 0);
+                continue;
+            }
             long d = 4096L * (1 + at);
             for (long k = 0; k < 4096L * nBlocks[i]; k += 8) dst.set(L, d + k, (seed * 31L + blocks[i]) * 0x9E3779B97F4A7C15L + k);
-            long e = 32 + 32L * i;
             dst.set(L, e, firstSeq + i);
             dst.set(L, e + 8, blocks[i]);
             dst.set(I, e + 16, nBlocks[i]);
