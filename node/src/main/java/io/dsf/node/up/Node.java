@@ -194,8 +194,12 @@ public final class Node implements AutoCloseable {
     /** Re-replication after peer failures (null: no replication). */
     public synchronized io.dsf.stargate.replication.Rereplicator rereplicator() { return rereplicator; }
 
+    /** Tells peers the shards' bases (used by the re-replication thread only, as BaseClient requires). */
+    private io.dsf.stargate.replication.BaseClient baseClient;
+
     private io.dsf.stargate.replication.Rereplicator.Announcer baseAnnouncer() {
-        return (peer, vdisk, shard, base) -> { throw new java.io.IOException("not yet"); };
+        baseClient = new io.dsf.stargate.replication.BaseClient(transport, cluster.nodeId(), java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
+        return baseClient::announce;
     }
 
     /** Repairs of reads from the replicas (null: no replication). */
@@ -577,6 +581,7 @@ public final class Node implements AutoCloseable {
         served.clear();
         hosts.clear();
         if (rereplicator != null) rereplicator.close();
+        if (baseClient != null) try { baseClient.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (stargate != null) try { stargate.close(); } catch (RuntimeException e) { if (first == null) first = e; }
         if (readRepair != null) readRepair.close();
         if (replicas != null) try { replicas.close(); } catch (RuntimeException e) { if (first == null) first = e; }

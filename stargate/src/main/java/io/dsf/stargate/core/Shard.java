@@ -975,6 +975,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     /** The pass end waiting for every sequence handed out before it to be indexed or failed (null: none). */
     private Req passEnd;
+    /**
+     * While a pass runs: vBlock -> the highest sequence drained out of the index since it began (an
+     * in-place drain leaves no trace in {@link #mapSeq}); null otherwise. Drain path only.
+     */
+    private org.agrona.collections.Long2LongHashMap passDrained;
     /** Batches that failed (their writes were not acknowledged); written by this thread only. */
     long statBatchFailures;
     long statRewrites, statRewriteSkipped, statRewriteConflicts;
@@ -997,6 +1002,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         for (var it = vbSlot.keySet().iterator(); it.hasNext(); ) seen.add(it.nextValue());
         for (var it = seen.iterator(); it.hasNext(); ) p.vblocks.addLong(it.nextValue());
         p.vblocks.sort(null);
+        if (passDrained == null) passDrained = new org.agrona.collections.Long2LongHashMap(-1);
         if (replicator != null) replicator.passStarted();
         complete(r, VDiskStatus.OK);
     }
@@ -1008,6 +1014,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      */
     private void finishPass(Req r) {
         passEnd = null;
+        passDrained = null;
         VDiskController.PassInfo p = (VDiskController.PassInfo) r.arg;
         boolean ok = statBatchFailures == p.failures;
         if (ok && replicator != null) replicator.passCompleted();
@@ -1025,7 +1032,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private boolean appendRewrite(Req r) {
         long mark = (Long) r.arg;
         long end = r.offset + r.length;
-        if (mapSeq.get(r.offset >>> VB_SHIFT) >= mark) {
+        long vb = r.offset >>> VB_SHIFT;
+        if (mapSeq.get(vb) >= mark || (passDrained != null && passDrained.get(vb) >= mark)) {
             statRewriteConflicts++;
             if (r.status == VDiskStatus.OK) r.status = VDiskStatus.BUSY;
             r.cursor = end;
@@ -1834,6 +1842,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 if (oplogIndex.get(dBlock[i]) == dLoc[i]) removeIndex(dBlock[i]);
             }
             statDrainedBlocks += dEnd[v] - dFirst[v];
+            if (passDrained != null && dMaxSeqV[v] > passDrained.get(vb)) passDrained.put(vb, dMaxSeqV[v]);
             if (kind != K_IN_PLACE) {
                 mapExt.put(vb, dTargetV[v]);
                 if (dMaxSeqV[v] > mapSeq.get(vb)) mapSeq.put(vb, dMaxSeqV[v]);

@@ -134,7 +134,14 @@ class RereplicationTest {
      * replica service stores for {@code owner}'s vDisk {@code vdisk} (batches verified).
      */
     static Map<Integer, Entry> newestOn(ReplicationClusterTest.Member m, String owner, long vdisk, long[] base) {
-        Map<Integer, Entry> out = new HashMap<>();
+        return newestOn(m, owner, vdisk, base, -1).stream().collect(java.util.stream.Collectors.toMap(x -> x.block, x -> x.e, (x, y) -> x.seq() > y.seq() ? x : y));
+    }
+
+    record Found(int block, Entry e, long segment) {}
+
+    /** Every entry at or above base (of {@code only} alone when not -1). */
+    static List<Found> newestOn(ReplicationClusterTest.Member m, String owner, long vdisk, long[] base, int only) {
+        List<Found> out = new ArrayList<>();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(OpLogBatchView.MAX_BATCH, 4096);
             for (ReplicaSegment s : m.svc.list()) {
@@ -150,9 +157,9 @@ class RereplicationTest {
                         for (int k = 0; k < n; k++) {
                             int block = (int) (first + k);
                             if (seq < base[s.shard()]) continue;
+                            if (only != -1 && block != only) continue;
                             int crc = zero ? TakeoverClusterTest.ZERO_CRC : TestBatches.crc(buf, (long) (slice + k) * 4096, 4096);
-                            Entry old = out.get(block);
-                            if (old == null || old.seq() < seq) out.put(block, new Entry(seq, crc));
+                            out.add(new Found(block, new Entry(seq, crc), s.segment()));
                         }
                         if (!zero) slice += n;
                     }
@@ -170,7 +177,9 @@ class RereplicationTest {
             Entry e = newest.get(b);
             if (e == null) assertEquals(TakeoverClusterTest.ZERO_CRC, model[b], "block " + b + " has data but no entry at or above its base on " + m.id);
             else {
-                assertEquals(model[b], e.crc(), "block " + b + ": newest entry on " + m.id + " (seq " + e.seq() + ")");
+                if (model[b] != e.crc()) fail("block " + b + ": newest entry on " + m.id + " (seq " + e.seq() + ", base " + java.util.Arrays.toString(base)
+                        + ") is not the last acknowledged data (model " + model[b] + ", entry " + e.crc() + ", zero " + TakeoverClusterTest.ZERO_CRC
+                        + "); every entry of the block on " + m.id + ": " + newestOn(m, owner, vdisk, new long[base.length], b));
                 if (model[b] != TakeoverClusterTest.ZERO_CRC) data++;
             }
         }
@@ -244,5 +253,51 @@ class RereplicationTest {
         }
         await("B retried", () -> refused.get() > 0);
         assertEquals(expected, rr.status().announcementsPending().get("B"), "B's announcements wait for it");
+    }
+
+    /**
+     * The same with the real announcer: B comes back and, told the bases, deletes its copies of A's
+     * history (all below them: over-replicated); then B is lost for good and A dies, and a takeover
+     * on C with B declared lost returns every acknowledged block: C alone carries RF's second copy.
+     */
+    @Test
+    void theReturningReplicaDropsItsCopiesAndTheSurvivorAloneServesATakeover(@org.junit.jupiter.api.io.TempDir java.nio.file.Path spill)
+            throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = cluster(4, 2); // D: C's peer once C owns the vDisk
+        ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B"), c = byId.get("C"), dd = byId.get("D");
+        BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(5));
+        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        long id = a.stargate.controller("d0").id();
+        int[] model = zeroModel();
+        workload(d, model, 80, 4);
+        int port = b.svc.address().getPort();
+        long bHeld = b.svc.list().stream().filter(s -> s.owner().equals("A")).count();
+        assertTrue(bHeld > 0, "B held some of A's history");
+        b.stargate.close();
+        b.stargate = null;
+        b.svc.close();
+        workload(d, model, 60, 5);
+        await("re-replication", () -> rr.status().passesDone() >= 1 && a.replication.passesNeeded(0).isEmpty());
+        workload(d, model, 20, 6);
+
+        ReplicaService back = ReplicaService.start(b.transport, b.dev, b.store, new java.net.InetSocketAddress("127.0.0.1", port), 16);
+        try {
+            await("B told the bases", () -> !rr.status().announcementsPending().containsKey("B"));
+            assertEquals(List.of(), back.list().stream().filter(s -> s.owner().equals("A")).toList(),
+                    "B deleted its copies of A's history: all of it is below the bases");
+            assertTrue(back.basesApplied() >= 1 && back.segmentsBelowBase() >= bHeld, "bases " + back.bases());
+        } finally {
+            back.close();
+        }
+        rr.close();
+        rr = null;
+        client.close();
+        TakeoverClusterTest.kill(a);
+        Takeover.Result res = Takeover.run(c.stargate, c.transport, "A", "d0", List.of(a.address(), c.address(), b.address(), dd.address()), 2,
+                java.util.Set.of("B"), spill, new Takeover.Progress("A", "d0"));
+        assertEquals(List.of("B"), res.lost());
+        assertEquals(List.of(), res.unreachable());
+        TakeoverClusterTest.readBack(c.stargate.vdisk("d0"), model);
     }
 }
