@@ -248,14 +248,19 @@ public final class VdiskCommand implements Runnable {
             description = {"Takes over a vDisk of a dead node from the replicas of its OpLog on this node and its peers: creates it",
                     "here with the same name, size and shards and writes every replicated write (the newest of each block) into it,",
                     "replicated at this node's RF. Refused while the owner answers, when a peer that may hold the only copy is",
-                    "unreachable, or when batches are missing. Not attached: see 'dsf vdisk attach'. Progress: 'dsf status'."})
+                    "unreachable (unless declared --lost), or when batches are missing. Not attached: see 'dsf vdisk attach'.",
+                    "Progress: 'dsf status'."})
     static final class Takeover extends Op {
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Option(names = "--from", required = true, paramLabel = "NODE_ID", description = "The dead owner's node id.") String from;
+        @Option(names = "--lost", paramLabel = "NODE_ID[,NODE_ID...]",
+                description = "Nodes declared lost for good: not asked, not counted as unreachable. Safe once re-replication "
+                        + "restored RF without them ('dsf status' on the dead owner showed no shard below RF); otherwise "
+                        + "writes only they held are lost.") String lost;
         @Option(names = "--json", description = "Print the node's reply as one line of JSON.") boolean json;
 
         @Override
-        Map<String, Object> request() { return req("vdisk.takeover", "name", name, "from", from); }
+        Map<String, Object> request() { return req("vdisk.takeover", "name", name, "from", from, "lost", lost); }
 
         @Override
         void print(Map<String, Object> r) {

@@ -238,6 +238,15 @@ public final class Node implements AutoCloseable {
      */
     public io.dsf.stargate.replication.Takeover.Result takeover(String name, String owner)
             throws io.dsf.stargate.replication.Takeover.TakeoverException {
+        return takeover(name, owner, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #takeover(String, String)}, with nodes the operator declared lost: neither asked nor
+     * counted as unreachable (after re-replication restored RF without them, they hold nothing needed).
+     */
+    public io.dsf.stargate.replication.Takeover.Result takeover(String name, String owner, java.util.Set<String> lost)
+            throws io.dsf.stargate.replication.Takeover.TakeoverException {
         Stargate sg;
         io.dsf.rdma.api.RdmaTransport t;
         List<io.dsf.stargate.replication.PeerAddress> sources = new ArrayList<>();
@@ -260,9 +269,9 @@ public final class Node implements AutoCloseable {
             sources.add(new io.dsf.stargate.replication.PeerAddress(cluster.nodeId(), host, self.getPort()));
             sources.addAll(cluster.peers());
         }
-        log.println("dsf: taking over vDisk " + name + " of node " + owner + " from " + sources);
+        log.println("dsf: taking over vDisk " + name + " of node " + owner + " from " + sources + (lost.isEmpty() ? "" : ", lost: " + lost));
         log.flush();
-        io.dsf.stargate.replication.Takeover.Result r = io.dsf.stargate.replication.Takeover.run(sg, t, owner, name, sources, rf, data, p);
+        io.dsf.stargate.replication.Takeover.Result r = io.dsf.stargate.replication.Takeover.run(sg, t, owner, name, sources, rf, lost, data, p);
         log.println("dsf: took over vDisk " + name + " of node " + owner + ": " + r.batches() + " batches, " + r.dataBlocks()
                 + " blocks of data, " + r.zeroBlocks() + " of zeroes");
         log.flush();

@@ -38,7 +38,7 @@ import java.util.Map;
  *                                                  blocks_done} (the running or last takeover; null: none)
  *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes),
  *                                                  held_vdisks: [{owner, id, name, size, shards}] (their metadata)
- *   vdisk.takeover name, from (dead owner's id)  -&gt; vdisk, owner, owner_vdisk_id, sources, unreachable, batches,
+ *   vdisk.takeover name, from (dead owner's id), lost (optional "ID,ID": nodes declared lost)  -&gt; vdisk, owner, owner_vdisk_id, sources, unreachable, batches,
  *                                                  duplicates, blocks_total, blocks_done, data_blocks, zero_blocks,
  *                                                  last_seq: [per shard] (blocks until it is done; status shows progress)
  *
@@ -83,7 +83,7 @@ final class NodeAdmin implements AdminServer.Handler {
                     yield one("name", n);
                 }
                 case "stats" -> stats(optName(req, "name"));
-                case "vdisk.takeover" -> takeover(name(req, "name"), name(req, "from"));
+                case "vdisk.takeover" -> takeover(name(req, "name"), name(req, "from"), lost(optName(req, "lost")));
                 case "status" -> status();
                 case "replicas" -> replicas(optBool(req, "blocks"));
                 default -> throw new AdminException("unknown op \"" + op + "\" (ops: ping, vdisk.list, vdisk.create, vdisk.snapshot, "
@@ -98,14 +98,29 @@ final class NodeAdmin implements AdminServer.Handler {
         }
     }
 
-    private Map<String, Object> takeover(String name, String from) throws io.dsf.stargate.replication.Takeover.TakeoverException {
-        io.dsf.stargate.replication.Takeover.Result r = node.takeover(name, from);
+    /** "B,C" -> {B, C} (null or empty: none); each a node id. */
+    private static java.util.Set<String> lost(String s) throws AdminException {
+        if (s == null || s.isBlank()) return java.util.Set.of();
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String id : s.split(",")) {
+            try {
+                out.add(io.dsf.stargate.replication.PeerAddress.checkId(id.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new AdminException("\"lost\": " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Object> takeover(String name, String from, java.util.Set<String> lost) throws io.dsf.stargate.replication.Takeover.TakeoverException {
+        io.dsf.stargate.replication.Takeover.Result r = node.takeover(name, from, lost);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("vdisk", vdisk(info(name)));
         m.put("owner", from);
         m.put("owner_vdisk_id", r.vdisk().id());
         m.put("sources", new ArrayList<Object>(r.sources()));
         m.put("unreachable", new ArrayList<Object>(r.unreachable()));
+        m.put("lost", new ArrayList<Object>(r.lost()));
         m.put("batches", r.batches());
         m.put("duplicates", r.duplicates());
         m.put("blocks_total", r.dataBlocks() + r.zeroBlocks());

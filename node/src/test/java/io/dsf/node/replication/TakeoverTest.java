@@ -138,6 +138,38 @@ class TakeoverTest {
         return drv.at(status, 1).get(JAVA_BYTE, 0);
     }
 
+    /** Attaches d0 on {@code n} and reads every place back through its vhost-user-blk socket against the workload's record. */
+    static void readBack(ClusterNode n, Workload w) throws Exception {
+        Map<String, Object> att = map(n.json("vdisk", "attach", "d0"));
+        Path blk = null;
+        for (Object e : list(att.get("endpoints"))) if (map(e).get("kind").equals("vhost-user-blk")) blk = Path.of((String) map(e).get("socket"));
+        assertNotNull(blk, att.toString());
+        int checked = 0;
+        try (VhostUserDriver drv = VhostUserDriver.connect(blk)) {
+            drv.negotiate(0);
+            drv.createGuestMemory(4L << 20);
+            DriverQueue q = drv.startQueue(0, 64, true);
+            long hdr = drv.alloc(16, 16), status = drv.alloc(1, 1), data = drv.alloc(WRITE, 4096);
+            CRC32C crc = new CRC32C();
+            for (int p = 0; p < PLACES; p++) {
+                long off = (long) p * WRITE;
+                assertEquals(VirtioBlkDevice.S_OK, io(drv, q, hdr, status, data, WRITE, VirtioBlkDevice.T_IN, off), "read at " + off);
+                for (int k = 0; k < WRITE / 4096; k++) {
+                    long block = off / 4096 + k;
+                    crc.reset();
+                    crc.update(drv.at(data + k * 4096L, 4096).asByteBuffer());
+                    int got = (int) crc.getValue();
+                    Integer want = w.acked.get(block), maybe = w.inFlight.get(block);
+                    int expect = want == null ? ZERO_CRC : want;
+                    assertTrue(got == expect || (maybe != null && got == maybe), "block " + block + " reads other data than acknowledged"
+                            + (maybe != null ? " (nor the write in flight at the kill)" : ""));
+                    checked++;
+                }
+            }
+        }
+        assertEquals(PLACES * (WRITE / 4096), checked);
+    }
+
     @SuppressWarnings("unchecked")
     static Map<String, Object> map(Object o) { return (Map<String, Object>) o; }
 
@@ -187,37 +219,75 @@ class TakeoverTest {
         assertEquals("done", tk.get("phase"));
         assertEquals(r.get("blocks_total"), tk.get("blocks_done"));
 
-        Map<String, Object> att = map(b.json("vdisk", "attach", "d0"));
-        Path blk = null;
-        for (Object e : list(att.get("endpoints"))) if (map(e).get("kind").equals("vhost-user-blk")) blk = Path.of((String) map(e).get("socket"));
-        assertNotNull(blk, att.toString());
-        int checked = 0;
-        try (VhostUserDriver drv = VhostUserDriver.connect(blk)) {
-            drv.negotiate(0);
-            drv.createGuestMemory(4L << 20);
-            DriverQueue q = drv.startQueue(0, 64, true);
-            long hdr = drv.alloc(16, 16), status = drv.alloc(1, 1), data = drv.alloc(WRITE, 4096);
-            CRC32C crc = new CRC32C();
-            for (int p = 0; p < PLACES; p++) {
-                long off = (long) p * WRITE;
-                assertEquals(VirtioBlkDevice.S_OK, io(drv, q, hdr, status, data, WRITE, VirtioBlkDevice.T_IN, off), "read at " + off);
-                for (int k = 0; k < WRITE / 4096; k++) {
-                    long block = off / 4096 + k;
-                    crc.reset();
-                    crc.update(drv.at(data + k * 4096L, 4096).asByteBuffer());
-                    int got = (int) crc.getValue();
-                    Integer want = w.acked.get(block), maybe = w.inFlight.get(block);
-                    int expect = want == null ? ZERO_CRC : want;
-                    assertTrue(got == expect || (maybe != null && got == maybe), "block " + block + " reads other data than acknowledged"
-                            + (maybe != null ? " (nor the write in flight at the kill)" : ""));
-                    checked++;
-                }
-            }
-        }
-        assertEquals(PLACES * (WRITE / 4096), checked);
+        readBack(b, w);
         // B now owns d0 and replicates it to C
         Map<String, Object> st = map(b.json("status"));
         assertEquals(0L, st.get("batches_failed"));
         assertTrue((Long) st.get("batches_acked") > 0, st.toString());
+    }
+
+    /**
+     * Four nodes, RF2, a short grace period: the replica A's shard 0 uses is {@code kill -9}ed
+     * mid-workload; A re-replicates (status: passes done, no shard below RF); then A is killed too.
+     * Two of four nodes are gone, which RF2 survives only because re-replication restored the second
+     * copies in between: a takeover refuses while the dead replica might hold the only copy, and with
+     * it declared {@code --lost} returns every acknowledged write from the two survivors.
+     */
+    @Test
+    void afterReReplicationATakeoverSurvivesTheLostReplicaToo() throws Exception {
+        String[] ids = {"A", "B", "C", "D"};
+        int[] ports = new int[4];
+        for (int i = 0; i < 4; i++) ports[i] = MultiNodeReplicationTest.freePort();
+        for (int i = 0; i < 4; i++) {
+            StringBuilder peers = new StringBuilder();
+            for (int j = 0; j < 4; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(ids[j]).append("@127.0.0.1:").append(ports[j]);
+            Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
+            nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", i == 0 ? "d0:64m" : "x" + i + ":4m", "--listen", "127.0.0.1:" + ports[i],
+                    "--peers", peers.toString(), "--rf", "2", "--rereplicate-after", "1")));
+        }
+        ClusterNode.startAll(nodes);
+        ClusterNode a = nodes.get(0);
+        Workload w = new Workload(a.node.endpoints.get("vhost-user-blk d0"));
+        Thread wt = Thread.ofPlatform().name("workload").start(w);
+        awaitCount(w, a, 800);
+
+        Map<String, Object> st = map(a.json("status"));
+        List<Object> p0 = list(map(list(map(list(st.get("vdisks")).get(0)).get("shards")).get(0)).get("peers"));
+        assertEquals(1, p0.size(), st.toString());
+        String victimId = (String) p0.get(0);
+        ClusterNode victim = nodes.stream().filter(n -> n.id.equals(victimId)).findFirst().orElseThrow();
+        victim.kill9();
+        awaitCount(w, a, w.count.get() + 800);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) { // writes go on meanwhile
+            st = map(a.json("status"));
+            Map<String, Object> rr = map(st.get("rereplication"));
+            if ((Long) rr.get("passes_done") >= 1 && st.get("shards_below_rf").equals(0L) && rr.get("running") == null) break;
+            assertNull(w.error.get(), "workload failed; A's stderr:\n" + a.stderr());
+            assertTrue(System.nanoTime() < deadline, "re-replication did not finish: " + st + "\nA's stderr:\n" + a.stderr());
+            Thread.sleep(100);
+        }
+        awaitCount(w, a, w.count.get() + 200); // history after the base
+        a.kill9();
+        w.ownerDead = true;
+        assertTrue(w.done.await(90, TimeUnit.SECONDS), "the workload noticed the owner's death");
+        wt.join();
+
+        ClusterNode on = nodes.stream().filter(n -> n != a && n != victim).findFirst().orElseThrow();
+        assertNotEquals(0, on.dsf("vdisk", "takeover", "d0", "--from", "A"));
+        assertTrue(on.node.errText.contains("unreachable"), on.node.errText);
+        Map<String, Object> r = map(on.json("vdisk", "takeover", "d0", "--from", "A", "--lost", victimId));
+        assertEquals(List.of(victimId), r.get("lost"));
+        assertEquals(List.of(), r.get("unreachable"));
+        readBack(on, w);
+    }
+
+    static void awaitCount(Workload w, ClusterNode owner, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (w.count.get() < n) {
+            assertNull(w.error.get(), "workload failed; owner's stderr:\n" + owner.stderr());
+            assertTrue(System.nanoTime() < deadline, "only " + w.count.get() + " operations in time");
+            if (w.done.await(5, TimeUnit.MILLISECONDS)) break; // polls a counter; not a synchronisation sleep
+        }
     }
 }
