@@ -10,14 +10,10 @@ import org.junit.jupiter.api.Timeout;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -39,85 +35,21 @@ class RereplicationTest {
     Rereplicator rr;
 
     Map<String, ReplicationClusterTest.Member> cluster(int n, int rf) throws Exception {
-        Map<String, ReplicationClusterTest.Member> byId = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)));
-            members.add(m);
-            byId.put(m.id, m);
-        }
-        for (ReplicationClusterTest.Member m : members) {
-            List<PeerAddress> peers = new ArrayList<>();
-            for (ReplicationClusterTest.Member p : members) if (p != m) peers.add(p.address());
-            m.replication = new Replication(m.id, m.transport, peers, Replication.Options.rf(rf));
-            m.stargate = Stargate.open(m.dev, m.store, ReplicationClusterTest.OPTS, m.replication);
-            m.replication.catalog(Takeover.catalog(m.stargate, m.id));
-        }
-        return byId;
+        return TakeoverClusterTest.cluster(members, n, rf);
     }
 
     @AfterEach
     void down() {
         if (rr != null) rr.close();
-        for (ReplicationClusterTest.Member m : members) if (m.stargate != null) m.stargate.close();
-        for (ReplicationClusterTest.Member m : members) {
-            m.svc.close();
-            m.transport.close();
-            m.store.close();
-            m.dev.close();
-        }
+        TakeoverClusterTest.down(members);
     }
 
-    /** Rounds of up to 8 concurrent writes (1-16 blocks) and write-zeroes (1-64 blocks) on disjoint ranges; the model follows. */
     static void workload(VDisk d, int[] model, int rounds, long seed) throws Exception {
-        workload(d, model, rounds, seed, () -> false);
+        TakeoverClusterTest.workload(d, model, rounds, seed, () -> false);
     }
 
-    /** As above, stopping early once {@code stop} says so (checked between rounds). */
     static void workload(VDisk d, int[] model, int rounds, long seed, java.util.function.BooleanSupplier stop) throws Exception {
-        Random r = new Random(seed);
-        try (Arena a = Arena.ofShared()) {
-            MemorySegment[] bufs = new MemorySegment[8];
-            for (int i = 0; i < 8; i++) bufs[i] = a.allocate(16 * 4096L, 4096);
-            for (int round = 0; round < rounds && !stop.getAsBoolean(); round++) {
-                int ops = 1 + r.nextInt(8);
-                boolean[] taken = new boolean[BLOCKS];
-                CountDownLatch done = new CountDownLatch(ops);
-                AtomicInteger bad = new AtomicInteger();
-                List<Runnable> apply = new ArrayList<>();
-                for (int o = 0; o < ops; o++) {
-                    boolean zero = r.nextInt(10) == 0;
-                    int n = zero ? 1 + r.nextInt(64) : 1 + r.nextInt(16);
-                    int first = r.nextInt(BLOCKS - n);
-                    boolean clash = false;
-                    for (int b = first; b < first + n; b++) clash |= taken[b];
-                    if (clash) {
-                        done.countDown();
-                        continue;
-                    }
-                    for (int b = first; b < first + n; b++) taken[b] = true;
-                    if (!zero) {
-                        MemorySegment buf = bufs[o];
-                        for (long k = 0; k < n * 4096L; k += 8) buf.set(ValueLayout.JAVA_LONG, k, r.nextLong() | 1);
-                        int[] crcs = new int[n];
-                        for (int b = 0; b < n; b++) crcs[b] = TestBatches.crc(buf, b * 4096L, 4096);
-                        apply.add(() -> System.arraycopy(crcs, 0, model, first, n));
-                        assertEquals(VDiskStatus.OK, d.write(first * 4096L, buf, n * 4096, o, (t, st) -> {
-                            if (st != VDiskStatus.OK) bad.incrementAndGet();
-                            done.countDown();
-                        }));
-                    } else {
-                        apply.add(() -> java.util.Arrays.fill(model, first, first + n, TakeoverClusterTest.ZERO_CRC));
-                        assertEquals(VDiskStatus.OK, d.writeZeroes(first * 4096L, n * 4096L, o, (t, s) -> {
-                            if (s != VDiskStatus.OK) bad.incrementAndGet();
-                            done.countDown();
-                        }));
-                    }
-                }
-                assertTrue(done.await(30, TimeUnit.SECONDS), "round " + round + " did not complete");
-                assertEquals(0, bad.get(), "round " + round + ": an operation failed");
-                for (Runnable x : apply) x.run();
-            }
-        }
+        TakeoverClusterTest.workload(d, model, rounds, seed, stop);
     }
 
     static int[] zeroModel() {

@@ -45,7 +45,10 @@ class TakeoverClusterTest {
     final List<ReplicationClusterTest.Member> members = new ArrayList<>();
     @TempDir Path spill;
 
-    Map<String, ReplicationClusterTest.Member> cluster(int n, int rf) throws Exception {
+    Map<String, ReplicationClusterTest.Member> cluster(int n, int rf) throws Exception { return cluster(members, n, rf); }
+
+    /** {@code n} members A, B, ... (added to {@code members}) with Stargates replicating at {@code rf}, each peer of all others. */
+    static Map<String, ReplicationClusterTest.Member> cluster(List<ReplicationClusterTest.Member> members, int n, int rf) throws Exception {
         Map<String, ReplicationClusterTest.Member> byId = new HashMap<>();
         for (int i = 0; i < n; i++) {
             ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)));
@@ -63,7 +66,9 @@ class TakeoverClusterTest {
     }
 
     @AfterEach
-    void down() {
+    void down() { down(members); }
+
+    static void down(List<ReplicationClusterTest.Member> members) {
         for (ReplicationClusterTest.Member m : members) if (m.stargate != null) m.stargate.close();
         for (ReplicationClusterTest.Member m : members) {
             m.svc.close();
@@ -88,11 +93,17 @@ class TakeoverClusterTest {
     static int[] workload(VDisk d, int rounds, long seed) throws Exception {
         int[] model = new int[BLOCKS];
         java.util.Arrays.fill(model, ZERO_CRC);
+        workload(d, model, rounds, seed, () -> false);
+        return model;
+    }
+
+    /** The same on an existing model, stopping early once {@code stop} says so (checked between rounds). */
+    static void workload(VDisk d, int[] model, int rounds, long seed, java.util.function.BooleanSupplier stop) throws Exception {
         Random r = new Random(seed);
         try (Arena a = Arena.ofShared()) {
             MemorySegment[] bufs = new MemorySegment[8];
             for (int i = 0; i < 8; i++) bufs[i] = a.allocate(16 * 4096L, 4096);
-            for (int round = 0; round < rounds; round++) {
+            for (int round = 0; round < rounds && !stop.getAsBoolean(); round++) {
                 int ops = 1 + r.nextInt(8);
                 boolean[] taken = new boolean[BLOCKS];
                 CountDownLatch done = new CountDownLatch(ops);
@@ -137,7 +148,6 @@ class TakeoverClusterTest {
                 for (Runnable x : apply) x.run();
             }
         }
-        return model;
     }
 
     /** Reads the whole vDisk and compares every block with the model. */
