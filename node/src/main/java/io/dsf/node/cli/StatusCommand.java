@@ -83,8 +83,9 @@ public final class StatusCommand implements Callable<Integer> {
                     + (rr != null && rr.get("running") != null ? "re-replicating " + rr.get("running") + ": " + rr.get("vblocks_done") + "/"
                     + rr.get("vblocks_total") + " vBlocks" : "re-replication starts after the grace period") + ")");
         if (rr != null)
-            out.println("re-replication: " + rr.get("passes_done") + " passes done, " + rr.get("passes_failed") + " failed, "
-                    + rr.get("blocks_rewritten") + " blocks written again"
+            out.println("re-replication: " + rr.get("passes_done") + " passes done (" + rr.get("checkpoints") + " checkpoints), "
+                    + rr.get("passes_failed") + " failed, " + rr.get("blocks_rewritten") + " blocks written again; history on replicas "
+                    + VdiskCommand.bytes(rr.get("history_bytes"))
                     + (VdiskCommand.map(rr.get("announcements_pending")).isEmpty() ? "" : "; bases to announce: " + rr.get("announcements_pending")));
         out.println("batches acked " + r.get("batches_acked") + ", failed " + r.get("batches_failed") + ", failovers " + r.get("failovers")
                 + ", trims sent " + r.get("trims_sent") + "; as replica: batches stored " + r.get("replica_batches_stored") + ", rejected "

@@ -293,6 +293,10 @@ final class NodeAdmin implements AdminServer.Handler {
             Map<String, Object> x = new LinkedHashMap<>();
             x.put("passes_done", rs.passesDone());
             x.put("passes_failed", rs.passesFailed());
+            x.put("checkpoints", rs.checkpoints()); // passes started because a shard's replicated history outgrew its limit
+            long hist = 0;
+            for (long[] h : rep.history()) hist += h[2];
+            x.put("history_bytes", hist); // replicated since the shards' bases: what replicas keep of this node's vDisks
             x.put("blocks_rewritten", rs.blocksRewritten());
             x.put("running", rs.running());
             x.put("vblocks_done", rs.vblocksDone());

@@ -1227,6 +1227,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         b.count = 0;
         b.dataSlices = 0;
+        if (replicator != null) replicator.liveBytes((long) (mapExt.size() + vbSlot.size()) << VB_SHIFT); // rough, once per batch
         flushBatch();
     }
 

@@ -56,6 +56,12 @@ public interface BatchReplicator extends AutoCloseable {
      */
     default void passCompleted() {}
 
+    /**
+     * The shard's live data now, roughly (bytes of vBlocks holding data): with the history replicated
+     * since the last base it decides when a checkpoint pass bounds what replicas keep.
+     */
+    default void liveBytes(long bytes) {}
+
     /** {@link #IDLE}, {@link #PENDING}, {@link #ACKED} or {@link #FAILED}, for the current batch. */
     int status();
 

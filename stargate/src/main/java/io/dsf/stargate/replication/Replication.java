@@ -148,21 +148,42 @@ public final class Replication implements BatchReplicator.Factory {
         return out;
     }
 
-    /** A shard whose copies are short: a peer that may hold its needed history has been failed since {@code sinceNanos}. */
-    public record PassNeed(long vdisk, int shard, long sinceNanos) {}
+    /**
+     * A shard that needs a re-replication pass: a peer that may hold its needed history has been
+     * failed since {@code sinceNanos} (RF is short), or, with {@code sinceNanos} 0, its replicated
+     * history since the last base outgrew the limit (a checkpoint: the pass's base lets replicas
+     * delete the older history).
+     */
+    public record PassNeed(long vdisk, int shard, long sinceNanos, boolean checkpoint) {}
 
     /**
      * Every live shard whose needed history sits on a peer failed for longer than {@code graceNanos}
      * (a re-replication pass restores its RF), sorted by (vDisk, shard). Thread safe.
      */
-    public List<PassNeed> passesNeeded(long graceNanos) {
+    public List<PassNeed> passesNeeded(long graceNanos) { return passesNeeded(graceNanos, 0, Long.MAX_VALUE); }
+
+    /**
+     * As {@link #passesNeeded(long)}, plus every shard whose history replicated since its last base
+     * exceeds {@code max(floorBytes, factor x its live data)} (checkpoints; factor 0: none).
+     */
+    public List<PassNeed> passesNeeded(long graceNanos, double factor, long floorBytes) {
         List<PassNeed> out = new ArrayList<>();
         long now = System.nanoTime();
         for (ShardReplicator r : replicators.keySet()) {
             long since = r.needSince();
-            if (since != 0 && now - since >= graceNanos) out.add(new PassNeed(r.vdisk(), r.shard(), since));
+            if (since != 0 && now - since >= graceNanos) out.add(new PassNeed(r.vdisk(), r.shard(), since, false));
+            else if (factor > 0 && r.historyBytes() > Math.max(floorBytes, (long) (factor * r.liveBytes())))
+                out.add(new PassNeed(r.vdisk(), r.shard(), 0, true));
         }
         out.sort((a, b) -> a.vdisk() != b.vdisk() ? Long.compare(a.vdisk(), b.vdisk()) : Integer.compare(a.shard(), b.shard()));
+        return out;
+    }
+
+    /** Replicated history since the last base, and live data, of each live shard: {vdisk, shard, history, live}. Thread safe. */
+    public List<long[]> history() {
+        List<long[]> out = new ArrayList<>();
+        for (ShardReplicator r : replicators.keySet()) out.add(new long[]{r.vdisk(), r.shard(), r.historyBytes(), r.liveBytes()});
+        out.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
         return out;
     }
 

@@ -47,8 +47,12 @@ public final class Rereplicator implements AutoCloseable {
     }
 
     /** Progress of re-replication on this node. */
-    public record Status(long passesDone, long passesFailed, long blocksRewritten, String running, long vblocksDone,
+    public record Status(long passesDone, long passesFailed, long checkpoints, long blocksRewritten, String running, long vblocksDone,
                          long vblocksTotal, Map<String, Long> bases, Map<String, Integer> announcementsPending) {}
+
+    /** Default checkpoint rule: a shard whose history since its base exceeds 4x its live data (and 256 MiB) gets a pass. */
+    public static final double HISTORY_FACTOR = 4;
+    public static final long HISTORY_FLOOR = 256L << 20;
 
     private final Stargate sg;
     private final Replication repl;
@@ -59,7 +63,10 @@ public final class Rereplicator implements AutoCloseable {
     /** The pass's read buffer; freed by the GC (a shard may still complete into it after a timed-out wait). */
     private final MemorySegment buf = Arena.ofAuto().allocate(VB, 4096);
 
-    private final LongAdder passesDone = new LongAdder(), passesFailed = new LongAdder(), blocksRewritten = new LongAdder();
+    private final LongAdder passesDone = new LongAdder(), passesFailed = new LongAdder(), blocksRewritten = new LongAdder(),
+            checkpoints = new LongAdder();
+    private final double historyFactor;
+    private final long historyFloor;
     private volatile String running;
     private volatile long vbDone, vbTotal;
     /** (vDisk id, shard) -> base of the last completed pass; this thread writes, others read. */
@@ -75,6 +82,20 @@ public final class Rereplicator implements AutoCloseable {
      *                   restarting peer should not cost a pass)
      */
     public Rereplicator(Stargate sg, Replication repl, Announcer announcer, long graceNanos) {
+        this(sg, repl, announcer, graceNanos, HISTORY_FACTOR, HISTORY_FLOOR);
+    }
+
+    /**
+     * @param historyFactor a shard whose replicated history since its base exceeds this many times its
+     *                      live data (and {@code historyFloor} bytes) gets a checkpoint pass: its new
+     *                      base lets every replica delete the older history (0: never)
+     */
+    public Rereplicator(Stargate sg, Replication repl, Announcer announcer, long graceNanos, double historyFactor, long historyFloor) {
+        if (historyFloor < 0 || graceNanos < 0) throw new IllegalArgumentException("negative limit");
+        // a pass writes the live data again, so its own history is about 1x live: below 2x, passes would follow each other
+        if (historyFactor != 0 && !(historyFactor >= 2)) throw new IllegalArgumentException("history factor must be 0 (off) or at least 2: " + historyFactor);
+        this.historyFactor = historyFactor;
+        this.historyFloor = historyFloor;
         this.sg = sg;
         this.repl = repl;
         this.announcer = announcer;
@@ -94,14 +115,14 @@ public final class Rereplicator implements AutoCloseable {
     private void run() {
         while (!closed) {
             try {
-                for (Replication.PassNeed n : repl.passesNeeded(graceNanos)) {
+                for (Replication.PassNeed n : repl.passesNeeded(graceNanos, historyFactor, historyFloor)) {
                     if (closed) return;
                     String k = key(n.vdisk(), n.shard());
                     Long at = passRetryAt.get(k);
                     if (at != null && System.nanoTime() - at < 0) continue;
                     VDiskController vd = controller(n.vdisk());
                     if (vd == null) continue;
-                    if (!pass(vd, n.shard())) passRetryAt.put(k, System.nanoTime() + retryNanos);
+                    if (!pass(vd, n.shard(), n.checkpoint())) passRetryAt.put(k, System.nanoTime() + retryNanos);
                     else passRetryAt.remove(k);
                 }
                 announce();
@@ -125,8 +146,8 @@ public final class Rereplicator implements AutoCloseable {
     }
 
     /** One pass over one shard; true when its base is established. */
-    private boolean pass(VDiskController vd, int shard) {
-        String label = vd.name() + " shard " + shard;
+    private boolean pass(VDiskController vd, int shard, boolean checkpoint) {
+        String label = vd.name() + " shard " + shard + (checkpoint ? " (checkpoint: history outgrew its limit)" : "");
         running = label;
         vbDone = 0;
         vbTotal = 0;
@@ -146,6 +167,7 @@ public final class Rereplicator implements AutoCloseable {
             for (PeerAddress peer : repl.peers()) toAnnounce.computeIfAbsent(peer.id(), x -> new LinkedHashMap<>())
                     .put(key(vd.id(), shard), new long[]{vd.id(), shard, p.base});
             passesDone.increment();
+            if (checkpoint) checkpoints.increment();
             blocksRewritten.add(rewritten);
             LOG.log(System.Logger.Level.INFO, "re-replication of " + label + " done: " + vbTotal + " vBlocks, " + rewritten
                     + " blocks written again, base " + p.base + ", " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
@@ -226,7 +248,7 @@ public final class Rereplicator implements AutoCloseable {
         synchronized (toAnnounce) {
             for (var e : toAnnounce.entrySet()) if (!e.getValue().isEmpty()) pending.put(e.getKey(), e.getValue().size());
         }
-        return new Status(passesDone.sum(), passesFailed.sum(), blocksRewritten.sum(), running, vbDone, vbTotal,
+        return new Status(passesDone.sum(), passesFailed.sum(), checkpoints.sum(), blocksRewritten.sum(), running, vbDone, vbTotal,
                 new java.util.TreeMap<>(bases), pending);
     }
 

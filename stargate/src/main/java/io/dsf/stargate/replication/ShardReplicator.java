@@ -376,6 +376,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (status != PENDING) return;
         if (ackedCount >= need) {
             status = ACKED;
+            historyBytes += bytes;
             cfg.acked.increment();
             Replication.Observer o = cfg.observer;
             if (o != null) notifyObserver(o);
@@ -452,7 +453,20 @@ public final class ShardReplicator implements BatchReplicator {
      */
     private volatile long needSince;
 
+    /** Bytes of batches acknowledged since the last completed pass (at the pass's start), and the shard's live data. */
+    private long historyBytes, historyAtPassStart, live;
+    private volatile long publishedHistory, publishedLive;
+
+    @Override
+    public void liveBytes(long b) { live = b; }
+
+    /** Replicated history since the last base, and the live data it describes (both racy snapshots). Thread safe. */
+    long historyBytes() { return publishedHistory; }
+    long liveBytes() { return publishedLive; }
+
     private void publishNeed() {
+        if (publishedHistory != historyBytes) publishedHistory = historyBytes;
+        if (publishedLive != live) publishedLive = live;
         long oldest = 0;
         for (Link l : links)
             if (l.used && l.failedSince != 0 && (l.ep == null || l.ep.state() != EndpointState.CONNECTED)
@@ -469,11 +483,14 @@ public final class ShardReplicator implements BatchReplicator {
     @Override
     public void passStarted() {
         for (Link l : links) l.usedInPass = l.chosen;
+        historyAtPassStart = historyBytes;
     }
 
     @Override
     public void passCompleted() {
         for (Link l : links) l.used = l.usedInPass;
+        historyBytes -= historyAtPassStart; // what was replicated since the pass began is the history above the base
+        historyAtPassStart = 0;
         publishNeed();
     }
 

@@ -232,4 +232,50 @@ class RereplicationTest {
         assertEquals(List.of(), res.unreachable());
         TakeoverClusterTest.readBack(c.stargate.vdisk("d0"), model);
     }
+
+    /**
+     * Checkpoints bound what replicas keep: the owner overwrites 2 MiB of a vDisk 48 times over (96 MiB
+     * of history) with every peer up; each shard whose history outgrows twice its live data (and 4
+     * MiB) gets a pass, whose base lets the replicas delete the older history. They end up holding a
+     * fraction of what was written, and a takeover from them still returns every block.
+     */
+    @Test
+    void checkpointPassesBoundTheReplicasHistory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path spill) throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = cluster(4, 2);
+        ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B");
+        BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(5));
+        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.SECONDS.toNanos(30), 2, 4L << 20).start();
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        long id = a.stargate.controller("d0").id();
+        int[] model = zeroModel();
+        java.util.Random r = new java.util.Random(9);
+        long written = 0;
+        try (Arena ar = Arena.ofShared()) {
+            MemorySegment buf = ar.allocate(256 << 10, 4096);
+            for (int i = 0; i < 384; i++) {
+                long off = (long) r.nextInt(8) * (256 << 10);
+                for (long k = 0; k < buf.byteSize(); k += 8) buf.set(java.lang.foreign.ValueLayout.JAVA_LONG, k, r.nextLong());
+                java.util.concurrent.CompletableFuture<Integer> f = new java.util.concurrent.CompletableFuture<>();
+                assertEquals(VDiskStatus.OK, d.write(off, buf, (int) buf.byteSize(), i, (t, s) -> f.complete(s)));
+                assertEquals(VDiskStatus.OK, (int) f.get(30, TimeUnit.SECONDS), "write " + i);
+                for (int k = 0; k < 64; k++) model[(int) (off / 4096) + k] = TestBatches.crc(buf, k * 4096L, 4096);
+                written += buf.byteSize();
+            }
+        }
+        await("checkpoints done and announced", () -> rr.status().checkpoints() >= 2 && rr.status().running() == null
+                && rr.status().announcementsPending().isEmpty() && a.replication.passesNeeded(0, 2, 4L << 20).isEmpty());
+        Rereplicator.Status st = rr.status();
+        assertEquals(st.checkpoints(), st.passesDone(), "every pass was a checkpoint (no peer failed): " + st);
+        long held = 0;
+        for (ReplicationClusterTest.Member m : members)
+            for (ReplicaSegment s : m.svc.list()) if (s.owner().equals("A") && s.vdisk() == id) held += s.bytes();
+        System.out.println("checkpoints: " + st + "; held for A: " + (held >> 20) + " MiB of " + (written >> 20) + " MiB written");
+        assertTrue(held < written / 3, "replicas hold " + (held >> 20) + " MiB of A's history, " + (written >> 20) + " MiB written: " + st);
+        rr.close();
+        rr = null;
+        client.close();
+        TakeoverClusterTest.kill(a);
+        Takeover.run(b.stargate, b.transport, "A", "d0", TakeoverClusterTest.sources(members), 2, spill, new Takeover.Progress("A", "d0"));
+        TakeoverClusterTest.readBack(b.stargate.vdisk("d0"), model);
+    }
 }

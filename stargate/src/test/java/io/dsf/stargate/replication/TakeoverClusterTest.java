@@ -79,7 +79,9 @@ class TakeoverClusterTest {
     }
 
     /** Sources for a takeover on {@code on}: every member's replica service (the owner's included: it must be dead). */
-    List<PeerAddress> sources() {
+    List<PeerAddress> sources() { return sources(members); }
+
+    static List<PeerAddress> sources(List<ReplicationClusterTest.Member> members) {
         List<PeerAddress> l = new ArrayList<>();
         for (ReplicationClusterTest.Member m : members) l.add(m.address());
         return l;
