@@ -191,11 +191,20 @@ public final class VDiskController implements VDisk {
      * shard had not indexed when the read ran (the data reflects every write below it). No read repair.
      */
     public int passRead(long vb, MemorySegment buf, long[] mark, IoCallback cb) {
-        long off = vb << 20;
-        int st = check(off, 1 << 20, cb);
+        return markedRead(vb << 20, buf, 1 << 20, mark, cb);
+    }
+
+    /**
+     * Reads {@code [offset, offset+length)} (inside one vBlock) like {@link #passRead}: {@code mark[0]}
+     * receives the lowest sequence not yet indexed when the read ran, for a later {@link #passRewrite}
+     * that must not overwrite anything newer than what the read saw. No read repair.
+     */
+    public int markedRead(long offset, MemorySegment buf, int length, long[] mark, IoCallback cb) {
+        int st = check(offset, length, cb);
         if (st != VDiskStatus.OK) return st;
-        if (buf == null || buf.byteSize() < (1 << 20) || mark == null || mark.length < 1) return VDiskStatus.INVALID;
-        publish(shardOf(vb), IoEvent.READ, off, 1 << 20, buf, 0, Stargate.ReadRepair.NO_REPAIR, cb, null, System.nanoTime(), mark);
+        if (buf == null || buf.byteSize() < length || mark == null || mark.length < 1 || (offset >>> 20) != ((offset + length - 1) >>> 20))
+            return VDiskStatus.INVALID;
+        publish(shardOf(offset >>> 20), IoEvent.READ, offset, length, buf, 0, Stargate.ReadRepair.NO_REPAIR, cb, null, System.nanoTime(), mark);
         return VDiskStatus.OK;
     }
 

@@ -88,10 +88,12 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
         long first = offset / BLOCK;
         boolean[] bad = new boolean[n];
         int badCount = 0;
+        VDiskController c = vdisk instanceof VDiskController x ? x : null;
+        long[] marks = new long[n];
         try (Arena a = Arena.ofShared()) { // the shard threads read and write it
             MemorySegment one = a.allocate(BLOCK, BLOCK);
             for (int i = 0; i < n; i++) { // which blocks fail now; the good ones go to the caller as they are
-                int st = io(vdisk, true, (first + i) * BLOCK, one);
+                int st = c != null ? marked(c, (first + i) * BLOCK, one, marks, i) : io(vdisk, true, (first + i) * BLOCK, one);
                 if (st == VDiskStatus.OK) MemorySegment.copy(one, 0, dst, (long) i * BLOCK, BLOCK);
                 else if (st == VDiskStatus.MEDIUM_ERROR) {
                     bad[i] = true;
@@ -99,13 +101,22 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                 } else return st;
             }
             if (badCount == 0) return VDiskStatus.OK;
-            long id = vdisk instanceof VDiskController c ? c.id() : -1;
+            long id = c != null ? c.id() : -1;
             byte[][] data = fromReplicas(vdisk.name(), id, first, n, bad);
             if (data == null) return VDiskStatus.MEDIUM_ERROR;
             for (int i = 0; i < n; i++) {
                 if (!bad[i]) continue;
                 MemorySegment.copy(MemorySegment.ofArray(data[i]), 0, one, 0, BLOCK);
-                int st = io(vdisk, false, (first + i) * BLOCK, one); // the bad copy is superseded by a new, replicated write
+                // the bad copy is superseded by a new, replicated write; conditional on the vDisk: a client write that
+                // landed since the re-read is newer than what the replicas had, and is never overwritten
+                int st = c != null ? rewrite(c, (first + i) * BLOCK, one, marks[i]) : io(vdisk, false, (first + i) * BLOCK, one);
+                if (st == VDiskStatus.BUSY) { // newer data for the vBlock was drained since the re-read: the block holds it now
+                    st = io(vdisk, true, (first + i) * BLOCK, one);
+                    if (st == VDiskStatus.OK) {
+                        MemorySegment.copy(one, 0, dst, (long) i * BLOCK, BLOCK);
+                        continue;
+                    }
+                }
                 if (st != VDiskStatus.OK) {
                     LOG.log(System.Logger.Level.WARNING, "read repair of " + vdisk.name() + ": write back of block " + (first + i) + ": "
                             + VDiskStatus.describe(st));
@@ -118,6 +129,23 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                     + " read from the replicas and written back");
             return VDiskStatus.OK;
         }
+    }
+
+    private static int marked(VDiskController c, long off, MemorySegment buf, long[] marks, int i) throws Exception {
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        long[] m = new long[1];
+        int st = c.markedRead(off, buf, BLOCK, m, (t, s) -> f.complete(s));
+        if (st != VDiskStatus.OK) return st;
+        st = f.get(IO_SECONDS, TimeUnit.SECONDS);
+        marks[i] = m[0];
+        return st;
+    }
+
+    private static int rewrite(VDiskController c, long off, MemorySegment buf, long mark) throws Exception {
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        int st = c.passRewrite(off, buf, BLOCK, mark, Stargate.ReadRepair.NO_REPAIR, (t, s) -> f.complete(s));
+        if (st != VDiskStatus.OK) return st;
+        return f.get(IO_SECONDS, TimeUnit.SECONDS);
     }
 
     private static int io(VDisk d, boolean read, long off, MemorySegment buf) throws Exception {
