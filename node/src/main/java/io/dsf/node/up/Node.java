@@ -160,6 +160,7 @@ public final class Node implements AutoCloseable {
                     // a read whose local copy fails its checksum is served from the replicas and written back
                     n.readRepair = new io.dsf.stargate.replication.ReplicaReadRepair(n.transport, cluster.nodeId(), cluster.peers());
                     n.stargate.readRepair(n.readRepair);
+                    n.readRepair.neededPeers(n.replication::mayHoldNeeded); // a peer re-replicated away is not waited for
                     // a peer failed for longer than the grace period: the shards whose data it held write it again to live peers
                     n.rereplicator = new io.dsf.stargate.replication.Rereplicator(n.stargate, n.replication, n.baseAnnouncer(),
                             (long) (cluster.rereplicateAfterSeconds() * 1e9)).start();

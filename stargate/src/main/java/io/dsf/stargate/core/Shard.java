@@ -296,6 +296,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             BlockDevice dev = node.device;
             ch = node.store.openChannel(CHANNEL_DEPTH, LARGE, 2, this);
             if (replicator != null) replicator.beforeBlocking(ch::finishLeading); // a led commit must not wait on a connect
+            if (replicator != null && initial.mapExt.isEmpty() && initialSegments.isEmpty()) replicator.noHistory();
             small = BufferPool.allocate(dev, SMALL, SMALL_COUNT);
             large = BufferPool.allocate(dev, LARGE, LARGE_COUNT);
             ch.registerRegion(small.region());

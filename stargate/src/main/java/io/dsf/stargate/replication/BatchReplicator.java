@@ -51,6 +51,12 @@ public interface BatchReplicator extends AutoCloseable {
     default void passStarted() {}
 
     /**
+     * The shard holds no data at all (a new vDisk, or one never written): no peer holds history of
+     * it that is needed, until batches are sent. Called once, on the shard thread, before any batch.
+     */
+    default void noHistory() {}
+
+    /**
      * The pass begun by the last {@link #passStarted} completed: every block's newest data is in a
      * replicated entry sent since then, so peers used only before it hold nothing still needed.
      */

@@ -60,6 +60,15 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
 
     /** Reads completed OK from the replicas, reads left a MEDIUM_ERROR, blocks written back. */
     public long repaired() { return repaired.sum(); }
+
+    /**
+     * Tells the repair which unreachable peers it may do without: {@code needed.test(vdiskId, peerId)}
+     * false means the peer holds no history of that vDisk still needed (a re-replication pass since
+     * replaced it), so its being down does not make the repair refuse. Null: every peer is needed.
+     */
+    public void neededPeers(java.util.function.BiPredicate<Long, String> needed) { this.needed = needed; }
+
+    private volatile java.util.function.BiPredicate<Long, String> needed;
     public long failed() { return failed.sum(); }
     public long blocksRewritten() { return blocksRewritten.sum(); }
 
@@ -167,6 +176,12 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                 try {
                     pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS));
                 } catch (RdmaException e) {
+                    java.util.function.BiPredicate<Long, String> nd = needed;
+                    if (nd != null && vdiskId >= 0 && !nd.test(vdiskId, p.id())) {
+                        LOG.log(System.Logger.Level.INFO, "read repair of " + name + ": peer " + p.id() + " unreachable, but it holds "
+                                + "nothing still needed (re-replicated since)");
+                        continue;
+                    }
                     LOG.log(System.Logger.Level.WARNING, "read repair of " + name + ": peer " + p.id() + " unreachable (" + e.getMessage()
                             + "); it may hold the newest version, so the read stays a medium error");
                     return null;

@@ -82,6 +82,8 @@ public final class Replication implements BatchReplicator.Factory {
         volatile boolean connected;
         volatile String lastError;
         volatile long lastErrorAt;
+        /** When the current failure streak began, as any shard saw it (System.nanoTime; 0: connected or never failed). */
+        volatile long failedSince;
         final LongAdder failures = new LongAdder();
         /** Batches of this node the peer acknowledged (holds durably), over this process's life. */
         final LongAdder batchesHeld = new LongAdder();
@@ -177,6 +179,25 @@ public final class Replication implements BatchReplicator.Factory {
         }
         out.sort((a, b) -> a.vdisk() != b.vdisk() ? Long.compare(a.vdisk(), b.vdisk()) : Integer.compare(a.shard(), b.shard()));
         return out;
+    }
+
+    /**
+     * Whether peer {@code peerId} may hold history of vDisk {@code vdisk} that is still needed: it was
+     * sent a batch of one of the vDisk's shards since that shard's last completed re-replication pass
+     * (true when the vDisk has no live shard here: unknown). A peer for which this is false can be
+     * left out of a read repair while it is down. Thread safe (racy snapshots, refreshed every 64 polls).
+     */
+    public boolean mayHoldNeeded(long vdisk, String peerId) {
+        int idx = -1;
+        for (int i = 0; i < peers.size(); i++) if (peers.get(i).id().equals(peerId)) idx = i;
+        if (idx < 0) return false;
+        boolean any = false;
+        for (ShardReplicator r : replicators.keySet()) {
+            if (r.vdisk() != vdisk) continue;
+            any = true;
+            if (r.mayHoldNeeded(idx)) return true;
+        }
+        return !any;
     }
 
     /** Replicated history since the last base, and live data, of each live shard: {vdisk, shard, history, live}. Thread safe. */

@@ -251,12 +251,14 @@ public final class ShardReplicator implements BatchReplicator {
     private void healthy(Link l) {
         l.failedSince = 0;
         Replication.PeerHealth h = l.health;
+        h.failedSince = 0;
         h.connected = true;
     }
 
     private void unhealthy(Link l, String why) {
         if (l.failedSince == 0) l.failedSince = Math.max(1, System.nanoTime());
         Replication.PeerHealth h = l.health;
+        if (h.failedSince == 0) h.failedSince = l.failedSince;
         h.connected = false;
         h.lastError = why;
         h.lastErrorAt = System.currentTimeMillis();
@@ -464,13 +466,26 @@ public final class ShardReplicator implements BatchReplicator {
     long historyBytes() { return publishedHistory; }
     long liveBytes() { return publishedLive; }
 
+    /** Peers (bit = index in the peer list; bit 63 also stands for every index from 63 on) that may hold needed history. */
+    private volatile long usedMask = -1L;
+
+    /** Whether the peer at {@code index} of the peer list may hold history of this shard still needed. Thread safe. */
+    boolean mayHoldNeeded(int index) { return (usedMask & (1L << Math.min(index, 63))) != 0; }
+
     private void publishNeed() {
+        long m = 0;
+        for (int i = 0; i < links.length; i++) if (links[i].used) m |= 1L << Math.min(i, 63);
+        if (m != usedMask) usedMask = m;
         if (publishedHistory != historyBytes) publishedHistory = historyBytes;
         if (publishedLive != live) publishedLive = live;
         long oldest = 0;
-        for (Link l : links)
-            if (l.used && l.failedSince != 0 && (l.ep == null || l.ep.state() != EndpointState.CONNECTED)
-                    && (oldest == 0 || l.failedSince - oldest < 0)) oldest = l.failedSince;
+        for (Link l : links) {
+            if (!l.used || (l.ep != null && l.ep.state() == EndpointState.CONNECTED)) continue;
+            // this shard's own view, or the node's (another shard found the peer down): a peer may hold this
+            // shard's history without this shard having tried it since (after a restart every peer counts)
+            long since = l.failedSince != 0 ? l.failedSince : l.health.failedSince;
+            if (since != 0 && (oldest == 0 || since - oldest < 0)) oldest = since;
+        }
         if (oldest != needSince) needSince = oldest;
     }
 
@@ -479,6 +494,12 @@ public final class ShardReplicator implements BatchReplicator {
 
     long vdisk() { return vdisk; }
     int shard() { return shard; }
+
+    @Override
+    public void noHistory() {
+        for (Link l : links) l.used = false;
+        publishNeed();
+    }
 
     @Override
     public void passStarted() {

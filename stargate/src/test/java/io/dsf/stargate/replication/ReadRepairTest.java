@@ -137,6 +137,31 @@ class ReadRepairTest {
             assertEquals(VDiskStatus.MEDIUM_ERROR, io(d, true, 0, in, 16 * 4096), "peer C down: stays a medium error");
             assertEquals(1, repair.failed());
             inj.disarmAll();
+
+            // once re-replication wrote A's data again to B, C holds nothing still needed: repairs go on without it
+            repair.neededPeers(rep::mayHoldNeeded);
+            assertEquals(VDiskStatus.OK, io(d, true, 0, in, 16 * 4096), "clean reads meanwhile");
+            inj.arm(rule);
+            assertEquals(VDiskStatus.MEDIUM_ERROR, io(d, true, 0, in, 16 * 4096), "before the pass C may hold the newest version");
+            inj.disarmAll();
+            sg.readRepair(null);
+            try (BaseClient bases = new BaseClient(transports.get(0), "A", TimeUnit.SECONDS.toNanos(5));
+                 Rereplicator rr = new Rereplicator(sg, rep, bases::announce, TimeUnit.MILLISECONDS.toNanos(100)).start()) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (rr.status().passesDone() < 1 || !rep.passesNeeded(0).isEmpty() || rr.status().announcementsPending().containsKey("B")) {
+                    assertTrue(System.nanoTime() < deadline, "re-replication: " + rr.status());
+                    Thread.sleep(20);
+                }
+            }
+            assertFalse(rep.mayHoldNeeded(sg.controller("v").id(), "C"));
+            assertTrue(rep.mayHoldNeeded(sg.controller("v").id(), "B"));
+            inj.arm(rule);
+            sg.readRepair(repair);
+            for (int off = 0; off < BLOCKS; off += 64) {
+                assertEquals(VDiskStatus.OK, io(d, true, (long) off * 4096, in, 64 * 4096), "read at block " + off + " repaired without C");
+                assertArrayEquals(java.util.Arrays.copyOfRange(expect, off * 4096, (off + 64) * 4096), in.toArray(ValueLayout.JAVA_BYTE));
+            }
+            inj.disarmAll();
         }
     }
 }
