@@ -92,6 +92,21 @@ public final class BaseClient implements AutoCloseable {
     }
 
     /**
+     * Connects to {@code peer} (the connection is kept for announcements): whether its replica
+     * service answers at all. Throws naming the peer when it cannot be reached.
+     */
+    public void probe(PeerAddress peer) throws IOException {
+        if (closed) throw new IllegalStateException("closed");
+        String key = peer.id() + "@" + peer.host() + ":" + peer.port();
+        if (conns.containsKey(key)) return;
+        try {
+            conns.put(key, new Conn(peer));
+        } catch (RdmaException e) {
+            throw new IOException(peer + " unreachable: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Announces base {@code base} of this node's vDisk {@code vdiskId}, shard {@code shard}, to
      * {@code peer} and returns once the peer acknowledged it (durably recorded, redundant segments
      * deleted). A lower or equal base than the one the peer holds is acknowledged too (no-op).

@@ -182,6 +182,31 @@ public final class Replication implements BatchReplicator.Factory {
     }
 
     /**
+     * Records that peer {@code peerId} could not be reached (a probe outside the shards): shards that
+     * may have left history on it learn it is down. Thread safe.
+     */
+    public void peerUnreachable(String peerId, String why) {
+        for (PeerAddress p : peers) {
+            if (!p.id().equals(peerId)) continue;
+            PeerHealth h = health(p);
+            h.connected = false;
+            h.lastError = why;
+            h.lastErrorAt = System.currentTimeMillis();
+            if (h.failedSince == 0) h.failedSince = Math.max(1, System.nanoTime());
+        }
+    }
+
+    /** Undoes {@link #peerUnreachable} once a probe reaches the peer (a shard's own failure is its own). Thread safe. */
+    public void peerReachable(String peerId) {
+        for (PeerAddress p : peers) {
+            if (!p.id().equals(peerId)) continue;
+            PeerHealth h = health(p);
+            h.failedSince = 0;
+            h.connected = true;
+        }
+    }
+
+    /**
      * Whether peer {@code peerId} may hold history of vDisk {@code vdisk} that is still needed: it was
      * sent a batch of one of the vDisk's shards since that shard's last completed re-replication pass
      * (true when the vDisk has no live shard here: unknown). A peer for which this is false can be

@@ -44,6 +44,9 @@ public final class Rereplicator implements AutoCloseable {
     @FunctionalInterface
     public interface Announcer {
         void announce(PeerAddress peer, long vdisk, int shard, long base) throws IOException;
+
+        /** Whether the peer answers at all (throws when not); used once at start. */
+        default void probe(PeerAddress peer) throws IOException {}
     }
 
     /** Progress of re-replication on this node. */
@@ -113,7 +116,35 @@ public final class Rereplicator implements AutoCloseable {
     private static String key(long vdisk, int shard) { return vdisk + "/" + shard; }
 
     private void run() {
+        // After a restart every shard counts every peer as maybe holding its history, but learns that a
+        // peer is down only by trying it: a peer that died while this node was down would never be tried
+        // by shards that do not choose it, and their history on it would stay below RF. Ask each peer once.
+        java.util.Set<PeerAddress> silent = new java.util.LinkedHashSet<>();
+        for (PeerAddress p : repl.peers()) {
+            if (closed) return;
+            try {
+                announcer.probe(p);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "re-replication: peer " + p + " does not answer at start: " + e.getMessage());
+                repl.peerUnreachable(p.id(), "does not answer at start: " + e.getMessage());
+                silent.add(p);
+            }
+        }
+        long reprobeAt = System.nanoTime() + retryNanos;
         while (!closed) {
+            if (!silent.isEmpty() && System.nanoTime() - reprobeAt >= 0) { // one that starts late is not a failure
+                for (var it = silent.iterator(); it.hasNext(); ) {
+                    PeerAddress p = it.next();
+                    try {
+                        announcer.probe(p);
+                        repl.peerReachable(p.id());
+                        it.remove();
+                    } catch (IOException | RuntimeException e) {
+                        // still down: its failure stands (and ages toward the grace period)
+                    }
+                }
+                reprobeAt = System.nanoTime() + retryNanos;
+            }
             try {
                 for (Replication.PassNeed n : repl.passesNeeded(graceNanos, historyFactor, historyFloor)) {
                     if (closed) return;

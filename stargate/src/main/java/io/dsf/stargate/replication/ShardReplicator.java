@@ -400,7 +400,11 @@ public final class ShardReplicator implements BatchReplicator {
 
     @Override
     public int poll() {
-        if (!started || closed) return 0;
+        if (closed) return 0;
+        if (!started) { // nothing sent since the start: peers may still hold needed history from before
+            if ((++polls & 63) == 0) publishNeed();
+            return 0;
+        }
         int n = cq.poll(comps);
         for (int i = 0; i < n; i++) {
             long wr = comps.wrId(i), kind = wr & KIND;

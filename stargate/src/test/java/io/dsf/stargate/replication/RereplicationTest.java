@@ -278,4 +278,50 @@ class RereplicationTest {
         Takeover.run(b.stargate, b.transport, "A", "d0", TakeoverClusterTest.sources(members), 2, spill, new Takeover.Progress("A", "d0"));
         TakeoverClusterTest.readBack(b.stargate.vdisk("d0"), model);
     }
+
+    /**
+     * The owner restarts while a replica is down, and nothing is written after: no shard would ever
+     * try the dead peer, yet each may have left history on it. The re-replication thread asks every
+     * peer once at start, the dead one's failure reaches the shards, and their passes make C hold
+     * every block's newest data at or above the bases.
+     */
+    @Test
+    void anOwnerRestartedWhileAReplicaIsDownStillRestoresRf() throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = cluster(3, 2);
+        ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B"), c = byId.get("C");
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        long id = a.stargate.controller("d0").id();
+        int[] model = zeroModel();
+        workload(d, model, 80, 7);
+        assertTrue(b.svc.list().stream().anyMatch(s -> s.owner().equals("A")), "B held some of A's history");
+        List<PeerAddress> peers = a.replication.peers();
+        a.stargate.close();
+        a.stargate = null;
+        b.stargate.close();
+        b.stargate = null;
+        b.svc.close();
+
+        a.replication = new Replication("A", a.transport, peers, Replication.Options.rf(2));
+        a.stargate = Stargate.open(a.dev, a.store, ReplicationClusterTest.OPTS, a.replication);
+        a.replication.catalog(Takeover.catalog(a.stargate, "A"));
+        BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
+        rr = new Rereplicator(a.stargate, a.replication, new Rereplicator.Announcer() {
+            @Override
+            public void announce(PeerAddress peer, long vd, int shard, long base) throws IOException { client.announce(peer, vd, shard, base); }
+
+            @Override
+            public void probe(PeerAddress peer) throws IOException { client.probe(peer); }
+        }, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        try {
+            await("passes after the restart", () -> rr.status().passesDone() >= 1 && a.replication.passesNeeded(0).isEmpty()
+                    && rr.status().running() == null);
+            long[] base = {rr.base(id, 0), rr.base(id, 1)};
+            assertHoldsEverything(c, "A", id, base, model);
+            TakeoverClusterTest.readBack(a.stargate.vdisk("d0"), model);
+        } finally {
+            rr.close();
+            rr = null;
+            client.close();
+        }
+    }
 }
