@@ -17,6 +17,8 @@ final class Catalog {
     private Catalog() {}
 
     static final String VDISK = "vd", SEGMENT = "ol", MAP = "mp";
+    /** Where a replicating shard's needed history lives: attribute {@code p}, the peer ids (comma separated; "*": every peer). */
+    static final String REPLICA_PEERS = "rpl";
     static final int MAX_NAME = 96;
 
     static byte[] u64(long v) { return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array(); }
@@ -37,6 +39,11 @@ final class Catalog {
 
     static Map<String, byte[]> mapAttrs(long vdisk, int shard, long gen) {
         return Map.of("t", MAP.getBytes(StandardCharsets.US_ASCII), "v", u64(vdisk), "s", u64(shard), "n", u64(gen));
+    }
+
+    static Map<String, byte[]> replicaPeersAttrs(long vdisk, int shard, String peers) {
+        return Map.of("t", REPLICA_PEERS.getBytes(StandardCharsets.US_ASCII), "v", u64(vdisk), "s", u64(shard),
+                "p", peers.getBytes(StandardCharsets.US_ASCII));
     }
 
     static long number(BlockStore store, StoreObject o) { return u64(store.attribute(o, "n")); }

@@ -296,7 +296,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             BlockDevice dev = node.device;
             ch = node.store.openChannel(CHANNEL_DEPTH, LARGE, 2, this);
             if (replicator != null) replicator.beforeBlocking(ch::finishLeading); // a led commit must not wait on a connect
-            if (replicator != null && initial.mapExt.isEmpty() && initialSegments.isEmpty()) replicator.noHistory();
+            if (replicator != null) {
+                rplObj = initial.replicaPeers;
+                if (initial.mapExt.isEmpty() && initialSegments.isEmpty()) replicator.noHistory();
+                else if (rplObj != null) { // where this shard's needed history was left, as recorded before the restart
+                    byte[] p = node.store.attribute(rplObj, "p");
+                    if (p != null) replicator.restoreUsed(new String(p, java.nio.charset.StandardCharsets.US_ASCII));
+                }
+                replicator.onUsedChanged(this::recordReplicaPeers);
+            }
             small = BufferPool.allocate(dev, SMALL, SMALL_COUNT);
             large = BufferPool.allocate(dev, LARGE, LARGE_COUNT);
             ch.registerRegion(small.region());
@@ -2026,6 +2034,26 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     int segments() { return segCount; }
 
     StoreObject mapObject() { return mapObj; }
+
+    /** The record of where this shard's needed history lives (null: none). */
+    StoreObject replicaPeersObject() { return rplObj; }
+
+    private StoreObject rplObj;
+
+    /**
+     * Records, in the store, the peers that may hold this shard's needed history (its replicator
+     * calls it when that set grows or a pass shrinks it: rare; journaled, durable with the next
+     * commit, which the batch that caused it waits for).
+     */
+    private void recordReplicaPeers(String peers) {
+        try {
+            if (rplObj == null || rplObj.isDeleted()) rplObj = node.store.create(0, 0, Catalog.replicaPeersAttrs(vdiskId, index, peers));
+            else node.store.setAttribute(rplObj, "p", peers.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (RuntimeException e) { // without the record a restart counts every peer: conservative
+            System.getLogger(Shard.class.getName()).log(System.Logger.Level.WARNING, "vDisk " + vd.name + " shard " + index
+                    + ": cannot record where its replicas live: " + e.getMessage());
+        }
+    }
 
     List<StoreObject> segmentObjects() {
         List<StoreObject> l = new ArrayList<>();

@@ -12,5 +12,7 @@ final class ShardState {
     final Long2LongHashMap mapExt = new Long2LongHashMap(Shard.MISSING);
     final Long2LongHashMap mapSeq = new Long2LongHashMap(-1); // missing: -1
     StoreObject mapObj;
+    /** The shard's record of the peers that may hold its needed history (null: none yet). */
+    StoreObject replicaPeers;
     long mapGen, mapPos, mapPageSeq, nextSeq;
 }

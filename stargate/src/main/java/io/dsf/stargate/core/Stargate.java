@@ -90,7 +90,7 @@ public final class Stargate implements AutoCloseable {
     private void load() {
         Map<Long, Catalog.VDiskRecord> recs = new HashMap<>();
         Map<Long, StoreObject> recObjs = new HashMap<>();
-        Map<Long, List<StoreObject>> segsByVd = new HashMap<>(), mapsByVd = new HashMap<>();
+        Map<Long, List<StoreObject>> segsByVd = new HashMap<>(), mapsByVd = new HashMap<>(), rplByVd = new HashMap<>();
         List<StoreObject> stale = new ArrayList<>();
         for (StoreObject o : store.objects()) {
             switch (Catalog.type(store, o)) {
@@ -102,6 +102,7 @@ public final class Stargate implements AutoCloseable {
                 }
                 case Catalog.SEGMENT -> segsByVd.computeIfAbsent(Catalog.vdisk(store, o), k -> new ArrayList<>()).add(o);
                 case Catalog.MAP -> mapsByVd.computeIfAbsent(Catalog.vdisk(store, o), k -> new ArrayList<>()).add(o);
+                case Catalog.REPLICA_PEERS -> rplByVd.computeIfAbsent(Catalog.vdisk(store, o), k -> new ArrayList<>()).add(o);
                 case ExtentTable.TYPE -> extents.adopt(o);
                 default -> { }
             }
@@ -116,6 +117,7 @@ public final class Stargate implements AutoCloseable {
         }
         for (var e : segsByVd.entrySet()) if (!recs.containsKey(e.getKey())) stale.addAll(e.getValue());
         for (var e : mapsByVd.entrySet()) if (!recs.containsKey(e.getKey())) stale.addAll(e.getValue());
+        for (var e : rplByVd.entrySet()) if (!recs.containsKey(e.getKey())) stale.addAll(e.getValue());
 
         Map<Long, ShardState[]> states = new HashMap<>();
         Map<Long, List<List<StoreObject>>> segLists = new HashMap<>();
@@ -141,6 +143,11 @@ public final class Stargate implements AutoCloseable {
                 for (StoreObject o : maps) {
                     int s = Catalog.shard(store, o);
                     if (s < 0 || s >= r.shards() || st[s].mapObj != null || !loadMap(ch, o, st[s], page, view, crc)) stale.add(o);
+                }
+                for (StoreObject o : rplByVd.getOrDefault(r.id(), List.of())) {
+                    int s = Catalog.shard(store, o);
+                    if (s >= 0 && s < r.shards() && st[s].replicaPeers == null) st[s].replicaPeers = o;
+                    else stale.add(o);
                 }
                 for (int i = 0; i < r.shards(); i++) {
                     if (st[i].mapObj == null)
@@ -282,6 +289,8 @@ public final class Stargate implements AutoCloseable {
             }
             for (StoreObject o : s.segmentObjects()) store.delete(o);
             if (s.mapObject() != null) store.delete(s.mapObject());
+            StoreObject rp = s.replicaPeersObject();
+            if (rp != null && !rp.isDeleted()) store.delete(rp);
         }
         store.delete(rec);
         store.sync();

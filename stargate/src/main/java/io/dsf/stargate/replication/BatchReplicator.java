@@ -57,6 +57,18 @@ public interface BatchReplicator extends AutoCloseable {
     default void noHistory() {}
 
     /**
+     * Where the shard's needed history was left, as recorded before a restart (peer ids, comma
+     * separated; "*": every peer). Called once, on the shard thread, before any batch.
+     */
+    default void restoreUsed(String peers) {}
+
+    /**
+     * Told the peers (as for {@link #restoreUsed}) each time the set that may hold needed history
+     * changes, so the shard records it in its store; on the shard thread.
+     */
+    default void onUsedChanged(java.util.function.Consumer<String> record) {}
+
+    /**
      * The pass begun by the last {@link #passStarted} completed: every block's newest data is in a
      * replicated entry sent since then, so peers used only before it hold nothing still needed.
      */

@@ -331,8 +331,11 @@ public final class ShardReplicator implements BatchReplicator {
         if (st == PostStatus.OK) {
             sendOut[cur]++;
             l.sent = true;
-            l.used = true;
             l.usedInPass = true;
+            if (!l.used) { // a new place for this shard's history: recorded before this batch can be acknowledged
+                l.used = true;
+                recordUsed();
+            }
             l.sentAt = System.nanoTime();
         }
         else fail(l, "send refused: " + PostStatus.name(st));
@@ -499,6 +502,28 @@ public final class ShardReplicator implements BatchReplicator {
     long vdisk() { return vdisk; }
     int shard() { return shard; }
 
+    private java.util.function.Consumer<String> usedRecorder;
+
+    @Override
+    public void onUsedChanged(java.util.function.Consumer<String> record) { usedRecorder = record; }
+
+    @Override
+    public void restoreUsed(String peers) {
+        if (peers.equals("*")) return; // every peer (the default)
+        java.util.Set<String> ids = java.util.Set.of(peers.isEmpty() ? new String[0] : peers.split(","));
+        for (Link l : links) l.used = ids.contains(l.peer.id());
+        publishNeed();
+    }
+
+    /** Hands the used set to the shard's recorder (allocates: only when the set changed). */
+    private void recordUsed() {
+        java.util.function.Consumer<String> r = usedRecorder;
+        if (r == null) return;
+        StringBuilder b = new StringBuilder();
+        for (Link l : links) if (l.used) b.append(b.isEmpty() ? "" : ",").append(l.peer.id());
+        r.accept(b.length() > 200 ? "*" : b.toString()); // an attribute holds 255 bytes: too many ids count as every peer
+    }
+
     @Override
     public void noHistory() {
         for (Link l : links) l.used = false;
@@ -513,7 +538,12 @@ public final class ShardReplicator implements BatchReplicator {
 
     @Override
     public void passCompleted() {
-        for (Link l : links) l.used = l.usedInPass;
+        boolean changed = false;
+        for (Link l : links) {
+            changed |= l.used != l.usedInPass;
+            l.used = l.usedInPass;
+        }
+        if (changed) recordUsed();
         historyBytes -= historyAtPassStart; // what was replicated since the pass began is the history above the base
         historyAtPassStart = 0;
         publishNeed();
