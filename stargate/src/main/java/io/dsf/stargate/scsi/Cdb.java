@@ -7,16 +7,21 @@ package io.dsf.stargate.scsi;
 final class Cdb {
     private Cdb() {}
 
+    // one bounds-checked load and a byte swap per field instead of a load, mask and shift per byte
+    private static final java.lang.invoke.VarHandle BE_SHORT = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.BIG_ENDIAN);
+    private static final java.lang.invoke.VarHandle BE_INT = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.BIG_ENDIAN);
+    private static final java.lang.invoke.VarHandle BE_LONG = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
     static int u8(byte[] b, int off) { return b[off] & 0xFF; }
 
-    static int u16(byte[] b, int off) { return ((b[off] & 0xFF) << 8) | (b[off + 1] & 0xFF); }
+    static int u16(byte[] b, int off) { return Short.toUnsignedInt((short) BE_SHORT.get(b, off)); }
 
     static int u24(byte[] b, int off) { return ((b[off] & 0xFF) << 16) | u16(b, off + 1); }
 
-    static long u32(byte[] b, int off) { return ((long) u16(b, off) << 16) | u16(b, off + 2); }
+    static long u32(byte[] b, int off) { return Integer.toUnsignedLong((int) BE_INT.get(b, off)); }
 
     /** A 64-bit field; values at or above 2^63 come back negative (callers treat them as out of range). */
-    static long u64(byte[] b, int off) { return (u32(b, off) << 32) | u32(b, off + 4); }
+    static long u64(byte[] b, int off) { return (long) BE_LONG.get(b, off); }
 
     static void put16(byte[] b, int off, int v) {
         b[off] = (byte) (v >>> 8);

@@ -73,6 +73,7 @@ public final class ScsiTask implements IoCallback {
     private final MemorySegment[] segments;
     private final long[] segmentLengths;
     private int segmentCount;
+    private int readOnlySegments;
     private long bufferLength;
     private int direction;
     private long tag;
@@ -103,6 +104,8 @@ public final class ScsiTask implements IoCallback {
     private long jobOffset, jobLength, jobDone, jobData, jobTransferred, miscompare;
     private int pieceMax, blockSize, roundLen;
     private MemorySegment bounceBuffer;
+    /** The job is one vDisk request without a pending count: its completion ends the job (submitting thread writes it before the submit). */
+    private boolean single;
     @SuppressWarnings("unused") private volatile int pending;
     @SuppressWarnings("unused") private volatile int ioStatus;
 
@@ -122,6 +125,7 @@ public final class ScsiTask implements IoCallback {
         checkIdle();
         for (int i = 0; i < segmentCount; i++) segments[i] = null;
         segmentCount = 0;
+        readOnlySegments = 0;
         bufferLength = 0;
         direction = DATA_NONE;
         cdbLength = 0;
@@ -151,6 +155,11 @@ public final class ScsiTask implements IoCallback {
     public ScsiTask cdb(MemorySegment src, long offset, int length) {
         checkIdle();
         checkCdbLength(length);
+        copyCdb(src, offset, length);
+        return this;
+    }
+
+    private void copyCdb(MemorySegment src, long offset, int length) {
         if (length == MAX_CDB_LENGTH) { // virtio-scsi always sends 32 bytes: four 8-byte moves, bounds-checked by src
             byte[] c = cdb;
             CDB_LONGS.set(c, 0, src.get(LE_LONG, offset));
@@ -162,6 +171,26 @@ public final class ScsiTask implements IoCallback {
             java.util.Arrays.fill(cdb, length, MAX_CDB_LENGTH, (byte) 0);
         }
         cdbLength = length;
+    }
+
+    /**
+     * The frontend's hot path in one call: {@link #reset()}, then {@link #lun(int)}, {@link #tag(long)},
+     * {@link #cdb(MemorySegment, long, int)} and {@link #direction(int)}, with one idle check instead of
+     * one per setter. Same checks, same exceptions. Returns this.
+     */
+    public ScsiTask command(int lun, long tag, MemorySegment cdbSrc, long cdbOffset, int cdbLength, int direction) {
+        checkIdle();
+        checkCdbLength(cdbLength);
+        if (direction < DATA_NONE || direction > DATA_OUT) throw new IllegalArgumentException("direction " + direction);
+        copyCdb(cdbSrc, cdbOffset, cdbLength);
+        // the old segment references stay until overwritten (nothing reads past segmentCount): a
+        // reference store costs a GC barrier, and addSegment skips storing the same segment again
+        segmentCount = 0;
+        readOnlySegments = 0;
+        bufferLength = 0;
+        this.direction = direction;
+        this.lun = lun;
+        this.tag = tag;
         return this;
     }
 
@@ -184,7 +213,8 @@ public final class ScsiTask implements IoCallback {
         if (length < 0 || length > segment.byteSize())
             throw new IllegalArgumentException("segment length " + length + " outside 0.." + segment.byteSize());
         if (segmentCount == segments.length) return false;
-        segments[segmentCount] = segment;
+        if (segment.isReadOnly()) readOnlySegments++; // begin() refuses it for a data-in task
+        if (segments[segmentCount] != segment) segments[segmentCount] = segment; // the same page slice again: no barrier
         segmentLengths[segmentCount++] = length;
         bufferLength += length;
         return true;
@@ -270,10 +300,11 @@ public final class ScsiTask implements IoCallback {
     /** Starts a command on the submitting thread; publishes the request to task management scanners. */
     void begin() {
         if (callback == null) throw new IllegalStateException("no callback set");
-        if (direction == DATA_IN)
-            for (int i = 0; i < segmentCount; i++)
-                if (segments[i].isReadOnly()) throw new IllegalArgumentException("read-only segment in a data-in buffer");
-        if (!STATE.compareAndSet(this, IDLE, RUNNING)) throw new IllegalStateException("task is already executing");
+        if (direction == DATA_IN && readOnlySegments != 0) throw new IllegalArgumentException("read-only segment in a data-in buffer");
+        // only the frontend's thread moves an idle task (a task management function claims RUNNING ones
+        // only): a check and a release store at the end, no CAS; executing a task from two threads at
+        // once is a frontend bug this does not promise to catch
+        if ((int) STATE.getVolatile(this) != IDLE) throw new IllegalStateException("task is already executing");
         seq++;
         status = ScsiStatus.GOOD;
         senseLength = 0;
@@ -284,11 +315,13 @@ public final class ScsiTask implements IoCallback {
         bounceBuffer = null;
         jobKind = 0;
         jobDisk = null;
+        single = false;
         miscompare = -1;
-        // the state CAS above is a full fence; whoever reads these next (a vDisk completion) was
-        // handed a request submitted after them, which orders them: release stores suffice
+        // whoever reads these next (a vDisk completion, a task management function that claims the
+        // task) was handed a request submitted after them or reads RUNNING below: release stores suffice
         IO_STATUS.setRelease(this, 0);
         PENDING.setRelease(this, 0);
+        STATE.setRelease(this, RUNNING);
     }
 
     int state() { return (int) STATE.getVolatile(this); }
@@ -434,6 +467,14 @@ public final class ScsiTask implements IoCallback {
      * for a READ into a short buffer); {@code transferredOnSuccess} is reported when it succeeds.
      */
     void startTransfer(ScsiLun l, int kind, long offset, long diskLength, long dataLength, long transferredOnSuccess) {
+        if ((kind == J_READ || kind == J_WRITE) && dataLength == diskLength && segmentCount > 0 && diskLength <= segmentLengths[0]) {
+            VDisk d = l.disk();
+            int bs = l.blockSize();
+            if (diskLength <= (Math.max(d.maxTransfer(), bs) & -bs)) {
+                startSingle(d, kind, offset, diskLength, transferredOnSuccess);
+                return;
+            }
+        }
         prepareJob(l, kind, offset, diskLength);
         jobData = dataLength;
         jobTransferred = transferredOnSuccess;
@@ -441,6 +482,35 @@ public final class ScsiTask implements IoCallback {
             submitDirect();
         } else {
             startBounce();
+        }
+    }
+
+    /**
+     * The common READ or WRITE: one vDisk request straight from (into) the first segment, which holds
+     * it all (whole blocks: {@code length} is), and no larger than the vDisk's maximum transfer. No
+     * pending count (the one completion ends the job) and no reference stores (each costs a GC
+     * barrier): {@link #jobDisk} stays unset, nothing after the submit needs it.
+     */
+    private void startSingle(VDisk d, int kind, long offset, long length, long transferredOnSuccess) {
+        jobKind = kind;
+        jobIsWrite = kind == J_WRITE;
+        jobOffset = offset;
+        jobLength = length;
+        jobData = length;
+        jobDone = 0;
+        jobTransferred = transferredOnSuccess;
+        if (aborting()) { endJob(); return; }
+        single = true; // after a successful submit the task is the completion's
+        int st;
+        try {
+            st = kind == J_WRITE ? d.write(offset, segments[0], (int) length, seq, this) : d.read(offset, segments[0], (int) length, seq, this);
+        } catch (RuntimeException e) {
+            st = vdiskThrew(e);
+        }
+        if (st != VDiskStatus.OK) { // refused: no completion will come
+            single = false;
+            recordIo(st);
+            endJob();
         }
     }
 
@@ -520,16 +590,6 @@ public final class ScsiTask implements IoCallback {
 
     /** The zero-copy path: one vDisk request per segment (or per maxTransfer piece of it), all in flight together. */
     private void submitDirect() {
-        if (jobLength <= segmentLengths[0] && jobLength <= pieceMax) { // one vDisk request (a 4 KiB READ or WRITE)
-            if (aborting()) { endJob(); return; }
-            PENDING.setRelease(this, 1); // no submission guard: after a successful submit the task is the completion's
-            int st = submitIo(jobKind != J_READ, jobOffset, segments[0], (int) jobLength);
-            if (st != VDiskStatus.OK) {
-                recordIo(st);
-                if (addPending(-1) == 1) endJob();
-            }
-            return;
-        }
         PENDING.setVolatile(this, 1); // the submission guard: completions cannot finish the job before it drops
         long remaining = jobLength, pos = jobOffset;
         boolean read = jobKind == J_READ;
@@ -685,6 +745,11 @@ public final class ScsiTask implements IoCallback {
             return;
         }
         if (status != VDiskStatus.OK) recordIo(status);
+        if (single) { // the job's only request
+            single = false;
+            endJob();
+            return;
+        }
         if ((int) PENDING.getAndAdd(this, -1) != 1) return;
         if (bounceBuffer != null) {
             roundDone();

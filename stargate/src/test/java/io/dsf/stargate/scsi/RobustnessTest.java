@@ -88,6 +88,61 @@ class RobustnessTest {
         assertTrue(rig.task.status() == ScsiStatus.GOOD);
     }
 
+    /** command(): the one-call fill the virtio-scsi frontend uses, with the checks of the single setters. */
+    @Test
+    void commandFillsTheTaskInOneCall() {
+        byte[] pattern = new byte[8192];
+        for (int i = 0; i < pattern.length; i++) pattern[i] = (byte) (i * 31 + 7);
+        assertTrue(rig.out(0, rw10(true, 3, 2), pattern).good());
+        MemorySegment area = Arena.global().allocate(64); // a request header in guest memory: CDB at byte 19, 32 bytes
+        MemorySegment.copy(rw16(false, 3, 2), 0, area, java.lang.foreign.ValueLayout.JAVA_BYTE, 19, 16);
+        MemorySegment one = rig.buffer(4096, (byte) 0), two = rig.buffer(4096, (byte) 0);
+        rig.task.command(0, 77, area, 19, 32, ScsiTask.DATA_IN);
+        rig.task.addSegment(one, 4096);
+        rig.task.addSegment(two, 4096);
+        int before = rig.completions.get();
+        rig.nexus.execute(rig.task);
+        assertEquals(before + 1, rig.completions.get());
+        assertEquals(ScsiStatus.GOOD, rig.task.status());
+        assertEquals(77, rig.task.tag());
+        assertEquals(8192, rig.task.transferred());
+        assertArrayEquals(java.util.Arrays.copyOfRange(pattern, 0, 4096), one.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertArrayEquals(java.util.Arrays.copyOfRange(pattern, 4096, 8192), two.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        // a refill forgets the old scatter list: one 4 KiB segment now, read in one vDisk request
+        rig.task.command(0, 78, area, 19, 32, ScsiTask.DATA_IN);
+        assertEquals(0, rig.task.segmentCount());
+        assertEquals(0, rig.task.bufferLength());
+        MemorySegment whole = rig.buffer(8192, (byte) 0);
+        rig.task.addSegment(whole, 8192);
+        disk.calls.clear();
+        rig.nexus.execute(rig.task);
+        assertEquals(ScsiStatus.GOOD, rig.task.status());
+        assertEquals(1, disk.calls.size(), "one vDisk request for a transfer one segment holds");
+        assertArrayEquals(pattern, whole.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        // a refused one-request transfer ends the command at once (no completion will come)
+        disk.refuseNext = io.dsf.stargate.api.VDiskStatus.BUSY;
+        rig.task.command(0, 79, area, 19, 32, ScsiTask.DATA_IN);
+        rig.task.addSegment(rig.buffer(8192, (byte) 0), 8192);
+        before = rig.completions.get();
+        rig.nexus.execute(rig.task);
+        assertEquals(before + 1, rig.completions.get());
+        assertEquals(ScsiStatus.TASK_SET_FULL, rig.task.status());
+        // the setters' checks
+        assertThrows(IllegalArgumentException.class, () -> rig.task.command(0, 1, area, 19, 33, ScsiTask.DATA_IN));
+        assertThrows(IllegalArgumentException.class, () -> rig.task.command(0, 1, area, 19, 32, 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> rig.task.command(0, 1, area, 40, 32, ScsiTask.DATA_IN));
+        rig.task.command(0, 80, area, 19, 32, ScsiTask.DATA_IN);
+        rig.task.addSegment(Arena.global().allocate(8192).asReadOnly(), 8192);
+        assertThrows(IllegalArgumentException.class, () -> rig.nexus.execute(rig.task), "data-in into read-only memory");
+        rig.task.command(0, 81, area, 19, 32, ScsiTask.DATA_IN);
+        rig.task.addSegment(rig.buffer(8192, (byte) 0), 8192);
+        disk.hold = true;
+        rig.nexus.execute(rig.task);
+        assertThrows(IllegalStateException.class, () -> rig.task.command(0, 1, area, 19, 32, ScsiTask.DATA_IN), "cannot refill while executing");
+        disk.releaseAll();
+        assertEquals(ScsiStatus.GOOD, rig.task.status());
+    }
+
     @Test
     void fullScatterListIsReported() {
         ScsiTask small = rig.nexus.newTask(2);
