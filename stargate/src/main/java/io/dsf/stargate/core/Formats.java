@@ -23,6 +23,13 @@ final class Formats {
     static final int OPLOG_ENTRY = 32, OPLOG_HDR = 32;
     static final int OPLOG_MAX_ENTRIES = (PAGE - OPLOG_HDR) / OPLOG_ENTRY; // 127
     static final int FLAG_ZERO = 1;
+    /**
+     * In the owner's own OpLog only: the entry's data went straight to its extent (a replicated
+     * direct write); the batch here is its header page alone, the data slices it reserves are never
+     * written, and recovery neither reads nor indexes it (the block map names the data). Replicas get
+     * the same batch with the flag clear and the data in place.
+     */
+    static final int FLAG_DIRECT = 2;
     /** Data slices one batch may carry after its header. */
     static final int OPLOG_MAX_DATA_SLICES = 128;
     static final int OPLOG_MAX_BATCH = PAGE * (1 + OPLOG_MAX_DATA_SLICES);

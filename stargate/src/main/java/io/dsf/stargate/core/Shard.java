@@ -89,6 +89,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         final long[] fillBits = new long[BLOCKS_PER_VB / 64]; // read: blocks read from extents (to cache)
         long vb = -1;          // direct write: its vBlock
         long ext;              // direct write: target extent
+        boolean rdirect;       // a replicated direct write: its data is the direct batch's (see tryDirect)
         LongArrayList vblocks; // zero: this shard's vBlocks with state in range
         int vbCursor;
         Req next;
@@ -165,10 +166,15 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 dataSlice = new int[Formats.OPLOG_MAX_ENTRIES], req = new int[Formats.OPLOG_MAX_ENTRIES];
         Segment seg;
         long pos;
+        /** A direct batch: one replicated direct write (its data goes to the extent; locally only the header is written). */
+        boolean direct;
+        /** The data slices (from the second page on), made once: a direct write's data. */
+        final MemorySegment data;
         Batch(int bufId) {
             this.bufId = bufId;
             this.mem = large.buffer(bufId & ~LARGE_FLAG);
             this.view = mem.asByteBuffer();
+            this.data = mem.asSlice(BLOCK);
         }
         int bytes() { return (1 + dataSlices) * BLOCK; }
         boolean empty() { return count == 0; }
@@ -465,6 +471,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.cursor = r.offset;
         r.bufId = -1;
         r.vb = -1;
+        r.rdirect = false;
         r.next = null;
         e.clear();
         dispatch(r);
@@ -878,9 +885,14 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     /** Starts (or continues) a write or zero; false when it must wait (its progress is kept). */
     private boolean startWrite(Req r) {
+        if (open.direct) return false; // a direct batch waits in the open buffer: nothing joins it
         if (r.kind == IoEvent.ZERO) return appendZero(r);
         if (r.kind == IoEvent.REWRITE) return appendRewrite(r);
-        if (r.cursor == r.offset && r.pending == 0 && tryDirect(r)) return true;
+        if (r.cursor == r.offset && r.pending == 0) {
+            int d = tryDirect(r);
+            if (d == DIRECT_DONE) return true;
+            if (d == DIRECT_WAIT) return false;
+        }
         return appendWrite(r);
     }
 
@@ -1134,7 +1146,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         flight = open;
         open = t;
         if (replicator != null) replicator.replicate(flight.mem, bytes, s.number, s.obj.size(), pos);
-        int st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE);
+        int st;
+        if (flight.direct) { // locally the header alone, marked: the data is in the extent (replicas got it in place)
+            for (int i = 0; i < flight.count; i++)
+                Formats.putOplogEntry(flight.mem, i, flight.seq[i], flight.block[i], flight.nBlocks[i], Formats.FLAG_DIRECT, flight.dataCrc[i]);
+            Formats.sealPage(flight.mem, 20, flight.view, 0, crc);
+            st = submitWrite(s.obj, pos, flight.mem, BLOCK, T_BATCH_WRITE);
+        } else st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE);
         if (st != StoreChannel.ACCEPTED) onBatchWritten(st);
     }
 
@@ -1179,6 +1197,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private void failBatch(int status) {
         Batch b = flight;
         if (b.count > 0) statBatchFailures++;
+        if (b.direct) {
+            if (b.seg == current) retireCurrent();
+            directPart(reqs[b.req[0]], status);
+            return;
+        }
         // Never write past a failed batch in the same segment: recovery stops at the first invalid
         // batch, so acknowledged batches after the hole would be lost. The next batch opens a new segment.
         if (b.seg == current) retireCurrent();
@@ -1212,6 +1235,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             }
         }
         Batch b = flight;
+        if (b.direct) { // header durable here and the replicas hold the data: the batch's half of the write is done
+            directPart(reqs[b.req[0]], VDiskStatus.OK);
+            return;
+        }
         Segment s = b.seg;
         int firstSlice = (int) (b.pos >>> BLOCK_SHIFT) + 1;
         for (int i = 0; i < b.count; i++) {
@@ -1374,30 +1401,48 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         fresh.remove(ext); // full: nothing left to track
     }
 
-    private boolean tryDirect(Req r) {
-        if (replicator != null) return false; // direct writes are not replicated yet: everything goes through the OpLog
-        if (vd.outstanding.sum() <= node.options.bypassBytes()) return false;
+    /** {@link #tryDirect}: not a direct write (through the OpLog), handled, or a direct write that must wait its turn. */
+    private static final int DIRECT_NO = 0, DIRECT_DONE = 1, DIRECT_WAIT = 2;
+
+    /**
+     * The write characterizer's bypass: a write to never-written blocks of a vBlock with no OpLog data,
+     * while more than the bypass threshold is outstanding, goes straight to its extent. On a
+     * replicating shard it must reach the peers too: it becomes a <em>direct batch</em>, an OpLog batch
+     * of its own that is replicated like any (data in place, so replicas and takeovers see an ordinary
+     * entry with its sequence number) while locally only its header page is written, flagged
+     * {@link Formats#FLAG_DIRECT}, and the data goes to the extent; the write completes when both the
+     * batch (header durable, RF-1 acknowledgements) and the extent (data and map record durable) are
+     * done. A direct batch is the flight batch alone, so it waits (DIRECT_WAIT) for the OpLog's
+     * batches to be out of the way, and no write joins the open buffer while it sits there.
+     */
+    private int tryDirect(Req r) {
+        if (vd.outstanding.sum() <= node.options.bypassBytes()) return DIRECT_NO;
         long vb = r.offset >>> VB_SHIFT;
-        if (liveBlocks(vb) > 0 || draining(vb) || shared.contains(vb)) return false;
+        if (liveBlocks(vb) > 0 || draining(vb) || shared.contains(vb)) return DIRECT_NO;
         long ext = mapExt.get(vb);
         int firstInVb = (int) ((r.offset >>> BLOCK_SHIFT) & (BLOCKS_PER_VB - 1)), nBlocks = (int) (r.length >>> BLOCK_SHIFT);
         boolean hasExt = ext != MISSING && ext != ExtentTable.NONE;
-        if (hasExt && !neverWritten(ext, firstInVb, nBlocks)) return false; // an overwrite: through the OpLog
-        int id = acquireFor(r.length);
-        if (id < 0) return false;
-        MemorySegment buf = bufferOf(id);
+        if (hasExt && !neverWritten(ext, firstInVb, nBlocks)) return DIRECT_NO; // an overwrite: through the OpLog
+        boolean replicated = replicator != null;
+        if (replicated) {
+            if (nBlocks > Formats.OPLOG_MAX_DATA_SLICES) return DIRECT_NO;
+            if (!open.empty() || !flight.empty()) return DIRECT_WAIT;
+        }
+        int id = replicated ? -1 : acquireFor(r.length);
+        if (!replicated && id < 0) return DIRECT_NO;
+        MemorySegment buf = replicated ? open.data : bufferOf(id);
         if (!copyIn(r, 0, buf, 0, (int) r.length)) { // before any state changes: this request fails alone
-            releaseBuffer(id);
+            if (id >= 0) releaseBuffer(id);
             complete(r, r.status);
-            return true;
+            return DIRECT_DONE;
         }
         if (!hasExt) {
             try {
                 ext = node.extents.allocate(openGroup);
             } catch (RuntimeException e) {
-                releaseBuffer(id);
+                if (id >= 0) releaseBuffer(id);
                 complete(r, VDiskStatus.NO_SPACE);
-                return true;
+                return DIRECT_DONE;
             }
             trackFresh(ext);
             mapExt.put(vb, ext);
@@ -1413,9 +1458,48 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.pending = 1;
         r.cursor = r.offset + r.length;
         statBypassWrites++;
+        if (replicated) { // the direct batch: one entry, its data in the open buffer's slices (sent as is, then to the extent)
+            r.rdirect = true;
+            r.pending = 2; // the batch's half and the extent's half
+            Batch b = open;
+            b.direct = true;
+            b.count = 1;
+            b.seq[0] = nextSeq++;
+            b.block[0] = r.offset >>> BLOCK_SHIFT;
+            b.nBlocks[0] = nBlocks;
+            b.flags[0] = 0;
+            b.dataCrc[0] = Formats.crc(b.view, BLOCK, (int) r.length, crc);
+            b.dataSlice[0] = 0;
+            b.req[0] = r.id;
+            b.dataSlices = nBlocks;
+            flushBatch(); // flight is empty: it goes now (or once a segment has room)
+        }
         int st = submitWrite(eg, ExtentTable.byteOffset(ext) + inVb, buf, (int) r.length, T_DIRECT_WRITE | r.id);
         if (st != StoreChannel.ACCEPTED) onDirectWritten(r, st);
-        return true;
+        return DIRECT_DONE;
+    }
+
+    /**
+     * One half of a replicated direct write is done (the batch, or the extent with its map record);
+     * the second completes the write and frees the flight buffer, which held its data until then.
+     */
+    private void directPart(Req r, int status) {
+        if (status != VDiskStatus.OK && r.status == VDiskStatus.OK) r.status = status;
+        if (--r.pending > 0) return;
+        Batch b = flight.direct && flight.req[0] == r.id ? flight : open; // open only if its batch never left (no segment room)
+        b.count = 0;
+        b.dataSlices = 0;
+        b.direct = false;
+        r.rdirect = false;
+        complete(r, r.status);
+        flushBatch();
+    }
+
+    /** Where a direct write's data sits in memory: its own buffer, or (replicated) its batch's data slices. */
+    private MemorySegment directData(Req r) {
+        if (!r.rdirect) return bufferOf(r.bufId);
+        Batch b = flight.direct && flight.req[0] == r.id ? flight : open;
+        return b.data;
     }
 
     private void onDirectWritten(Req r, int st) {
@@ -1449,7 +1533,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             // newer OpLog data of the vBlock may be cached already: never let the direct data replace it
             cache.invalidateRange(vdiskId, r.offset >>> BLOCK_SHIFT, r.length >>> BLOCK_SHIFT);
         } else if (status == VDiskStatus.OK) {
-            if (cache != null) cache.write(vdiskId, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), bufferOf(r.bufId), 0);
+            if (cache != null) cache.write(vdiskId, r.offset >>> BLOCK_SHIFT, (int) (r.length >>> BLOCK_SHIFT), directData(r), 0);
+        }
+        if (r.rdirect) { // the batch's sequence: a pass that read the vBlock before this write must not write over it
+            Batch b = flight.direct && flight.req[0] == r.id ? flight : open;
+            if (status == VDiskStatus.OK && passDrained != null && b.seq[0] > passDrained.get(r.vb)) passDrained.put(r.vb, b.seq[0]);
+            directPart(r, status);
+            return;
         }
         releaseBuffer(r.bufId);
         r.bufId = -1;
@@ -1942,6 +2032,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 if (!Formats.oplogHeaderValid(buf, obj.id(), view, 0, crc)) break;
                 int slices = Formats.oplogDataSlices(buf);
                 int bytes = (1 + slices) * BLOCK;
+                int hdrCount = Formats.oplogCount(buf);
+                if (hdrCount > 0 && (Formats.entryFlags(buf, 0) & Formats.FLAG_DIRECT) != 0) {
+                    // a replicated direct write: its data is in the extent (the block map names it); only the sequence counts here
+                    for (int i = 0; i < hdrCount; i++) nextSeq = Math.max(nextSeq, Formats.entrySeq(buf, i) + 1);
+                    pos += bytes;
+                    continue;
+                }
                 if (slices > 0 && !readQuietly(obj, pos, buf, bytes)) break;
                 int count = Formats.oplogCount(buf);
                 boolean ok = true;

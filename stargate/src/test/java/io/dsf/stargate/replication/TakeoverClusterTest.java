@@ -49,6 +49,11 @@ class TakeoverClusterTest {
 
     /** {@code n} members A, B, ... (added to {@code members}) with Stargates replicating at {@code rf}, each peer of all others. */
     static Map<String, ReplicationClusterTest.Member> cluster(List<ReplicationClusterTest.Member> members, int n, int rf) throws Exception {
+        return cluster(members, n, rf, ReplicationClusterTest.OPTS);
+    }
+
+    static Map<String, ReplicationClusterTest.Member> cluster(List<ReplicationClusterTest.Member> members, int n, int rf,
+                                                             io.dsf.stargate.core.StargateOptions opts) throws Exception {
         Map<String, ReplicationClusterTest.Member> byId = new HashMap<>();
         for (int i = 0; i < n; i++) {
             ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)));
@@ -59,7 +64,7 @@ class TakeoverClusterTest {
             List<PeerAddress> peers = new ArrayList<>();
             for (ReplicationClusterTest.Member p : members) if (p != m) peers.add(p.address());
             m.replication = new Replication(m.id, m.transport, peers, Replication.Options.rf(rf));
-            m.stargate = Stargate.open(m.dev, m.store, ReplicationClusterTest.OPTS, m.replication);
+            m.stargate = Stargate.open(m.dev, m.store, opts, m.replication);
             m.replication.catalog(Takeover.catalog(m.stargate, m.id));
         }
         return byId;
