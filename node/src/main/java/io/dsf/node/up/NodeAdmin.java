@@ -330,7 +330,12 @@ final class NodeAdmin implements AdminServer.Handler {
                 o.put("shard", (long) s.shard());
                 o.put("segment", s.segment());
                 o.put("bytes", s.bytes());
-                List<ReplicaBatch> batches = svc.batches(s);
+                List<ReplicaBatch> batches;
+                try {
+                    batches = svc.batches(s);
+                } catch (io.dsf.blockstore.store.NoSuchObjectException e) {
+                    continue; // deleted while listed (a base made it redundant): it is no longer held
+                }
                 o.put("batches", (long) batches.size());
                 long blocks = 0;
                 for (ReplicaBatch b : batches) blocks += b.blocks().length;
