@@ -92,6 +92,11 @@ public final class UpCommand implements Callable<Integer> {
                     + "to live peers, restoring RF (default: ${DEFAULT-VALUE}).")
     double rereplicateAfter = io.dsf.node.up.ClusterConfig.REREPLICATE_AFTER_SECONDS;
 
+    @Option(names = "--checkpoint-after", paramLabel = "SIZE",
+            description = "Replicated history per shard (beyond 4x its live data) after which the shard writes its data again "
+                    + "so replicas can drop the older history; 0 turns checkpoints off (default: 256m).")
+    String checkpointAfter;
+
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile Node node;
@@ -149,7 +154,7 @@ public final class UpCommand implements Callable<Integer> {
                     listen == null ? null : io.dsf.stargate.replication.PeerAddress.parseHostPort(listen),
                     io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport,
                     io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)),
-                    rereplicateAfter);
+                    rereplicateAfter, checkpointAfter == null ? io.dsf.node.up.ClusterConfig.CHECKPOINT_AFTER_BYTES : Sizes.parse(checkpointAfter));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

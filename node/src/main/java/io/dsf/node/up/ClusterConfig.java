@@ -13,13 +13,16 @@ import java.util.List;
  * Without peers the node keeps RF1 and only serves as a replica for others. Immutable; thread safe.
  */
 public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain,
-                            double rereplicateAfterSeconds) {
+                            double rereplicateAfterSeconds, long checkpointAfterBytes) {
     /** Default grace before a failed peer's data is re-replicated: a restarting node should not cost a pass. */
     public static final double REREPLICATE_AFTER_SECONDS = 30;
 
     public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
-        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS);
+        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS, CHECKPOINT_AFTER_BYTES);
     }
+
+    /** Default: a shard's replicated history since its base may reach 4x its live data and at least this before a checkpoint pass. */
+    public static final long CHECKPOINT_AFTER_BYTES = io.dsf.stargate.replication.Rereplicator.HISTORY_FLOOR;
 
     /** Connections (owner vDisk shards) a node's replica service takes at once; each holds a 520 KiB receive buffer. */
     public static final int REPLICA_CONNECTIONS = 32;
@@ -32,6 +35,7 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
         if (rf - 1 > peers.size()) throw new IllegalArgumentException("--rf " + rf + " needs at least " + (rf - 1) + " peers in --peers, got " + peers.size());
         for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
         if (domain == null) domain = Domain.of(nodeId);
+        if (checkpointAfterBytes < 0) throw new IllegalArgumentException("--checkpoint-after must be >= 0 (0: no checkpoints): " + checkpointAfterBytes);
         if (!(rereplicateAfterSeconds >= 0) || rereplicateAfterSeconds > 86400)
             throw new IllegalArgumentException("--rereplicate-after must be in 0..86400 seconds: " + rereplicateAfterSeconds);
         if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);

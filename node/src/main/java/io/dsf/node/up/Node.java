@@ -163,7 +163,8 @@ public final class Node implements AutoCloseable {
                     n.readRepair.neededPeers(n.replication::mayHoldNeeded); // a peer re-replicated away is not waited for
                     // a peer failed for longer than the grace period: the shards whose data it held write it again to live peers
                     n.rereplicator = new io.dsf.stargate.replication.Rereplicator(n.stargate, n.replication, n.baseAnnouncer(),
-                            (long) (cluster.rereplicateAfterSeconds() * 1e9)).start();
+                            (long) (cluster.rereplicateAfterSeconds() * 1e9), cluster.checkpointAfterBytes() == 0 ? 0
+                            : io.dsf.stargate.replication.Rereplicator.HISTORY_FACTOR, cluster.checkpointAfterBytes()).start();
                 }
                 n.catalog = NodeCatalog.load(n.store);
                 n.serveAtStart(c);
