@@ -1004,6 +1004,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** Batches that failed (their writes were not acknowledged); written by this thread only. */
     long statBatchFailures;
     long statRewrites, statRewriteSkipped, statRewriteConflicts;
+    /** Direct batches (header-only records) stepped over at open. */
+    long statRecoveredDirect;
 
     /**
      * Starts a re-replication pass: reports the pass's base (the lowest sequence not yet indexed:
@@ -2036,6 +2038,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 if (hdrCount > 0 && (Formats.entryFlags(buf, 0) & Formats.FLAG_DIRECT) != 0) {
                     // a replicated direct write: its data is in the extent (the block map names it); only the sequence counts here
                     for (int i = 0; i < hdrCount; i++) nextSeq = Math.max(nextSeq, Formats.entrySeq(buf, i) + 1);
+                    statRecoveredDirect++;
                     pos += bytes;
                     continue;
                 }

@@ -339,6 +339,7 @@ public final class VDiskController implements VDisk {
             c.rewriteSkipped += s.statRewriteSkipped;
             c.rewriteConflicts += s.statRewriteConflicts;
             c.batchFailures += s.statBatchFailures;
+            c.recoveredDirectBatches += s.statRecoveredDirect;
         }
         return c;
     }
@@ -353,6 +354,8 @@ public final class VDiskController implements VDisk {
          * refused because the vBlock's data moved after the pass read it; batches that failed.
          */
         public long rewrites, rewriteSkipped, rewriteConflicts, batchFailures;
+        /** Replicated direct writes' header-only OpLog records stepped over when the vDisk was opened. */
+        public long recoveredDirectBatches;
 
         @Override
         public String toString() {

@@ -17,7 +17,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Semaphore;
 
 /**
- * The child of {@link StargateCrashTest}: random writes and zeroes at queue depth 8 on a vDisk;
+ * The child of {@link StargateCrashTest}: random writes and zeroes at queue depth 8 on a vDisk
+ * (replicated at RF2 to the peers given as a fifth argument, when given);
  * prints {@code S block n gen} before each submit and {@code A block n gen} after each
  * acknowledgement (gen &lt; 0: zeroes), until killed. One request in flight per block.
  */
@@ -33,6 +34,11 @@ public final class CrashWorkload {
         }
     }
 
+    static io.dsf.stargate.replication.Replication replication(String peers) throws Exception {
+        return new io.dsf.stargate.replication.Replication("A", io.dsf.rdma.Transports.open("tcp"),
+                io.dsf.stargate.replication.PeerAddress.parseList(peers), io.dsf.stargate.replication.Replication.Options.rf(2));
+    }
+
     public static void main(String[] args) throws Exception {
         String uri = args[0];
         long seed = Long.parseLong(args[1]);
@@ -40,7 +46,10 @@ public final class CrashWorkload {
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false);
         BlockDevice dev = BlockDevices.open(uri);
         BlockStore store = args[3].equals("format") ? BlockStore.format(dev, FormatOptions.DEFAULTS) : BlockStore.open(dev);
-        Stargate sg = Stargate.open(dev, store, OPTIONS);
+        // a fifth argument: the peers' replica services ("ID@HOST:PORT,..."): this node "A" replicates at RF2
+        io.dsf.stargate.replication.Replication rep = args.length > 4 ? replication(args[4]) : null;
+        Stargate sg = Stargate.open(dev, store, OPTIONS, rep);
+        if (rep != null) rep.catalog(io.dsf.stargate.replication.Takeover.catalog(sg, "A"));
         VDisk d = sg.vdisk("v");
         if (d == null) d = sg.create("v", (long) BLOCKS * BLOCK);
         synchronized (out) {

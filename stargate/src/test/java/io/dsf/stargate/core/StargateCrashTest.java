@@ -49,6 +49,43 @@ class StargateCrashTest {
         run("faulty:powerloss,seed=SEED:file:" + tmp.resolve("dev") + "?size=256m");
     }
 
+    /**
+     * The same with the OpLog replicated at RF2 to two replica services in this JVM: the child's
+     * direct writes become direct batches (a header-only record in its OpLog, the data in the
+     * extent), which recovery must step over without reading.
+     */
+    @Test
+    void replicatedFileBackend() throws Exception {
+        List<AutoCloseable> open = new java.util.ArrayList<>();
+        try {
+            StringBuilder peers = new StringBuilder();
+            for (String id : new String[]{"B", "C"}) {
+                io.dsf.rdma.api.RdmaTransport t = io.dsf.rdma.Transports.open("tcp");
+                BlockDevice dev = BlockDevices.open("mem:256m");
+                BlockStore store = BlockStore.format(dev, io.dsf.blockstore.store.FormatOptions.DEFAULTS);
+                io.dsf.stargate.replication.ReplicaService svc = io.dsf.stargate.replication.ReplicaService.start(t, dev, store,
+                        new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+                open.add(0, t);
+                open.add(0, dev);
+                open.add(0, store);
+                open.add(0, svc);
+                peers.append(peers.isEmpty() ? "" : ",").append(id).append("@127.0.0.1:").append(svc.address().getPort());
+            }
+            this.peers = peers.toString();
+            run("file:" + tmp.resolve("dev") + "?size=256m");
+            assertTrue(recoveredDirect > 0, "the children's direct writes left direct batches in their OpLogs: " + recoveredDirect);
+            System.out.println("StargateCrashTest replicated: " + recoveredDirect + " direct batches stepped over at reopen");
+        } finally {
+            this.peers = null;
+            for (AutoCloseable c : open) c.close();
+        }
+    }
+
+    /** The replica services the child and the verifying reopen replicate to (null: RF1). */
+    private String peers;
+    /** Direct batches the reopens stepped over. */
+    private long recoveredDirect;
+
     private void run(String template) throws Exception {
         String only = System.getProperty("dsf.crash.only", "all");
         if (!only.equals("all") && !template.startsWith(only)) return;
@@ -88,8 +125,10 @@ class StargateCrashTest {
 
     private List<String> child(String uri, long seed, int cycle, boolean format, SplittableRandom rnd) throws Exception {
         Path out = tmp.resolve("child-" + cycle + ".out"), err = tmp.resolve("child-" + cycle + ".err");
+        List<String> args = new java.util.ArrayList<>(List.of(uri, Long.toString(seed), Integer.toString(cycle), format ? "format" : "open"));
+        if (peers != null) args.add(peers);
         ProcessBuilder pb = new ProcessBuilder(io.dsf.bindings.testing.ChildJvm.command(List.of("-XX:+UseSerialGC"), CrashWorkload.class,
-                uri, Long.toString(seed), Integer.toString(cycle), format ? "format" : "open"));
+                args.toArray(String[]::new)));
         pb.redirectOutput(out.toFile());
         pb.redirectError(err.toFile());
         Process p = pb.start();
@@ -127,7 +166,11 @@ class StargateCrashTest {
         BlockDevice dev = BlockDevices.open(uri);
         try (Arena a = Arena.ofShared()) {
             BlockStore store = BlockStore.open(dev);
-            Stargate sg = Stargate.open(dev, store, CrashWorkload.OPTIONS);
+            io.dsf.rdma.api.RdmaTransport t = peers == null ? null : io.dsf.rdma.Transports.open("tcp");
+            io.dsf.stargate.replication.Replication rep = peers == null ? null : new io.dsf.stargate.replication.Replication("A", t,
+                    io.dsf.stargate.replication.PeerAddress.parseList(peers), io.dsf.stargate.replication.Replication.Options.rf(2));
+            Stargate sg = Stargate.open(dev, store, CrashWorkload.OPTIONS, rep);
+            recoveredDirect += sg.controller("v").counters().recoveredDirectBatches;
             VDisk d = sg.vdisk("v");
             assertNotNull(d, "the vDisk survives");
             MemorySegment buf = a.allocate(1 << 20, 4096), want = a.allocate(4096, 4096), alt = a.allocate(4096, 4096);
@@ -153,6 +196,7 @@ class StargateCrashTest {
                 }
             }
             sg.close();
+            if (t != null) t.close();
             store.close();
             StoreChecker.Report r = StoreChecker.check(dev);
             assertTrue(r.clean(), () -> "BlockStore check after recovery: " + r);
