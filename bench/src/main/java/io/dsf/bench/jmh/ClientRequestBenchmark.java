@@ -164,7 +164,6 @@ public class ClientRequestBenchmark {
                 default -> throw new IllegalArgumentException("unknown argument " + a + " (rounds=, ms=)");
             }
         }
-        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         String[] protos = {"blk", "scsi"};
         ClientRequestBenchmark[] b = new ClientRequestBenchmark[2];
         for (int i = 0; i < 2; i++) {
@@ -172,34 +171,12 @@ public class ClientRequestBenchmark {
             b[i].proto = protos[i];
             b[i].setUp();
         }
-        long[] batches = new long[2];
-        for (int i = 0; i < 2; i++) {
-            long t0 = mx.getCurrentThreadCpuTime(), n = 0;
-            while (mx.getCurrentThreadCpuTime() - t0 < 3_000_000_000L) { for (int k = 0; k < 1000; k++) b[i].batch(); n += 1000; }
-            batches[i] = Math.max(1000, n * ms / 3000);
-        }
-        double[][] ns = new double[2][rounds];
-        double[] ratio = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-            for (int j = 0; j < 2; j++) {
-                int i = (r & 1) == 0 ? j : 1 - j;
-                long t0 = mx.getCurrentThreadCpuTime();
-                for (long k = 0; k < batches[i]; k++) b[i].batch();
-                ns[i][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / (batches[i] * DEPTH);
-            }
-            ratio[r] = ns[1][r] / ns[0][r];
-        }
+        CpuTimeRounds.Result res = CpuTimeRounds.run(i -> b[i].batch(), DEPTH, rounds, ms);
         for (int i = 0; i < 2; i++) {
             if (b[i].errors != 0) throw new IllegalStateException(protos[i] + ": " + b[i].errors + " requests failed");
-            System.out.printf("%s read (client): %s ns/request (thread CPU time, median (min-max) of %d rounds)%n", protos[i], summary(ns[i]), rounds);
+            System.out.printf("%s read (client): %s ns/request (thread CPU time, median (min-max) of %d rounds)%n", protos[i], res.summary(i), rounds);
         }
-        System.out.printf("scsi/blk read (client): %s%n", summary(ratio));
+        System.out.printf("scsi/blk read (client): %s%n", res.ratioSummary());
         for (ClientRequestBenchmark x : b) x.tearDown();
-    }
-
-    private static String summary(double[] v) {
-        double[] s = v.clone();
-        java.util.Arrays.sort(s);
-        return String.format("%.2f (%.2f-%.2f)", s[s.length / 2], s[0], s[s.length - 1]);
     }
 }

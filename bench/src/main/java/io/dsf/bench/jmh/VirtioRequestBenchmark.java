@@ -224,7 +224,6 @@ public class VirtioRequestBenchmark {
                 default -> throw new IllegalArgumentException("unknown argument " + a + " (rw=, rounds=, ms=)");
             }
         }
-        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         String[] protos = {"blk", "scsi"};
         VirtioRequestBenchmark[] b = new VirtioRequestBenchmark[2];
         for (int i = 0; i < 2; i++) {
@@ -233,32 +232,16 @@ public class VirtioRequestBenchmark {
             b[i].rw = rw;
             b[i].setUp();
         }
-        long[] batches = new long[2];
-        for (int i = 0; i < 2; i++) { // warm-up, and the batch count that takes about ms of CPU
-            long t0 = mx.getCurrentThreadCpuTime(), n = 0;
-            while (mx.getCurrentThreadCpuTime() - t0 < 3_000_000_000L) { for (int k = 0; k < 1000; k++) b[i].batch(); n += 1000; }
-            batches[i] = Math.max(1000, n * ms / 3000);
-        }
-        double[][] ns = new double[2][rounds];
-        double[] ratio = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-            for (int j = 0; j < 2; j++) {
-                int i = (r & 1) == 0 ? j : 1 - j; // alternate which goes first
-                long t0 = mx.getCurrentThreadCpuTime();
-                for (long k = 0; k < batches[i]; k++) b[i].batch();
-                ns[i][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / (batches[i] * BATCH);
+        CpuTimeRounds.Result res = CpuTimeRounds.run(i -> {
+            try {
+                b[i].batch();
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
             }
-            ratio[r] = ns[1][r] / ns[0][r];
-        }
-        for (int i = 0; i < 2; i++) System.out.printf("%s %s: %s ns/request (thread CPU time, median (min-max) of %d rounds)%n", protos[i], rw, summary(ns[i]), rounds);
-        System.out.printf("scsi/blk %s: %s%n", rw, summary(ratio));
+        }, BATCH, rounds, ms);
+        for (int i = 0; i < 2; i++) System.out.printf("%s %s: %s ns/request (thread CPU time, median (min-max) of %d rounds)%n", protos[i], rw, res.summary(i), rounds);
+        System.out.printf("scsi/blk %s: %s%n", rw, res.ratioSummary());
         for (VirtioRequestBenchmark x : b) x.tearDown();
-    }
-
-    private static String summary(double[] v) {
-        double[] s = v.clone();
-        java.util.Arrays.sort(s);
-        return String.format("%.2f (%.2f-%.2f)", s[s.length / 2], s[0], s[s.length - 1]);
     }
 
     /** A vDisk that completes every request inline and never touches the buffer. Thread safe (stateless). */
