@@ -2138,7 +2138,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** The record of where this shard's needed history lives (null: none). */
     StoreObject replicaPeersObject() { return rplObj; }
 
-    private StoreObject rplObj;
+    /** Written by this thread (created once); read by the re-replication thread for the base record. */
+    private volatile StoreObject rplObj;
 
     /**
      * Records, in the store, the peers that may hold this shard's needed history (its replicator

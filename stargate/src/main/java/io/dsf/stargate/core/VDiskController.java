@@ -175,6 +175,34 @@ public final class VDiskController implements VDisk {
         public final org.agrona.collections.LongArrayList vblocks = new org.agrona.collections.LongArrayList();
     }
 
+    /** A shard's last completed pass's base and the peers not yet told it (comma separated), as recorded in its store. */
+    public record BaseRecord(long base, String pending) {}
+
+    /** {@code shard}'s recorded base, or null (no record, or no pass completed). Any thread. */
+    public BaseRecord baseRecord(int shard) {
+        io.dsf.blockstore.store.StoreObject o = shards[shard].replicaPeersObject();
+        if (o == null || o.isDeleted()) return null;
+        long b = Catalog.u64(node.store.attribute(o, "b"));
+        if (b <= 0) return null;
+        byte[] a = node.store.attribute(o, "a");
+        return new BaseRecord(b, a == null ? "" : new String(a, java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Records {@code shard}'s base and the peers still to tell (journaled; durable with the next
+     * commit), so a restart goes on announcing it. False when the shard has no record object (it
+     * never replicated a batch). Any thread.
+     */
+    public boolean recordBase(int shard, long base, String pending) {
+        io.dsf.blockstore.store.StoreObject o = shards[shard].replicaPeersObject();
+        if (o == null || o.isDeleted()) return false;
+        byte[] a = pending.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (a.length > 80) a = "*".getBytes(java.nio.charset.StandardCharsets.US_ASCII); // every peer: an object's attributes hold 224 bytes in all
+        node.store.setAttribute(o, "b", Catalog.u64(base));
+        node.store.setAttribute(o, "a", a);
+        return true;
+    }
+
     /** The shard that serves vBlock {@code vb}. */
     public int shardOfVBlock(long vb) { return (int) (vb % shards.length); }
 

@@ -116,6 +116,11 @@ public final class Rereplicator implements AutoCloseable {
     private static String key(long vdisk, int shard) { return vdisk + "/" + shard; }
 
     private void run() {
+        try {
+            restorePending();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "re-replication: cannot read the recorded bases: " + e);
+        }
         // After a restart every shard counts every peer as maybe holding its history, but learns that a
         // peer is down only by trying it: a peer that died while this node was down would never be tried
         // by shards that do not choose it, and their history on it would stay below RF. Ask each peer once.
@@ -195,8 +200,11 @@ public final class Rereplicator implements AutoCloseable {
             if (closed) return false;
             check(await(cb -> vd.passEnd(shard, p, 0, cb)), "end (a batch failed during the pass)");
             bases.put(key(vd.id(), shard), p.base);
-            for (PeerAddress peer : repl.peers()) toAnnounce.computeIfAbsent(peer.id(), x -> new LinkedHashMap<>())
-                    .put(key(vd.id(), shard), new long[]{vd.id(), shard, p.base});
+            synchronized (toAnnounce) {
+                for (PeerAddress peer : repl.peers()) toAnnounce.computeIfAbsent(peer.id(), x -> new LinkedHashMap<>())
+                        .put(key(vd.id(), shard), new long[]{vd.id(), shard, p.base});
+            }
+            persist(vd, shard, p.base);
             passesDone.increment();
             if (checkpoint) checkpoints.increment();
             blocksRewritten.add(rewritten);
@@ -251,8 +259,50 @@ public final class Rereplicator implements AutoCloseable {
         return buf.asSlice((long) block * BLOCK, BLOCK).mismatch(ZERO) == -1;
     }
 
+    /** Records the shard's base and the peers still to tell in its store, so a restart goes on announcing it. */
+    private void persist(VDiskController vd, int shard, long base) {
+        StringBuilder pending = new StringBuilder();
+        synchronized (toAnnounce) {
+            for (var pe : toAnnounce.entrySet()) {
+                long[] v = pe.getValue().get(key(vd.id(), shard));
+                if (v != null && v[2] == base) pending.append(pending.isEmpty() ? "" : ",").append(pe.getKey());
+            }
+        }
+        try {
+            vd.recordBase(shard, base, pending.toString());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "re-replication: cannot record the base of " + vd.name() + " shard " + shard + ": " + e.getMessage());
+        }
+    }
+
+    /** Picks up the bases a previous run had not yet announced everywhere (from the shards' records). */
+    private void restorePending() {
+        for (Stargate.Info i : sg.list()) {
+            VDiskController vd = sg.controller(i.name());
+            if (vd == null) continue;
+            for (int s = 0; s < vd.shardCount(); s++) {
+                VDiskController.BaseRecord r;
+                try {
+                    r = vd.baseRecord(s);
+                } catch (RuntimeException e) {
+                    continue;
+                }
+                if (r == null) continue;
+                bases.put(key(vd.id(), s), r.base());
+                if (r.pending().isEmpty()) continue;
+                java.util.Set<String> ids = java.util.Set.of(r.pending().split(","));
+                synchronized (toAnnounce) {
+                    for (PeerAddress p : repl.peers())
+                        if (r.pending().equals("*") || ids.contains(p.id()))
+                            toAnnounce.computeIfAbsent(p.id(), x -> new LinkedHashMap<>()).put(key(vd.id(), s), new long[]{vd.id(), s, r.base()});
+                }
+            }
+        }
+    }
+
     private void announce() {
         long now = System.nanoTime();
+        List<long[]> told = new ArrayList<>();
         synchronized (toAnnounce) {
             for (var pe : toAnnounce.entrySet()) {
                 Long at = peerRetryAt.get(pe.getKey());
@@ -265,12 +315,17 @@ public final class Rereplicator implements AutoCloseable {
                     try {
                         announcer.announce(peer, v[0], (int) v[1], v[2]);
                         it.remove();
+                        told.add(v);
                     } catch (IOException | RuntimeException e) {
                         peerRetryAt.put(pe.getKey(), System.nanoTime() + retryNanos);
                         break;
                     }
                 }
             }
+        }
+        for (long[] v : told) { // the shard's record: one peer fewer to tell
+            VDiskController vd = controller(v[0]);
+            if (vd != null && base(v[0], (int) v[1]) == v[2]) persist(vd, (int) v[1], v[2]);
         }
     }
 

@@ -521,7 +521,7 @@ public final class ShardReplicator implements BatchReplicator {
         if (r == null) return;
         StringBuilder b = new StringBuilder();
         for (Link l : links) if (l.used) b.append(b.isEmpty() ? "" : ",").append(l.peer.id());
-        r.accept(b.length() > 200 ? "*" : b.toString()); // an attribute holds 255 bytes: too many ids count as every peer
+        r.accept(b.length() > 80 ? "*" : b.toString()); // an object's attributes hold 224 bytes in all: too many ids count as every peer
     }
 
     @Override

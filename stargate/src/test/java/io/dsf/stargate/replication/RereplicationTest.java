@@ -330,4 +330,56 @@ class RereplicationTest {
             client.close();
         }
     }
+
+    /**
+     * A base not yet announced to a down peer survives an owner restart: B dies, A's pass completes
+     * (B still to be told), A restarts, then B comes back; the new re-replication thread reads the
+     * shards' records and tells B, which deletes its copies of A's history.
+     */
+    @Test
+    void basesStillToAnnounceSurviveAnOwnerRestart() throws Exception {
+        Map<String, ReplicationClusterTest.Member> byId = cluster(3, 2);
+        ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B");
+        BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
+        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        int[] model = zeroModel();
+        workload(d, model, 80, 11);
+        int port = b.svc.address().getPort();
+        long bHeld = b.svc.list().stream().filter(s -> s.owner().equals("A")).count();
+        assertTrue(bHeld > 0, "B held some of A's history");
+        b.stargate.close();
+        b.stargate = null;
+        b.svc.close();
+        workload(d, model, 40, 12);
+        await("passes, B still to be told", () -> rr.status().passesDone() >= 1 && a.replication.passesNeeded(0).isEmpty()
+                && rr.status().running() == null && rr.status().announcementsPending().containsKey("B"));
+        rr.close();
+        rr = null;
+        client.close();
+        List<PeerAddress> peers = a.replication.peers();
+        a.stargate.close();
+
+        a.replication = new Replication("A", a.transport, peers, Replication.Options.rf(2));
+        a.stargate = Stargate.open(a.dev, a.store, ReplicationClusterTest.OPTS, a.replication);
+        a.replication.catalog(Takeover.catalog(a.stargate, "A"));
+        BaseClient client2 = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
+        rr = new Rereplicator(a.stargate, a.replication, client2::announce, TimeUnit.SECONDS.toNanos(600)).start();
+        try {
+            await("the restored announcements", () -> rr.status().announcementsPending().containsKey("B"));
+            ReplicaService back = ReplicaService.start(b.transport, b.dev, b.store, new java.net.InetSocketAddress("127.0.0.1", port), 16);
+            try {
+                await("B told after the restart", () -> !rr.status().announcementsPending().containsKey("B"));
+                assertEquals(List.of(), back.list().stream().filter(s -> s.owner().equals("A")).toList(),
+                        "B deleted its copies of A's history");
+            } finally {
+                back.close();
+            }
+            TakeoverClusterTest.readBack(a.stargate.vdisk("d0"), model);
+        } finally {
+            rr.close();
+            rr = null;
+            client2.close();
+        }
+    }
 }
