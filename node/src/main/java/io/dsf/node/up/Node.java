@@ -201,16 +201,7 @@ public final class Node implements AutoCloseable {
 
     private io.dsf.stargate.replication.Rereplicator.Announcer baseAnnouncer() {
         baseClient = new io.dsf.stargate.replication.BaseClient(transport, cluster.nodeId(), java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
-        io.dsf.stargate.replication.BaseClient c = baseClient;
-        return new io.dsf.stargate.replication.Rereplicator.Announcer() {
-            @Override
-            public void announce(io.dsf.stargate.replication.PeerAddress peer, long vdisk, int shard, long base) throws java.io.IOException {
-                c.announce(peer, vdisk, shard, base);
-            }
-
-            @Override
-            public void probe(io.dsf.stargate.replication.PeerAddress peer) throws java.io.IOException { c.probe(peer); }
-        };
+        return baseClient;
     }
 
     /** Repairs of reads from the replicas (null: no replication). */

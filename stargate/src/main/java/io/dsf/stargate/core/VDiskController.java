@@ -203,9 +203,6 @@ public final class VDiskController implements VDisk {
         return true;
     }
 
-    /** The shard that serves vBlock {@code vb}. */
-    public int shardOfVBlock(long vb) { return (int) (vb % shards.length); }
-
     /** Starts a re-replication pass on {@code shard}; {@code cb} gets OK once {@code p} is filled. */
     public int passStart(int shard, PassInfo p, long tag, IoCallback cb) {
         if (closed) return VDiskStatus.CLOSED;

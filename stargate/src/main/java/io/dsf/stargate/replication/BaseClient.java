@@ -27,7 +27,7 @@ import java.util.Map;
  * failure. Blocking, control path (a node-level background thread); one thread at a time, not
  * thread safe.
  */
-public final class BaseClient implements AutoCloseable {
+public final class BaseClient implements Rereplicator.Announcer, AutoCloseable {
     private static final EndpointOptions EP = new EndpointOptions(2, 2, 4096);
     private static final long K_SEND = 1, K_RECV = 2;
     private static final int RECV_AT = 1024;
@@ -95,6 +95,7 @@ public final class BaseClient implements AutoCloseable {
      * Connects to {@code peer} (the connection is kept for announcements): whether its replica
      * service answers at all. Throws naming the peer when it cannot be reached.
      */
+    @Override
     public void probe(PeerAddress peer) throws IOException {
         if (closed) throw new IllegalStateException("closed");
         String key = peer.id() + "@" + peer.host() + ":" + peer.port();
@@ -114,6 +115,7 @@ public final class BaseClient implements AutoCloseable {
      * @throws IOException naming the peer when it cannot be reached, refuses (NACK), resets the
      *                     connection, answers wrongly or not within the timeout; the connection is dropped
      */
+    @Override
     public void announce(PeerAddress peer, long vdiskId, int shard, long base) throws IOException {
         if (closed) throw new IllegalStateException("closed");
         if (base <= 0) throw new IllegalArgumentException("base must be positive: " + base);

@@ -146,7 +146,7 @@ class ReadRepairTest {
             inj.disarmAll();
             sg.readRepair(null);
             try (BaseClient bases = new BaseClient(transports.get(0), "A", TimeUnit.SECONDS.toNanos(5));
-                 Rereplicator rr = new Rereplicator(sg, rep, bases::announce, TimeUnit.MILLISECONDS.toNanos(100)).start()) {
+                 Rereplicator rr = new Rereplicator(sg, rep, bases, TimeUnit.MILLISECONDS.toNanos(100)).start()) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (rr.status().passesDone() < 1 || !rep.passesNeeded(0).isEmpty() || rr.status().announcementsPending().containsKey("B")) {
                     assertTrue(System.nanoTime() < deadline, "re-replication: " + rr.status());

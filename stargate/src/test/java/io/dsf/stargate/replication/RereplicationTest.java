@@ -38,6 +38,13 @@ class RereplicationTest {
         return TakeoverClusterTest.cluster(members, n, rf);
     }
 
+    /** Opens the owner's Stargate again on its store, replicating to {@code peers} anew (a restart of the owner). */
+    static void reopen(ReplicationClusterTest.Member a, List<PeerAddress> peers) {
+        a.replication = new Replication(a.id, a.transport, peers, Replication.Options.rf(2));
+        a.stargate = Stargate.open(a.dev, a.store, ReplicationClusterTest.OPTS, a.replication);
+        a.replication.catalog(Takeover.catalog(a.stargate, a.id));
+    }
+
     @AfterEach
     void down() {
         if (rr != null) rr.close();
@@ -148,9 +155,7 @@ class RereplicationTest {
         for (ReplicaSegment s : b.svc.list()) if (s.owner().equals("A")) onB[s.shard()] = true;
         assertTrue(onB[0] || onB[1], "B held some of A's history");
 
-        b.stargate.close();
-        b.stargate = null;
-        b.svc.close();
+        TakeoverClusterTest.kill(b);
         // writes go on while the passes run (none fails: C takes B's place), until the passes are done
         int expected = (onB[0] ? 1 : 0) + (onB[1] ? 1 : 0);
         java.util.concurrent.atomic.AtomicBoolean passesDone = new java.util.concurrent.atomic.AtomicBoolean();
@@ -198,7 +203,7 @@ class RereplicationTest {
         Map<String, ReplicationClusterTest.Member> byId = cluster(4, 2); // D: C's peer once C owns the vDisk
         ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B"), c = byId.get("C"), dd = byId.get("D");
         BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(5));
-        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        rr = new Rereplicator(a.stargate, a.replication, client, TimeUnit.MILLISECONDS.toNanos(200)).start();
         VDisk d = a.stargate.create("d0", VDISK, 2);
         long id = a.stargate.controller("d0").id();
         int[] model = zeroModel();
@@ -206,9 +211,7 @@ class RereplicationTest {
         int port = b.svc.address().getPort();
         long bHeld = b.svc.list().stream().filter(s -> s.owner().equals("A")).count();
         assertTrue(bHeld > 0, "B held some of A's history");
-        b.stargate.close();
-        b.stargate = null;
-        b.svc.close();
+        TakeoverClusterTest.kill(b);
         workload(d, model, 60, 5);
         await("re-replication", () -> rr.status().passesDone() >= 1 && a.replication.passesNeeded(0).isEmpty());
         workload(d, model, 20, 6);
@@ -244,7 +247,7 @@ class RereplicationTest {
         Map<String, ReplicationClusterTest.Member> byId = cluster(4, 2);
         ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B");
         BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(5));
-        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.SECONDS.toNanos(30), 2, 4L << 20).start();
+        rr = new Rereplicator(a.stargate, a.replication, client, TimeUnit.SECONDS.toNanos(30), 2, 4L << 20).start();
         VDisk d = a.stargate.create("d0", VDISK, 2);
         long id = a.stargate.controller("d0").id();
         int[] model = zeroModel();
@@ -301,21 +304,11 @@ class RereplicationTest {
         List<PeerAddress> peers = a.replication.peers();
         a.stargate.close();
         a.stargate = null;
-        b.stargate.close();
-        b.stargate = null;
-        b.svc.close();
+        TakeoverClusterTest.kill(b);
 
-        a.replication = new Replication("A", a.transport, peers, Replication.Options.rf(2));
-        a.stargate = Stargate.open(a.dev, a.store, ReplicationClusterTest.OPTS, a.replication);
-        a.replication.catalog(Takeover.catalog(a.stargate, "A"));
+        reopen(a, peers);
         BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
-        rr = new Rereplicator(a.stargate, a.replication, new Rereplicator.Announcer() {
-            @Override
-            public void announce(PeerAddress peer, long vd, int shard, long base) throws IOException { client.announce(peer, vd, shard, base); }
-
-            @Override
-            public void probe(PeerAddress peer) throws IOException { client.probe(peer); }
-        }, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        rr = new Rereplicator(a.stargate, a.replication, client, TimeUnit.MILLISECONDS.toNanos(200)).start();
         try {
             await("passes after the restart", () -> rr.status().passesDone() >= expected && a.replication.passesNeeded(0).isEmpty()
                     && rr.status().running() == null);
@@ -341,16 +334,14 @@ class RereplicationTest {
         Map<String, ReplicationClusterTest.Member> byId = cluster(3, 2);
         ReplicationClusterTest.Member a = byId.get("A"), b = byId.get("B");
         BaseClient client = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
-        rr = new Rereplicator(a.stargate, a.replication, client::announce, TimeUnit.MILLISECONDS.toNanos(200)).start();
+        rr = new Rereplicator(a.stargate, a.replication, client, TimeUnit.MILLISECONDS.toNanos(200)).start();
         VDisk d = a.stargate.create("d0", VDISK, 2);
         int[] model = zeroModel();
         workload(d, model, 80, 11);
         int port = b.svc.address().getPort();
         long bHeld = b.svc.list().stream().filter(s -> s.owner().equals("A")).count();
         assertTrue(bHeld > 0, "B held some of A's history");
-        b.stargate.close();
-        b.stargate = null;
-        b.svc.close();
+        TakeoverClusterTest.kill(b);
         workload(d, model, 40, 12);
         await("passes, B still to be told", () -> rr.status().passesDone() >= 1 && a.replication.passesNeeded(0).isEmpty()
                 && rr.status().running() == null && rr.status().announcementsPending().containsKey("B"));
@@ -360,11 +351,9 @@ class RereplicationTest {
         List<PeerAddress> peers = a.replication.peers();
         a.stargate.close();
 
-        a.replication = new Replication("A", a.transport, peers, Replication.Options.rf(2));
-        a.stargate = Stargate.open(a.dev, a.store, ReplicationClusterTest.OPTS, a.replication);
-        a.replication.catalog(Takeover.catalog(a.stargate, "A"));
+        reopen(a, peers);
         BaseClient client2 = new BaseClient(a.transport, "A", TimeUnit.SECONDS.toNanos(2));
-        rr = new Rereplicator(a.stargate, a.replication, client2::announce, TimeUnit.SECONDS.toNanos(600)).start();
+        rr = new Rereplicator(a.stargate, a.replication, client2, TimeUnit.SECONDS.toNanos(600)).start();
         try {
             await("the restored announcements", () -> rr.status().announcementsPending().containsKey("B"));
             ReplicaService back = ReplicaService.start(b.transport, b.dev, b.store, new java.net.InetSocketAddress("127.0.0.1", port), 16);
