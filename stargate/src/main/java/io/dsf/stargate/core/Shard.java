@@ -997,10 +997,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** The pass end waiting for every sequence handed out before it to be indexed or failed (null: none). */
     private Req passEnd;
     /**
-     * While a pass runs: vBlock -> the highest sequence drained out of the index since it began (an
-     * in-place drain leaves no trace in {@link #mapSeq}); null otherwise. Drain path only.
+     * vBlock -> the highest sequence that left the index for the extent in this run (drained, or a
+     * replicated direct write): an in-place drain leaves no trace in {@link #mapSeq}, yet a conditional
+     * rewrite (a re-replication pass, a read repair) must know whether data newer than its read went
+     * there. One entry per vBlock ever drained (like the block map), updated on the drain path only.
      */
-    private org.agrona.collections.Long2LongHashMap passDrained;
+    private final org.agrona.collections.Long2LongHashMap drainedSeq = new org.agrona.collections.Long2LongHashMap(-1);
     /** Batches that failed (their writes were not acknowledged); written by this thread only. */
     long statBatchFailures;
     long statRewrites, statRewriteSkipped, statRewriteConflicts;
@@ -1025,7 +1027,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         for (var it = vbSlot.keySet().iterator(); it.hasNext(); ) seen.add(it.nextValue());
         for (var it = seen.iterator(); it.hasNext(); ) p.vblocks.addLong(it.nextValue());
         p.vblocks.sort(null);
-        if (passDrained == null) passDrained = new org.agrona.collections.Long2LongHashMap(-1);
         if (replicator != null) replicator.passStarted();
         complete(r, VDiskStatus.OK);
     }
@@ -1037,7 +1038,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      */
     private void finishPass(Req r) {
         passEnd = null;
-        passDrained = null;
         VDiskController.PassInfo p = (VDiskController.PassInfo) r.arg;
         boolean ok = statBatchFailures == p.failures;
         if (ok && replicator != null) replicator.passCompleted();
@@ -1056,7 +1056,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         long mark = (Long) r.arg;
         long end = r.offset + r.length;
         long vb = r.offset >>> VB_SHIFT;
-        if (mapSeq.get(vb) >= mark || (passDrained != null && passDrained.get(vb) >= mark)) {
+        if (mapSeq.get(vb) >= mark || drainedSeq.get(vb) >= mark) {
             statRewriteConflicts++;
             if (r.status == VDiskStatus.OK) r.status = VDiskStatus.BUSY;
             r.cursor = end;
@@ -1539,7 +1539,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         if (r.rdirect) { // the batch's sequence: a pass that read the vBlock before this write must not write over it
             Batch b = flight.direct && flight.req[0] == r.id ? flight : open;
-            if (status == VDiskStatus.OK && passDrained != null && b.seq[0] > passDrained.get(r.vb)) passDrained.put(r.vb, b.seq[0]);
+            if (status == VDiskStatus.OK && b.seq[0] > drainedSeq.get(r.vb)) drainedSeq.put(r.vb, b.seq[0]);
             directPart(r, status);
             return;
         }
@@ -1944,7 +1944,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 if (oplogIndex.get(dBlock[i]) == dLoc[i]) removeIndex(dBlock[i]);
             }
             statDrainedBlocks += dEnd[v] - dFirst[v];
-            if (passDrained != null && dMaxSeqV[v] > passDrained.get(vb)) passDrained.put(vb, dMaxSeqV[v]);
+            if (dMaxSeqV[v] > drainedSeq.get(vb)) drainedSeq.put(vb, dMaxSeqV[v]);
             if (kind != K_IN_PLACE) {
                 mapExt.put(vb, dTargetV[v]);
                 if (dMaxSeqV[v] > mapSeq.get(vb)) mapSeq.put(vb, dMaxSeqV[v]);

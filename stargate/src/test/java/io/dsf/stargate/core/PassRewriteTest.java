@@ -85,7 +85,11 @@ class PassRewriteTest {
             assertEquals(VDiskStatus.OK, StargateBasicTest.sync(d, false, 2L * VB + 6 * 4096, back, 4096));
             assertEquals((byte) 3, back.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100), "its neighbour keeps the pass's copy");
 
-            // 3. the newer write is drained (in place) before the rewrite: refused, the pass must read again
+            // the pass ends cleanly (no batch failed)
+            assertEquals(VDiskStatus.OK, run(cb -> vd.passEnd(0, p, 0, cb)));
+
+            // 3. outside any pass (as a read repair writes back): the newer write is drained (in place)
+            //    before the rewrite: refused, the caller must read again
             long[] mark3 = new long[1];
             assertEquals(VDiskStatus.OK, run(cb -> vd.passRead(0, pass, mark3, cb)));
             fill(back, 4096, (byte) 0x66);
@@ -101,8 +105,6 @@ class PassRewriteTest {
             assertEquals(VDiskStatus.OK, StargateBasicTest.sync(d, false, 7 * 4096, back, 4096));
             assertEquals((byte) 0x66, back.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100));
 
-            // the pass ends cleanly (no batch failed); a second end without a start is fine too
-            assertEquals(VDiskStatus.OK, run(cb -> vd.passEnd(0, p, 0, cb)));
             // bad input
             assertEquals(VDiskStatus.INVALID, vd.passStart(5, p, 0, (t, s) -> { }));
             assertEquals(VDiskStatus.INVALID, vd.passRewrite(VB - 4096, pass, 8192, 1, 0, (t, s) -> { }), "a rewrite across vBlocks");
