@@ -37,7 +37,7 @@ public final class NullVDisk implements VDisk {
     public int read(long offset, MemorySegment buf, int length, long tag, IoCallback cb) {
         int rc = check(offset, length);
         if (rc != VDiskStatus.OK) return rc;
-        buf.asSlice(0, length).fill((byte) 0);
+        io.dsf.blockstore.io.Zero.fill(buf, 0, length);
         cb.onComplete(tag, VDiskStatus.OK);
         return VDiskStatus.OK;
     }
