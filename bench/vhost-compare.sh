@@ -12,7 +12,8 @@
 # usage: bench/vhost-compare.sh [--reps 3] [--runtime 5] [--ramp 2] [--queues "1 2 4"]
 #            [--threading "dedicated shared"] [--protos "blk scsi"] [--server-cpu 1] [--client-cpu 0]
 #            [--frodo-idle spin|backoff|block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
-#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up]      bench/vhost-compare.sh --summarize DIR
+#            [--qsd-poll-ns N] [--cases "32 1"] [--with-up] [--interleaved [--rounds 20] [--slice-ms 250]]
+#        bench/vhost-compare.sh --summarize DIR
 # Frodo runs io.dsf.bench.vhost.FrodoBenchServer (Frodo's vhost-user server on a null vDisk: reads
 # zero-filled in place, writes dropped, completions inline), qsd runs
 #   qemu-storage-daemon --blockdev driver=null-co,read-zeroes=on,size=1G [--object iothread]
@@ -20,6 +21,16 @@
 # --with-up adds the whole node, `./dsf up --device null:4g` (BlockStore + Stargate vDisk, its blk
 # endpoint), for each threading mode. Each server is started once per rep and serves every --cases
 # iodepth. Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
+#
+# --interleaved [--rounds 20] [--slice-ms 250]: the mode of record. All servers of a queue count run at
+# once (each pinned to the server CPU, idle unless driven); one client JVM
+# (io.dsf.bench.vhost.InterleavedCompare, --jobs = queues) holds a connection to each and drives them
+# in turn, a slice at iodepth 32 then one at iodepth 1 each, order rotated every round; each round's
+# IOPS are compared with qsd's of the same round. On a VM the cost of a cache-line hand-off between the
+# client's and the server's vCPU follows the host's placement of the two vCPUs and moves by up to 10x
+# within a minute (bench/lib/pingpong.c, printed before and after each queue count): runs of seconds
+# one server after the other compare different placements, slices a fraction of a second apart mostly
+# do not. --reps, --runtime, --ramp, --cases, --with-up and --client-idle do not apply to it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -37,6 +48,9 @@ QSD_IOTHREAD=1
 QSD_POLL_NS=""
 CASES="32 1"
 WITH_UP=0
+INTERLEAVED=0
+ROUNDS=20
+SLICE_MS=250
 
 summarize() { # $1 output directory of a run: prints the Markdown summary
 python3 - "$1" <<'PY'
@@ -77,6 +91,28 @@ for q in queues:
 PY
 }
 
+summarize_interleaved() { # $1 output directory of an --interleaved run: prints the Markdown summary
+python3 - "$1" <<'PY'
+import json, glob, os, re, sys
+out = sys.argv[1]
+print(open(os.path.join(out, 'setup.txt')).read())
+print("Interleaved: every server up at once, one client JVM driving each in turn for a slice (iodepth 32, then 1),")
+print("order rotated every round. IOPS ratio: the median (min-max) over the rounds of each round's ratio to qsd in that round.")
+print("Latency: p50/p99 over all the iodepth-1 slices of a server, and its ratio to qsd's.")
+print()
+print("| queues | server | kIOPS, iodepth 32 all queues, median (min-max) | IOPS ratio vs qsd (target >= 1.5) | p50 / p99 us, iodepth 1 | p99 ratio vs qsd (target <= 0.7) |")
+print("|---:|---|---:|---:|---:|---:|")
+for f in sorted(glob.glob(os.path.join(out, 'interleaved-q*.jsonl')), key=lambda p: int(re.search(r'q(\d+)', p).group(1))):
+    q = int(re.search(r'q(\d+)', f).group(1))
+    for line in open(f):
+        j = json.loads(line)
+        ratio = '' if j['name'] == j['ref'] else f"**{j['iops_ratio_median']:.2f}** ({j['iops_ratio_min']:.2f}-{j['iops_ratio_max']:.2f})"
+        p99r = '' if j['name'] == j['ref'] else f"**{j['lat_p99_ratio']:.3f}**"
+        errs = f" (errors {j['errors']})" if j['errors'] else ''
+        print(f"| {q} | {j['name']}{errs} | {j['iops_median']/1e3:.0f} ({j['iops_min']/1e3:.0f}-{j['iops_max']/1e3:.0f}) | {ratio} | {j['lat_p50_us']:.2f} / {j['lat_p99_us']:.2f} | {p99r} |")
+PY
+}
+
 die() { printf 'vhost-compare: %s\n' "$*" >&2; exit 1; }
 log() { printf '%s\n' "$*" >&2; }
 
@@ -96,13 +132,18 @@ while (( $# )); do
         --qsd-poll-ns) QSD_POLL_NS="$2"; shift 2 ;;
         --cases) CASES="$2"; shift 2 ;;
         --with-up) WITH_UP=1; shift ;;
-        --summarize) summarize "$2"; exit 0 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --interleaved) INTERLEAVED=1; shift ;;
+        --rounds) ROUNDS="$2"; shift 2 ;;
+        --slice-ms) SLICE_MS="$2"; shift 2 ;;
+        --summarize) if compgen -G "$2/interleaved-q*.jsonl" >/dev/null; then summarize_interleaved "$2"; else summarize "$2"; fi; exit 0 ;;
+        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
 [[ "$RUNTIME" =~ ^[0-9]+$ && "$RAMP" =~ ^[0-9]+$ ]] || die "--runtime and --ramp are whole seconds"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$SLICE_MS" =~ ^[1-9][0-9]*$ ]] || die "--rounds and --slice-ms must be positive integers"
+(( INTERLEAVED == 0 || WITH_UP == 0 )) || die "--with-up runs in the sequential mode only"
 
 # --- tools -------------------------------------------------------------------------------
 if ! command -v qemu-storage-daemon >/dev/null 2>&1; then
@@ -238,6 +279,58 @@ log "  qsd iothread $QSD_IOTHREAD${QSD_POLL_NS:+ poll-max-ns $QSD_POLL_NS}; $REP
     echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\"$([[ $WITH_UP == 1 ]] && echo ' --with-up')"
 } >"$OUT/setup.txt"
 cpu_busy >/dev/null
+
+pingpong() { # prints the cross-CPU round trips (ns) between the client's and the server's CPU, or nothing
+    if [[ ! -x "$RUN/pingpong" ]]; then
+        command -v cc >/dev/null 2>&1 && cc -O2 -pthread -o "$RUN/pingpong" "$ROOT/bench/lib/pingpong.c" 2>/dev/null || return 0
+    fi
+    "$RUN/pingpong" 4 "$CLIENT_CPU" "$SERVER_CPU" 2>/dev/null || true
+}
+
+if [[ "$INTERLEAVED" == 1 ]]; then
+    # every server at once, idle but one; one client JVM holds a connection to each and drives them in
+    # turn, a slice each, so every ratio compares slices a fraction of a second apart
+    for q in $QUEUES; do
+        pids=()
+        sock="$RUN/qsd.sock"; rm -f "$sock"
+        iot="--object iothread,id=iot0${QSD_POLL_NS:+,poll-max-ns=$QSD_POLL_NS}"; exp_iot=",iothread=iot0"
+        [[ "$QSD_IOTHREAD" == 1 ]] || { iot=""; exp_iot=""; }
+        # shellcheck disable=SC2086
+        taskset -c "$SERVER_CPU" qemu-storage-daemon \
+            --blockdev driver=null-co,node-name=null0,size=1073741824,read-zeroes=on $iot \
+            --export "type=vhost-user-blk,id=exp0,node-name=null0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$q,logical-block-size=4096$exp_iot" \
+            >"$RUN/qsd.log" 2>&1 &
+        pids+=($!)
+        wait_socket "$sock" "${pids[-1]}" "$RUN/qsd.log"
+        targets=(--target "qsd=vhost-user-blk:$sock?null=1")
+        for t in $THREADINGS; do
+            for p in $PROTOS; do
+                sock="$RUN/frodo-$p-$t.sock"; rm -f "$sock"
+                taskset -c "$SERVER_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.FrodoBenchServer --socket "$sock" --proto "$p" \
+                    --queues "$q" --idle "$FRODO_IDLE" --threading "$t" --shared-threads 1 --size 1g >"$RUN/frodo-$p-$t.log" 2>&1 &
+                pids+=($!)
+                wait_socket "$sock" "${pids[-1]}" "$RUN/frodo-$p-$t.log"
+                targets+=(--target "frodo-$p-$t=vhost-user-$p:$sock?null=1")
+            done
+        done
+        log "queues $q: $ROUNDS rounds, ${SLICE_MS} ms slices at iodepth 32 and 1 per target"
+        pp_before=$(pingpong)
+        if ! taskset -c "$CLIENT_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.InterleavedCompare --ref qsd "${targets[@]}" \
+                --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --jobs "$q" >"$OUT/interleaved-q$q.jsonl" 2>"$RUN/client.err"; then
+            cat "$RUN/client.err" >&2
+            kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+            die "the interleaved client failed for $q queues"
+        fi
+        pp_after=$(pingpong)
+        cp "$RUN/client.err" "$OUT/interleaved-q$q.rounds.txt"
+        echo "queues $q: cross-CPU round trip ns (cpu $CLIENT_CPU <-> $SERVER_CPU, per half second) before: ${pp_before:-n/a}; after: ${pp_after:-n/a}" >>"$OUT/setup.txt"
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    done
+    summarize_interleaved "$OUT" | tee "$OUT/summary.md"
+    log "vhost-compare: summary in $OUT/summary.md"
+    exit 0
+fi
 
 for q in $QUEUES; do
     variants=("qsd")

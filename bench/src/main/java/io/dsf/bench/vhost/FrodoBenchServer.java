@@ -78,32 +78,44 @@ public final class FrodoBenchServer {
 
     /**
      * Runs {@code ios} 4 KiB reads at depth 32 through a throw-away server of the same kind and
-     * options, so the measured server starts with its I/O path compiled (as a long-running one has it).
+     * options, over {@link #WARMUP_CONNECTIONS} connections one after the other, so the measured
+     * server starts with its I/O path compiled as a long-running one has it: the queue's stop and
+     * restart paths taken too (a warm-up over one connection leaves them unprofiled, and the JIT
+     * then throws the hot code away when the measured connection starts and compiles it again
+     * while it is measured).
      */
     private static void warmUp(Path sock, String proto, NullVDisk disk, VhostOptions opts, long ios) throws Exception {
         long t0 = System.nanoTime();
         boolean blk = proto.equals("blk");
-        try (AutoCloseable s = blk ? VhostUserBlkServer.start(sock, disk, opts.withQueues(1)) : VhostUserScsiServer.start(sock, disk, opts.withQueues(1));
-             io.dsf.bench.Target t = io.dsf.bench.Targets.open((blk ? "vhost-user-blk:" : "vhost-user-scsi:") + sock + "?null=1&mem=16m")) {
-            io.dsf.blockstore.spi.BlockDevice dev = t.device();
-            long[] done = {0};
-            try (io.dsf.blockstore.spi.DeviceQueue q = dev.openQueue(32, (tag, st) -> done[0]++)) {
-                MemorySegment buf = dev.allocateDma(32L * 4096);
-                long issued = 0, blocks = disk.size() / 4096;
-                java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
-                while (done[0] < ios) {
-                    while (q.inFlight() < 32 && issued < ios) {
-                        int slot = (int) (issued & 31);
-                        if (q.read(rnd.nextLong(blocks) * 4096, buf.asSlice(slot * 4096L, 4096), 4096, slot) != 0) break;
-                        issued++;
+        try (AutoCloseable s = blk ? VhostUserBlkServer.start(sock, disk, opts.withQueues(1)) : VhostUserScsiServer.start(sock, disk, opts.withQueues(1))) {
+            for (int c = 0; c < WARMUP_CONNECTIONS; c++) {
+                try (io.dsf.bench.Target t = io.dsf.bench.Targets.open((blk ? "vhost-user-blk:" : "vhost-user-scsi:") + sock + "?null=1")) {
+                    io.dsf.blockstore.spi.BlockDevice dev = t.device();
+                    long[] done = {0};
+                    long n = ios / WARMUP_CONNECTIONS;
+                    try (io.dsf.blockstore.spi.DeviceQueue q = dev.openQueue(32, (tag, st) -> done[0]++)) {
+                        MemorySegment buf = dev.allocateDma(32L * 4096);
+                        long issued = 0, blocks = disk.size() / 4096;
+                        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7 + c);
+                        while (done[0] < n) {
+                            while (q.inFlight() < 32 && issued < n) {
+                                int slot = (int) (issued & 31);
+                                if (q.read(rnd.nextLong(blocks) * 4096, buf.asSlice(slot * 4096L, 4096), 4096, slot) != 0) break;
+                                issued++;
+                            }
+                            q.submit();
+                            q.poll(32);
+                        }
                     }
-                    q.submit();
-                    q.poll(32);
                 }
             }
         }
-        System.err.printf("frodo bench server: warmed up with %d reads in %.2f s%n", ios, (System.nanoTime() - t0) / 1e9);
+        System.err.printf("frodo bench server: warmed up with %d reads over %d connections in %.2f s%n", ios,
+                WARMUP_CONNECTIONS, (System.nanoTime() - t0) / 1e9);
     }
+
+    /** Connections the warm-up makes one after the other. */
+    private static final int WARMUP_CONNECTIONS = 3;
 
     private static void usage(String why) {
         System.err.println("FrodoBenchServer: " + why);
