@@ -11,7 +11,7 @@
 #
 # usage: bench/vhost-compare.sh [--reps 3] [--runtime 5] [--ramp 2] [--queues "1 2 4"]
 #            [--threading "dedicated shared"] [--protos "blk scsi"] [--server-cpu 1] [--client-cpu 0]
-#            [--frodo-idle spin|backoff|block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
+#            [--frodo-idle spin|backoff|block] [--up-idle block] [--client-idle spin|backoff|block] [--qsd-iothread 1|0]
 #            [--qsd-poll-ns N] [--cases "32 1"] [--with-up] [--interleaved [--rounds 20] [--slice-ms 250]]
 #        bench/vhost-compare.sh --summarize DIR
 # Frodo runs io.dsf.bench.vhost.FrodoBenchServer (Frodo's vhost-user server on a null vDisk: reads
@@ -19,7 +19,9 @@
 #   qemu-storage-daemon --blockdev driver=null-co,read-zeroes=on,size=1G [--object iothread]
 #                       --export type=vhost-user-blk,num-queues=Q,logical-block-size=4096[,iothread=]
 # --with-up adds the whole node, `./dsf up --device null:4g` (BlockStore + Stargate vDisk, its blk
-# endpoint), for each threading mode. Each server is started once per rep and serves every --cases
+# endpoint), for each threading mode, with its queue workers' default idle mode (`--up-idle block`: the
+# node's Frodo and shard threads share the one server CPU, and polling ones would take turns in
+# scheduler slices; `backoff` there gave 60k IOPS and a 2 ms p99 where `block` gave 214k and 44 us). Each server is started once per rep and serves every --cases
 # iodepth. Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
 #
 # --interleaved [--rounds 20] [--slice-ms 250]: the mode of record. All servers of a queue count run at
@@ -43,6 +45,7 @@ PROTOS="blk scsi"
 SERVER_CPU=1
 CLIENT_CPU=0
 FRODO_IDLE=backoff
+UP_IDLE=block
 CLIENT_IDLE=spin
 QSD_IOTHREAD=1
 QSD_POLL_NS=""
@@ -127,6 +130,7 @@ while (( $# )); do
         --server-cpu) SERVER_CPU="$2"; shift 2 ;;
         --client-cpu) CLIENT_CPU="$2"; shift 2 ;;
         --frodo-idle) FRODO_IDLE="$2"; shift 2 ;;
+        --up-idle) UP_IDLE="$2"; shift 2 ;;
         --client-idle) CLIENT_IDLE="$2"; shift 2 ;;
         --qsd-iothread) QSD_IOTHREAD="$2"; shift 2 ;;
         --qsd-poll-ns) QSD_POLL_NS="$2"; shift 2 ;;
@@ -136,7 +140,7 @@ while (( $# )); do
         --rounds) ROUNDS="$2"; shift 2 ;;
         --slice-ms) SLICE_MS="$2"; shift 2 ;;
         --summarize) if compgen -G "$2/interleaved-q*.jsonl" >/dev/null; then summarize_interleaved "$2"; else summarize "$2"; fi; exit 0 ;;
-        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -227,7 +231,7 @@ start_up() { # $1 queues, $2 threading: the whole node (BlockStore + Stargate vD
     local dir="$RUN/up" line
     rm -rf "$dir"; mkdir -p "$dir"
     taskset -c "$SERVER_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" up --data "$dir" --device null:4g --vdisk vb:1g --queues "$1" \
-        --idle "$FRODO_IDLE" --threading "$2" --shards 1 >"$RUN/up.out" 2>"$RUN/server.log" &
+        --idle "$UP_IDLE" --threading "$2" --shards 1 >"$RUN/up.out" 2>"$RUN/server.log" &
     SERVER_PID=$!
     for (( i = 0; i < 600; i++ )); do
         line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$RUN/up.out" 2>/dev/null || true)
@@ -276,7 +280,7 @@ log "  qsd iothread $QSD_IOTHREAD${QSD_POLL_NS:+ poll-max-ns $QSD_POLL_NS}; $REP
     echo "host: $(uname -r), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "qsd: $(qemu-storage-daemon --version | head -n1)"
     echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -n1)"
-    echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\"$([[ $WITH_UP == 1 ]] && echo ' --with-up')"
+    echo "command: $0 --reps $REPS --runtime $RUNTIME --ramp $RAMP --queues \"$QUEUES\" --threading \"$THREADINGS\" --protos \"$PROTOS\" --server-cpu $SERVER_CPU --client-cpu $CLIENT_CPU --frodo-idle $FRODO_IDLE$([[ $WITH_UP == 1 ]] && echo " --up-idle $UP_IDLE") --client-idle $CLIENT_IDLE --qsd-iothread $QSD_IOTHREAD${QSD_POLL_NS:+ --qsd-poll-ns $QSD_POLL_NS} --cases \"$CASES\"$([[ $WITH_UP == 1 ]] && echo ' --with-up')"
 } >"$OUT/setup.txt"
 cpu_busy >/dev/null
 
