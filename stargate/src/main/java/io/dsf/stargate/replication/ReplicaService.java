@@ -670,6 +670,11 @@ public final class ReplicaService implements AutoCloseable {
                 storeStatus[storeN++] = st;
             });
             ch.registerRegion(recvRegion);
+            for (ReplicaDrain.Stream st : streams.values()) { // images of earlier runs: their ranges and tables read in the background
+                ReplicaVDisk meta = metas.get(st.owner + "/" + st.vdisk);
+                if (st.table != null && meta != null && st.shard < meta.shards())
+                    submit(new ReplicaDrain.Job(st, meta, List.of(), 0), MODE_LOAD);
+            }
             while (!closing) {
                 int work = adopt();
                 if (ch.inFlight() == 0 && !ch.leadingCommit()) { busySince = 0; busyLogged = false; }

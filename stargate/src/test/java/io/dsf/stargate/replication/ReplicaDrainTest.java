@@ -311,4 +311,94 @@ class ReplicaDrainTest {
         assertEquals(resets + 2, svc.connectionsReset());
         assertPullMatchesModel(pull(), "the service goes on");
     }
+
+    /**
+     * A replica played by hand answers a puller's PULL with META and its NEXT with one crafted message:
+     * a good IMAGE and COVERED are taken; a malformed one (ranges out of order, overlapping, not positive,
+     * a bad checksum, a count the payload does not hold; an image entry outside its vBlock, a data
+     * checksum that does not match, a vBlock of another shard) makes the puller throw.
+     */
+    @Test
+    void thePullerRejectsMalformedImagesAndRanges() throws Exception {
+        ReplicaVDisk meta = new ReplicaVDisk(OWNER, VD, "d0", 64L << 20, 2, false, 0);
+        String[] cases = {"good image", "good ranges", "ranges out of order", "ranges overlapping", "ranges from 0", "ranges checksum",
+                "ranges truncated", "image entry outside", "image data checksum", "image of another shard"};
+        for (String kase : cases) {
+            try (io.dsf.rdma.api.RdmaListener l = transport.listen(new InetSocketAddress("127.0.0.1", 0));
+                 io.dsf.rdma.api.CompletionQueue cq = transport.createCompletionQueue(32);
+                 java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+                MemorySegment buf = a.allocate(ReplicationDescriptor.RECV_BUFFER, 4096);
+                io.dsf.rdma.api.MemoryRegion mr = transport.register(buf, io.dsf.rdma.api.Access.LOCAL_WRITE);
+                Thread server = Thread.ofPlatform().start(() -> {
+                    try {
+                        io.dsf.rdma.api.Endpoint e = l.accept(cq, new io.dsf.rdma.api.EndpointOptions(4, 2, 1 << 20), TimeUnit.SECONDS.toNanos(10));
+                        ReplicationFrame f = new ReplicationFrame();
+                        io.dsf.rdma.api.Completions comps = new io.dsf.rdma.api.Completions(8);
+                        for (int step = 0; step < 2; step++) {
+                            e.postRecv(mr, 0, ReplicationDescriptor.RECV_BUFFER, 1);
+                            int got = -1;
+                            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                            while (got < 0 && System.nanoTime() < deadline) {
+                                int k = cq.await(comps, TimeUnit.MILLISECONDS.toNanos(50));
+                                for (int i = 0; i < k; i++) if (comps.wrId(i) == 1) got = comps.isSuccess(i) ? comps.byteLength(i) : 0;
+                            }
+                            if (got < ReplicationDescriptor.TRAILER) break;
+                            long req = f.wrap(buf, buf.asByteBuffer(), got - ReplicationDescriptor.TRAILER).batchId();
+                            int len, type = TYPE_META;
+                            long seg = 0;
+                            int shard = 0;
+                            if (step == 0) len = meta.encode(buf, 0);
+                            else {
+                                shard = SHARD;
+                                if (kase.contains("ranges")) {
+                                    type = TYPE_COVERED;
+                                    long[] pairs = switch (kase) {
+                                        case "ranges out of order" -> new long[]{5, 6, 3, 4};
+                                        case "ranges overlapping" -> new long[]{1, 5, 5, 7};
+                                        case "ranges from 0" -> new long[]{0, 4};
+                                        default -> new long[]{1, 4, 6, 9};
+                                    };
+                                    int n = pairs.length / 2;
+                                    buf.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, kase.equals("ranges truncated") ? n + 1 : n);
+                                    for (int i = 0; i < pairs.length; i++) buf.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8 + 8L * i, pairs[i]);
+                                    int crc = TestBatches.crc(buf, 8, 16L * n);
+                                    buf.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 4, kase.equals("ranges checksum") ? crc ^ 1 : crc);
+                                    len = 8 + 16 * n;
+                                } else {
+                                    type = TYPE_IMAGE;
+                                    seg = kase.equals("image of another shard") ? 2 : 3;
+                                    long first = kase.equals("image entry outside") ? 3 * 256 + 254 : 3 * 256 + 10;
+                                    len = TestBatches.build(buf, seg, 12, new long[]{first, 3 * 256 + 100}, new int[]{4, 1}, 7);
+                                    if (kase.equals("image data checksum")) buf.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 4096 + 9, (byte) 1);
+                                }
+                            }
+                            f.wrap(buf, buf.asByteBuffer(), len).encode(type, 0, len, req, VD, shard, seg, 0, 0, OWNER.getBytes(StandardCharsets.US_ASCII));
+                            e.postSend(mr, 0, len + ReplicationDescriptor.TRAILER, 2);
+                        }
+                        cq.await(comps, TimeUnit.MILLISECONDS.toNanos(200));
+                        e.close();
+                    } catch (Exception x) {
+                        throw new IllegalStateException(x);
+                    }
+                });
+                try (ReplicaPuller p = new ReplicaPuller(transport, "fake", new InetSocketAddress("127.0.0.1", l.localAddress().getPort()),
+                        TimeUnit.SECONDS.toNanos(10))) {
+                    assertEquals(meta, p.start(OWNER, "d0"));
+                    if (kase.equals("good image")) {
+                        assertEquals(ReplicaPuller.IMAGE, p.next());
+                        assertEquals(3, p.vblock());
+                        assertEquals(SHARD, p.shard());
+                    } else if (kase.equals("good ranges")) {
+                        assertEquals(ReplicaPuller.COVERED, p.next());
+                        assertArrayEquals(new long[]{1, 4, 6, 9}, p.ranges());
+                    } else {
+                        assertThrows(ReplicaPuller.PullException.class, p::next, kase);
+                    }
+                } finally {
+                    server.join(15_000);
+                    mr.close();
+                }
+            }
+        }
+    }
 }
