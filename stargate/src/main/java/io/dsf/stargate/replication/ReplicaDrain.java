@@ -96,6 +96,9 @@ final class ReplicaDrain implements AutoCloseable {
         final List<ReplicaSegment> drained = new ArrayList<>();
         String failure;
         long batches, blocks;
+        /** Whether the stream had more segments than this job took. */
+        boolean partial;
+        long leftBytes;
 
         Job(Stream s, ReplicaVDisk meta, List<ReplicaSegment> segs, long base) {
             this.s = s;

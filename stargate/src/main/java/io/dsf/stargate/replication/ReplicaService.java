@@ -1083,12 +1083,29 @@ public final class ReplicaService implements AutoCloseable {
             st.undrained = 0;
             return;
         }
-        List<ReplicaSegment> segs = new ArrayList<>();
-        for (ReplicaSegment x : list()) if (x.owner().equals(st.owner) && x.vdisk() == st.vdisk && x.shard() == st.shard) segs.add(x);
-        submit(new ReplicaDrain.Job(st, meta, segs, baseValues.getOrDefault(st.key(), 0L)), MODE_DRAIN);
+        List<ReplicaSegment> segs = new ArrayList<>(); // from this thread's map: no store scan on the latency path
+        String prefix = st.key() + "/";
+        for (Map.Entry<String, StoreObject> e : objects.entrySet()) {
+            if (!e.getKey().startsWith(prefix) || e.getValue().isDeleted()) continue;
+            long n = Long.parseLong(e.getKey().substring(prefix.length()));
+            segs.add(new ReplicaSegment(st.owner, st.vdisk, st.shard, n, e.getValue().size(), e.getValue()));
+        }
+        segs.sort((x, y) -> Long.compare(x.segment(), y.segment()));
+        long bytes = 0;
+        int take = 0;
+        while (take < segs.size() && (take == 0 || bytes < MAX_DRAIN_BYTES)) bytes += segs.get(take++).bytes();
+        ReplicaDrain.Job j = new ReplicaDrain.Job(st, meta, new ArrayList<>(segs.subList(0, take)), baseValues.getOrDefault(st.key(), 0L));
+        j.partial = take < segs.size();
+        for (int i = take; i < segs.size(); i++) j.leftBytes += segs.get(i).bytes();
+        submit(j, MODE_DRAIN);
     }
 
     private static final int MODE_DRAIN = 0, MODE_FREE = 1, MODE_LOAD = 2;
+    /**
+     * Segment bytes one drain takes at most (the oldest first; the rest is the next drain's): bounds how
+     * long a pull waiting to read the stream's image waits.
+     */
+    static final long MAX_DRAIN_BYTES = 128L << 20;
 
     private void submit(ReplicaDrain.Job j, int mode) {
         ReplicaDrain.Stream st = j.s;
@@ -1175,6 +1192,10 @@ public final class ReplicaService implements AutoCloseable {
                         deferredDeletes = true;
                     }
                     else if (deleteSegment(x)) deleted++;
+                }
+                if (j.partial) { // segments left for the next drain: soon (idle, or at once when asked)
+                    st.undrained = Math.max(st.undrained, j.leftBytes); // past the threshold: the next batch starts it
+                    if (!drainWaiters.isEmpty()) forced.add(st);
                 }
                 if (!j.segs.isEmpty())
                     LOG.log(System.Logger.Level.DEBUG, "replica: drained " + st.key() + ": " + j.batches + " batches from " + j.segs.size()

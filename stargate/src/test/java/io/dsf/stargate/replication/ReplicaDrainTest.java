@@ -401,4 +401,30 @@ class ReplicaDrainTest {
             }
         }
     }
+
+    /** The policy drains by itself: past a threshold of undrained bytes while batches arrive, and when idle. */
+    @Test
+    void drainsByThresholdAndWhenIdle() throws Exception {
+        svc.close();
+        svc = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 8,
+                new ReplicaService.DrainPolicy(128L << 10, 0));
+        feed(60);
+        awaitTrue(() -> svc.drainsDone() > 0, "a drain past the threshold");
+        assertEquals(0, svc.drainNow(30, TimeUnit.SECONDS));
+        assertPullMatchesModel(pull(), "threshold drains");
+        svc.close();
+        svc = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 8,
+                new ReplicaService.DrainPolicy(0, TimeUnit.MILLISECONDS.toNanos(200)));
+        feed(30);
+        awaitTrue(() -> segments().isEmpty(), "an idle drain of every segment");
+        assertPullMatchesModel(pull(), "idle drain");
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!c.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, what + " within 30 s");
+            Thread.sleep(20); // polling a condition with a deadline, not a timing assumption
+        }
+    }
 }
