@@ -199,6 +199,15 @@ final class ReplicaDrain implements AutoCloseable {
     /** Reads the stream's newest valid ranges copy and counts the blocks of its tables (once after a start). */
     void load(Stream s, ReplicaVDisk meta) {
         if (s.loaded) return;
+        try {
+            loadOnce(s, meta);
+        } catch (RuntimeException e) { // what was read stands; missing ranges only make pullers refuse (a hole), never serve wrong data
+            LOG.log(System.Logger.Level.WARNING, "replica drain: cannot read the image of " + s.key() + " back: " + e);
+        }
+        s.loaded = true;
+    }
+
+    private void loadOnce(Stream s, ReplicaVDisk meta) {
         StoreObject t = s.table;
         if (t != null && !t.isDeleted()) {
             long best = 0;
@@ -230,7 +239,6 @@ final class ReplicaDrain implements AutoCloseable {
             }
             s.imageBlocks = blocks;
         }
-        s.loaded = true;
     }
 
     /** The table of {@code vblock} as stored (empty when never written), or null when outside the table object. */

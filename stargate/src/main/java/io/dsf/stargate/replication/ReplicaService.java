@@ -239,7 +239,6 @@ public final class ReplicaService implements AutoCloseable {
     private long lastStoredNanos = System.nanoTime(), lastIdleCheck;
     private volatile long drainsDone, drainsFailed, segmentsDrained;
     private final java.util.Set<String> noMetaLogged = new java.util.HashSet<>();
-    private final ReplicaImage.Table pullTable = new ReplicaImage.Table(0);
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
     private final CRC32C crc = new CRC32C();
