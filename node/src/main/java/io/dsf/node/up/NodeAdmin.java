@@ -36,7 +36,9 @@ import java.util.Map;
  *                                                  held: {segments, bytes, owners: {ID: {segments, bytes}}}, counters,
  *                                                  takeover: {owner, vdisk, phase, batches, duplicates, blocks_total,
  *                                                  blocks_done} (the running or last takeover; null: none)
- *   replicas       blocks? (boolean)            -&gt; replicas: [segment] (what this node holds for other nodes),
+ *   replicas       blocks? (boolean)            -&gt; replicas: [segment | image] (what this node holds for other nodes:
+ *                                                  each replica segment, then each stream's image: drained ranges,
+ *                                                  image blocks, undrained bytes; with blocks, the image's as one batch),
  *                                                  held_vdisks: [{owner, id, name, size, shards}] (their metadata)
  *   vdisk.takeover name, from (dead owner's id), lost (optional "ID,ID": nodes declared lost)  -&gt; vdisk, owner, owner_vdisk_id, sources, unreachable, batches,
  *                                                  duplicates, blocks_total, blocks_done, data_blocks, zero_blocks,
@@ -278,6 +280,27 @@ final class NodeAdmin implements AdminServer.Handler {
         Map<String, Object> held = new LinkedHashMap<>();
         held.put("segments", segs);
         held.put("bytes", bytes);
+        held.put("owners", owners);
+        long imageBlocks = 0, undrained = 0, streams = 0;
+        if (svc != null) for (ReplicaService.StreamStatus st : svc.streams()) {
+            streams++;
+            imageBlocks += st.imageBlocks();
+            undrained += st.undrainedBytes();
+            if (st.imageVBlocks() == 0) continue;
+            @SuppressWarnings("unchecked")
+            Map<String, Object> o = (Map<String, Object>) ((Map<String, Object>) held.get("owners")).computeIfAbsent(st.owner(), k -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("segments", 0L);
+                x.put("bytes", 0L);
+                return x;
+            });
+            o.merge("image_blocks", st.imageBlocks(), (x, y) -> (Long) x + (Long) y); // an owner held through its images only still counts
+        }
+        held.put("image_streams", streams); // drained into this node's images (see dsf replicas)
+        held.put("image_blocks", imageBlocks);
+        held.put("undrained_bytes", undrained);
+        held.put("drains", svc == null ? 0L : svc.drainsDone());
+        held.put("drains_failed", svc == null ? 0L : svc.drainsFailed());
         held.put("owners", new LinkedHashMap<>(owners));
         m.put("held", held);
         m.put("batches_acked", rep == null ? 0L : rep.batchesAcked());
@@ -325,6 +348,7 @@ final class NodeAdmin implements AdminServer.Handler {
         if (svc != null) {
             for (ReplicaSegment s : svc.list()) {
                 Map<String, Object> o = new LinkedHashMap<>();
+                o.put("kind", "segment");
                 o.put("owner", s.owner());
                 o.put("vdisk", s.vdisk());
                 o.put("shard", (long) s.shard());
@@ -356,6 +380,34 @@ final class NodeAdmin implements AdminServer.Handler {
                 }
                 out.add(o);
             }
+        }
+        if (svc != null) for (ReplicaService.StreamStatus st : svc.streams()) { // what drains made of the segments: one item per stream
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("kind", "image");
+            o.put("owner", st.owner());
+            o.put("vdisk", st.vdisk());
+            o.put("shard", (long) st.shard());
+            List<Object> ranges = new ArrayList<>();
+            long[] r = st.drainedRanges();
+            for (int i = 0; i + 1 < r.length; i += 2) ranges.add(List.of(r[i], r[i + 1]));
+            o.put("drained_ranges", ranges);
+            o.put("image_blocks", st.imageBlocks());
+            o.put("image_vblocks", st.imageVBlocks());
+            o.put("undrained_bytes", st.undrainedBytes());
+            o.put("drains", st.drains());
+            if (withBlocks) { // the image's data blocks as one pseudo batch: [block, crc, seq] (zero blocks left out, as in batches)
+                List<Object> pairs = new ArrayList<>();
+                for (ReplicaService.ImageBlock b : svc.imageBlocks(st.owner(), st.vdisk(), st.shard()))
+                    if (b.kind() == io.dsf.stargate.replication.ReplicaImage.KIND_DATA)
+                        pairs.add(List.of(b.block(), Integer.toUnsignedLong(b.crc()), b.seq()));
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("offset", -1L);
+                x.put("bytes", 0L);
+                x.put("crc", 0L);
+                x.put("blocks", pairs);
+                o.put("batch_list", List.of(x));
+            }
+            out.add(o);
         }
         Map<String, Object> m = one("replicas", out);
         List<Object> vds = new ArrayList<>();

@@ -38,6 +38,14 @@ public final class ReplicaPuller implements AutoCloseable {
     public static final int END = -1;
     /** {@link #next} returned a base: {@link #shard()} and {@link #base()} say which. */
     public static final int BASE = -2;
+    /**
+     * {@link #next} returned a synthetic batch of the peer's image ({@link #batch()}, {@link #batchBytes()},
+     * {@link #shard()}, {@link #vblock()}): drained blocks of one vBlock, each entry with its own block's
+     * sequence. Not a batch the owner wrote: merge its entries per block, never deduplicate it as a batch.
+     */
+    public static final int IMAGE = -3;
+    /** {@link #next} returned the sequence ranges the peer drained for {@link #shard()} ({@link #ranges()}): count them as present. */
+    public static final int COVERED = -4;
 
     /** A pull failed: the peer's answer was wrong or missing. */
     public static final class PullException extends IOException {
@@ -63,6 +71,7 @@ public final class ReplicaPuller implements AutoCloseable {
     // the last batch received
     private int batchBytes, shard;
     private long segment, offset, segmentBytes, base;
+    private long[] ranges = new long[0];
 
     /**
      * Connects to the replica service at {@code at} ({@code peer}: a name for messages).
@@ -149,6 +158,12 @@ public final class ReplicaPuller implements AutoCloseable {
                 batchBytes = 0;
                 return BASE;
             }
+            case ReplicationDescriptor.TYPE_IMAGE -> {
+                return image(f);
+            }
+            case ReplicationDescriptor.TYPE_COVERED -> {
+                return covered(f);
+            }
             default -> throw new PullException(peer + ": answered a NEXT with " + ReplicationDescriptor.typeName(f.type()));
         }
         int n = f.payloadLength();
@@ -169,6 +184,53 @@ public final class ReplicaPuller implements AutoCloseable {
         segmentBytes = segBytes;
         return n;
     }
+
+    /** Checks an IMAGE answer: placement, the synthetic batch's checksums, every entry inside its vBlock with a sequence. */
+    private int image(ReplicationFrame f) throws PullException {
+        int n = f.payloadLength(), sh = f.shard();
+        long vb = f.segment(), vblocks = (vd.size() / ReplicaImage.PAGE + ReplicaImage.VBLOCK_BLOCKS - 1) / ReplicaImage.VBLOCK_BLOCKS;
+        if (f.vdisk() != vd.id() || sh < 0 || sh >= vd.shards() || vb < 0 || vb >= vblocks || vb % vd.shards() != sh
+                || f.segmentOffset() != 0 || f.segmentBytes() != 0)
+            throw new PullException(peer + ": image batch with a bad placement (vDisk " + f.vdisk() + " shard " + sh + " vBlock " + vb + ")");
+        int v = OpLogBatchView.verify(recv, recvView, 0, n, crc);
+        if (v != OpLogBatchView.OK)
+            throw new PullException(peer + ": image batch of shard " + sh + " vBlock " + vb + ": " + ReplicationDescriptor.reasonName(v));
+        for (int i = 0, c = OpLogBatchView.count(recv, 0); i < c; i++) {
+            long seq = OpLogBatchView.seq(recv, 0, i), b = OpLogBatchView.block(recv, 0, i);
+            int k = OpLogBatchView.blocks(recv, 0, i);
+            if (seq < 1 || b < 0 || (b >>> 8) != vb || ((b + k - 1) >>> 8) != vb)
+                throw new PullException(peer + ": image batch of vBlock " + vb + " holds an entry outside it (seq " + seq + ", blocks " + b + "+" + k + ")");
+        }
+        batchBytes = n;
+        shard = sh;
+        segment = vb;
+        offset = 0;
+        segmentBytes = 0;
+        return IMAGE;
+    }
+
+    /** Checks a COVERED answer: length, checksum, ranges sorted, disjoint and positive. */
+    private int covered(ReplicationFrame f) throws PullException {
+        int len = f.payloadLength(), sh = f.shard();
+        if (f.vdisk() != vd.id() || sh < 0 || sh >= vd.shards() || f.segment() != 0 || f.segmentOffset() != 0 || f.segmentBytes() != 0)
+            throw new PullException(peer + ": covered ranges with a bad placement (vDisk " + f.vdisk() + " shard " + sh + ")");
+        int count = recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0);
+        if (count < 1 || count > ReplicaImage.MAX_RANGES || len != 8 + 16 * count)
+            throw new PullException(peer + ": covered ranges of " + len + " bytes claiming " + count + " ranges");
+        if (OpLogBatchView.crc(recvView, 8, 16 * count, crc) != recv.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 4))
+            throw new PullException(peer + ": covered ranges of shard " + sh + ": checksum mismatch");
+        long[] r = ReplicaImage.decodePairs(recv, 8, count);
+        if (r == null) throw new PullException(peer + ": covered ranges of shard " + sh + " out of order, overlapping or not positive");
+        ranges = r;
+        shard = sh;
+        batchBytes = 0;
+        return COVERED;
+    }
+
+    /** The ranges (first, last, ...) of the last {@link #COVERED} from {@link #next}. */
+    public long[] ranges() { return ranges.clone(); }
+    /** The vBlock of the last {@link #IMAGE} from {@link #next}. */
+    public long vblock() { return segment; }
 
     /** The receive buffer: the last batch from {@link #next} at offset 0 (valid until the next call). */
     public MemorySegment batch() { return recv; }

@@ -194,6 +194,7 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
             List<long[]> seqsPerShard = new ArrayList<>();
             int[] seqCount = null;
             long[] base = null;
+            SeqCoverage[] covered = null;
             for (ReplicaPuller p : pullers) {
                 ReplicaVDisk meta = p.start(nodeId, name);
                 if (meta == null || meta.id() != vdiskId) continue;
@@ -202,6 +203,8 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                     for (int s = 0; s < shards; s++) seqsPerShard.add(new long[64]);
                     seqCount = new int[shards];
                     base = new long[shards];
+                    covered = new SeqCoverage[shards];
+                    for (int s = 0; s < shards; s++) covered[s] = new SeqCoverage();
                 }
                 for (int r; (r = p.next()) != ReplicaPuller.END; ) {
                     int shard = p.shard();
@@ -210,6 +213,12 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                         base[shard] = Math.max(base[shard], p.base());
                         continue;
                     }
+                    if (r == ReplicaPuller.COVERED) { // what the peer drained into its image: present
+                        covered[shard].addRanges(p.ranges());
+                        continue;
+                    }
+                    // a batch, or a synthetic batch of the peer's image (IMAGE): the same layout, each entry with
+                    // its own sequence, merged per block alike (the newest wins)
                     MemorySegment b = p.batch();
                     int count = OpLogBatchView.count(b, 0), slice = 0;
                     for (int i = 0; i < count; i++) {
@@ -240,17 +249,13 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
                 return null;
             }
             for (int s = 0; s < shards; s++) { // copies of a batch (RF3) repeat sequences; a hole is a batch on no peer
-                long[] a = Arrays.copyOf(seqsPerShard.get(s), seqCount[s]);
-                Arrays.sort(a);
-                long expect = Math.max(1, base[s]);
-                for (long q : a) {
-                    if (q < expect) continue; // a copy (RF3), or below a base that rose after it was seen
-                    if (q > expect) {
-                        LOG.log(System.Logger.Level.WARNING, "read repair of " + name + ": shard " + s + " sequence " + expect
-                                + " is on no reachable replica; the read stays a medium error");
-                        return null;
-                    }
-                    expect = Math.max(expect, q + 1);
+                long[] a = seqsPerShard.get(s);
+                for (int i = 0; i < seqCount[s]; i++) covered[s].add(a[i]);
+                long[] holes = covered[s].holes(Math.max(1, base[s]), 1);
+                if (holes.length > 0) {
+                    LOG.log(System.Logger.Level.WARNING, "read repair of " + name + ": shard " + s + " sequence " + holes[0]
+                            + " is on no reachable replica; the read stays a medium error");
+                    return null;
                 }
             }
             for (int i = 0; i < n; i++) { // a newest entry below its shard's base (or none, with a base): the block is zero

@@ -55,6 +55,15 @@ import java.util.zip.CRC32C;
  * b}), deletes its segments of that shard whose newest entry is below B (a segment holding any
  * entry &ge; B, or one a batch was written into since the scan began, stays), syncs through its
  * channel and only then answers ACK. Pulls carry the bases before the batches.
+ *
+ * <p>Drain: a drain thread ({@link ReplicaDrain}, its own store channel) applies the batches of each
+ * (owner, vDisk, shard) stream to an image of that stream ({@link ReplicaImage}) when the stream's
+ * undrained bytes pass {@link DrainPolicy#thresholdBytes} or the service has been idle for
+ * {@link DrainPolicy#idleNanos}; once the image and the covered ranges are durable the service thread
+ * deletes the drained segments (a segment written into since the drain began, or one a pull of the
+ * vDisk may still read, is kept for now). Pulls serve, per shard, the segments still held, then the
+ * image ({@code IMAGE}), then the covered ranges ({@code COVERED}); the service thread reads an image
+ * only while no drain of that stream runs.
  */
 public final class ReplicaService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaService.class.getName());
@@ -71,6 +80,22 @@ public final class ReplicaService implements AutoCloseable {
     /** Bytes a pull reads from a replica segment at once. */
     static final int PULL_WINDOW = 2 << 20;
     static final int ACK_SLOT = 128;
+    /**
+     * When streams drain into their image: a stream whose undrained bytes reach {@code thresholdBytes}
+     * (0: never by size), and every stream with undrained bytes once no batch was stored for
+     * {@code idleNanos} (0: never when idle). Immutable; thread safe.
+     */
+    public record DrainPolicy(long thresholdBytes, long idleNanos) {
+        /** 64 MiB undrained, or 30 s without a batch. */
+        public static final DrainPolicy DEFAULT = new DrainPolicy(64L << 20, TimeUnit.SECONDS.toNanos(30));
+        /** Never drains by itself ({@link #drainNow} still does). */
+        public static final DrainPolicy OFF = new DrainPolicy(0, 0);
+
+        public DrainPolicy {
+            if (thresholdBytes < 0 || idleNanos < 0) throw new IllegalArgumentException("negative drain threshold or idle time");
+        }
+    }
+
     private static final long K_RECV = 1L << 56, K_SEND = 2L << 56, K_WRITE = 3L << 56, K_SYNC = 4L << 56, K_PULL = 5L << 56, K_META = 6L << 56,
             K_BASE = 7L << 56;
     private static final long KIND = 0xffL << 56;
@@ -117,6 +142,10 @@ public final class ReplicaService implements AutoCloseable {
         int baseShard;
         /** The pull this connection serves (null: none); freed when the slot is reaped. */
         Pull pull;
+        /** A NEXT waiting for a drain of the stream it needs (answered when that drain is back). */
+        boolean deferredNext;
+        /** The image stream of the segment being written (resolved with {@link #obj}). */
+        ReplicaDrain.Stream stream;
         Conn(int slot) {
             this.slot = slot;
             this.recvOff = slot * ReplicationDescriptor.RECV_BUFFER;
@@ -143,6 +172,20 @@ public final class ReplicaService implements AutoCloseable {
         int segIdx;
         long pos, winBase = -1, sent;
         int winHave;
+        /** Per shard in turn: the log (0), then the image (1), then the covered ranges (2). */
+        int shard, phase;
+        boolean ended;
+        /** This shard's log: block -> highest sequence sent (a damaged image block with a newer or equal entry sent is left out). */
+        final org.agrona.collections.Long2LongHashMap logMax = new org.agrona.collections.Long2LongHashMap(-1);
+        /** The image of this shard: its vBlocks (taken when the phase begins), the one read and where its next entry starts. */
+        long[] vblocks;
+        int vbIdx = -1, slot;
+        ReplicaImage.Table table;
+        /** Per slot of the vBlock read: its data verified (read and matching the table's CRC). */
+        final boolean[] good = new boolean[ReplicaImage.VBLOCK_BLOCKS];
+        long imageSent;
+        /** The shard's covered ranges as they were when its image phase began. */
+        long[] ranges;
 
         Pull(ReplicaVDisk vd, List<ReplicaSegment> segs, long[] bases) throws RdmaException {
             this.vd = vd;
@@ -178,6 +221,24 @@ public final class ReplicaService implements AutoCloseable {
     /** The scan thread: reads a base's segments (blocking) so the service thread goes on storing batches meanwhile. */
     private final java.util.concurrent.ExecutorService scanner;
     private int closingCount;
+    /** Image streams by {@code owner/vdisk/shard}: made by the service thread (and at start); read by any thread. */
+    private final java.util.concurrent.ConcurrentHashMap<String, ReplicaDrain.Stream> streams = new java.util.concurrent.ConcurrentHashMap<>();
+    private final DrainPolicy policy;
+    private final ReplicaDrain drain;
+    /** The drain thread: drains streams (blocking, its own channel) and hands each job back on {@link #drainedJobs}. */
+    private final java.util.concurrent.ExecutorService drainer;
+    private final ConcurrentLinkedQueue<ReplicaDrain.Job> drainedJobs = new ConcurrentLinkedQueue<>();
+    /** Drain jobs out (service thread only). */
+    private final List<ReplicaDrain.Job> drainJobs = new ArrayList<>();
+    /** {@link #drainNow} requests waiting for every stream they named (service thread; handed over on {@link #drainRequests}). */
+    private final ConcurrentLinkedQueue<java.util.concurrent.CompletableFuture<Integer>> drainRequests = new ConcurrentLinkedQueue<>();
+    private final List<java.util.concurrent.CompletableFuture<Integer>> drainWaiters = new ArrayList<>();
+    private final java.util.Set<ReplicaDrain.Stream> forced = new java.util.HashSet<>(), freeWanted = new java.util.HashSet<>();
+    /** Service thread: a pull ended (or a job is due) since {@link #onDrained} last looked; segments wait for pulls to end. */
+    private boolean drainWork, deferredDeletes;
+    private long lastStoredNanos = System.nanoTime(), lastIdleCheck;
+    private volatile long drainsDone, drainsFailed, segmentsDrained;
+    private final java.util.Set<String> noMetaLogged = new java.util.HashSet<>();
     private final Completions comps;
     private final ReplicationFrame frame = new ReplicationFrame(), ackFrame = new ReplicationFrame();
     private final CRC32C crc = new CRC32C();
@@ -188,12 +249,15 @@ public final class ReplicaService implements AutoCloseable {
     private int storeN;
 
     private ReplicaService(RdmaTransport transport, BlockDevice device, BlockStore store, InetSocketAddress listen,
-                           int maxConnections) throws RdmaException {
+                           int maxConnections, DrainPolicy policy) throws RdmaException {
         if (maxConnections < 1 || maxConnections > 1024) throw new IllegalArgumentException("maxConnections must be 1..1024: " + maxConnections);
         this.transport = transport;
         this.store = store;
         this.maxConnections = maxConnections;
+        this.policy = java.util.Objects.requireNonNull(policy, "policy");
         this.recvRegion = device.allocateDma((long) maxConnections * ReplicationDescriptor.RECV_BUFFER);
+        if (store.sliceSize() != ReplicaImage.PAGE) throw new IllegalArgumentException("replica images need 4 KiB store slices, not " + store.sliceSize());
+        this.drain = new ReplicaDrain(device, store);
         this.recvView = recvRegion.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         this.ackRegion = arena.allocate((long) maxConnections * ACK_SLOT, 4096);
         this.ackView = ackRegion.asByteBuffer();
@@ -220,8 +284,22 @@ public final class ReplicaService implements AutoCloseable {
         this.comps = new Completions(256);
         this.conns = new Conn[maxConnections];
         for (int i = 0; i < maxConnections; i++) conns[i] = new Conn(i);
-        for (ReplicaSegment s : list()) objects.put(key(s.owner(), s.vdisk(), s.shard(), s.segment()), s.object());
+        for (ReplicaSegment s : list()) {
+            objects.put(key(s.owner(), s.vdisk(), s.shard(), s.segment()), s.object());
+            stream(s.owner(), s.vdisk(), s.shard()).undrained += s.bytes(); // unknown: drained again when idle
+        }
         for (StoreObject o : store.objects()) {
+            Map<String, byte[]> ia = store.attributes(o);
+            byte[] it = ia.get("t");
+            String type = it == null ? "" : new String(it, StandardCharsets.US_ASCII);
+            if (type.equals(ReplicaImage.BLOCK_TYPE) || type.equals(ReplicaImage.TABLE_TYPE)) {
+                byte[] ow = ia.get("o");
+                long v = u64(ia.get("v")), sh = u64(ia.get("s")), vb = u64(ia.get("vb"));
+                if (ow == null || v < 0 || sh < 0 || sh >= MAX_SHARDS || type.equals(ReplicaImage.BLOCK_TYPE) && vb < 0) continue;
+                ReplicaDrain.Stream st = stream(new String(ow, StandardCharsets.US_ASCII), v, (int) sh);
+                if (type.equals(ReplicaImage.TABLE_TYPE)) st.table = o;
+                else st.vblocks.put(vb, o);
+            }
             ReplicaVDisk m = meta(store, o);
             if (m != null) {
                 metas.put(m.owner() + "/" + m.id(), m);
@@ -245,6 +323,11 @@ public final class ReplicaService implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.drainer = java.util.concurrent.Executors.newSingleThreadExecutor(job -> {
+            Thread t = new Thread(job, "replica-drain-" + port);
+            t.setDaemon(true);
+            return t;
+        });
         worker.setDaemon(true);
         acceptor.setDaemon(true);
     }
@@ -256,7 +339,13 @@ public final class ReplicaService implements AutoCloseable {
      */
     public static ReplicaService start(RdmaTransport transport, BlockDevice device, BlockStore store, InetSocketAddress listen,
                                        int maxConnections) throws RdmaException {
-        ReplicaService s = new ReplicaService(transport, device, store, listen, maxConnections);
+        return start(transport, device, store, listen, maxConnections, DrainPolicy.DEFAULT);
+    }
+
+    /** As {@link #start(RdmaTransport, BlockDevice, BlockStore, InetSocketAddress, int)}, draining streams as {@code policy} says. */
+    public static ReplicaService start(RdmaTransport transport, BlockDevice device, BlockStore store, InetSocketAddress listen,
+                                       int maxConnections, DrainPolicy policy) throws RdmaException {
+        ReplicaService s = new ReplicaService(transport, device, store, listen, maxConnections, policy);
         s.worker.start();
         s.acceptor.start();
         return s;
@@ -277,6 +366,97 @@ public final class ReplicaService implements AutoCloseable {
     /** Pulls answered with a vDisk's metadata, and batches sent to pullers. */
     public long pullsServed() { return pullsServed; }
     public long batchesPulled() { return batchesPulled; }
+
+    /** Drains completed (and failed), and segments they let go. */
+    public long drainsDone() { return drainsDone; }
+    public long drainsFailed() { return drainsFailed; }
+    public long segmentsDrained() { return segmentsDrained; }
+    /** Image entries sent to pullers (synthetic batches). */
+    public long imageBatchesPulled() { return imageBatchesPulled; }
+    private volatile long imageBatchesPulled;
+
+    /**
+     * What this node holds of one owner stream besides its segments: the covered sequence ranges
+     * (first, last, ...; every sequence drained, none below the base), the image's blocks and vBlocks,
+     * the bytes stored since the last drain began (an estimate after a restart: the segments' sizes),
+     * and the drains done since the start. Immutable; thread safe.
+     */
+    public record StreamStatus(String owner, long vdisk, int shard, long[] drainedRanges, long imageBlocks, long imageVBlocks,
+                               long undrainedBytes, long drains, boolean loaded) {}
+
+    /** Every image stream this node knows of, by owner, vDisk, shard. Thread safe; control path. */
+    public List<StreamStatus> streams() {
+        List<StreamStatus> out = new ArrayList<>();
+        for (ReplicaDrain.Stream x : streams.values())
+            out.add(new StreamStatus(x.owner, x.vdisk, x.shard, x.ranges.clone(), x.imageBlocks, x.vblocks.size(), x.undrained, x.drains, x.loaded));
+        out.sort((x, y) -> {
+            int c = x.owner().compareTo(y.owner());
+            if (c == 0) c = Long.compare(x.vdisk(), y.vdisk());
+            return c != 0 ? c : Integer.compare(x.shard(), y.shard());
+        });
+        return out;
+    }
+
+    /**
+     * The newest drained version of each block of one image vBlock: block number, kind
+     * ({@link ReplicaImage#KIND_DATA} or {@link ReplicaImage#KIND_ZERO}), sequence and CRC32C, as its
+     * table says (blocks below the stream's base included; tools compare the CRCs). Immutable; thread safe.
+     */
+    public record ImageBlock(long block, int kind, long seq, int crc) {}
+
+    /**
+     * The blocks of every image vBlock of {@code owner}'s vDisk {@code vdisk}, shard {@code shard}, read
+     * from their tables, blocking, through a channel of the calling thread (tools and tests; a drain
+     * running meanwhile may show a vBlock as before or after it). Thread safe; control path.
+     */
+    public List<ImageBlock> imageBlocks(String owner, long vdisk, int shard) {
+        List<ImageBlock> out = new ArrayList<>();
+        ReplicaDrain.Stream st = streams.get(owner + "/" + vdisk + "/" + shard);
+        ReplicaVDisk meta = null;
+        for (ReplicaVDisk m : vdisks()) if (m.owner().equals(owner) && m.id() == vdisk) meta = m;
+        if (st == null || meta == null || st.table == null) return out;
+        long[] vbs = st.vblocks.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+        CRC32C c = new CRC32C();
+        try (StoreChannel rc = store.openChannel(4, 1 << 20, 1, (t, x) -> { })) {
+            MemorySegment buf = rc.buffers().buffer(rc.buffers().acquire());
+            ByteBuffer view = buf.asByteBuffer();
+            for (long vb : vbs) {
+                StoreObject t = st.table;
+                long off = ReplicaImage.tableOffset(vb / meta.shards());
+                if (t == null || t.isDeleted() || off + 2L * ReplicaImage.PAGE > t.size()) continue;
+                ReplicaImage.Table tab = new ReplicaImage.Table(vb);
+                try {
+                    rc.readBlocking(t, off, buf, 2 * ReplicaImage.PAGE);
+                } catch (io.dsf.blockstore.store.StoreException e) {
+                    continue;
+                }
+                ReplicaImage.decodeTable(buf, view, 0, tab, c);
+                for (int i = 0; i < ReplicaImage.VBLOCK_BLOCKS; i++)
+                    if (tab.kind[i] != ReplicaImage.KIND_ABSENT) out.add(new ImageBlock(vb * ReplicaImage.VBLOCK_BLOCKS + i, tab.kind[i], tab.seq[i], tab.crc[i]));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Drains every stream that holds segments now, and waits until each drain is back (a stream being
+     * drained is drained once more after it). Returns the number of drains that failed. Control path
+     * (tests, tools); blocks the caller, never the service thread.
+     */
+    public int drainNow(long timeout, TimeUnit unit) throws java.util.concurrent.TimeoutException, InterruptedException {
+        java.util.concurrent.CompletableFuture<Integer> f = new java.util.concurrent.CompletableFuture<>();
+        drainRequests.add(f);
+        try {
+            return f.get(timeout, unit);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** The image stream of (owner, vDisk, shard), made on first use. Service thread (and the constructor). */
+    private ReplicaDrain.Stream stream(String owner, long vdisk, int shard) {
+        return streams.computeIfAbsent(owner + "/" + vdisk + "/" + shard, k -> new ReplicaDrain.Stream(owner, vdisk, shard));
+    }
 
     /** The metadata record of a {@code rom} object, or null when {@code o} is something else (or unreadable). */
     static ReplicaVDisk meta(BlockStore store, StoreObject o) {
@@ -489,6 +669,11 @@ public final class ReplicaService implements AutoCloseable {
                 storeStatus[storeN++] = st;
             });
             ch.registerRegion(recvRegion);
+            for (ReplicaDrain.Stream st : streams.values()) { // images of earlier runs: their ranges and tables read in the background
+                ReplicaVDisk meta = metas.get(st.owner + "/" + st.vdisk);
+                if (st.table != null && meta != null && st.shard < meta.shards())
+                    submit(new ReplicaDrain.Job(st, meta, List.of(), 0), MODE_LOAD);
+            }
             while (!closing) {
                 int work = adopt();
                 if (ch.inFlight() == 0 && !ch.leadingCommit()) { busySince = 0; busyLogged = false; }
@@ -496,6 +681,7 @@ public final class ReplicaService implements AutoCloseable {
                 work += ch.poll(64);
                 work += onStoreCompletions();
                 if (!trims.isEmpty()) work += onScanned();
+                work += onDrained();
                 if (closingCount > 0) reap();
                 if (work > 0) storeSpins = 0;
                 else {
@@ -513,7 +699,10 @@ public final class ReplicaService implements AutoCloseable {
                         if (++storeSpins < STORE_SPINS) Thread.onSpinWait();
                         else ch.await(64, STORE_WAIT_NANOS);
                     }
-                    else if (cq.await(comps, TimeUnit.MICROSECONDS.toNanos(500)) > 0) onCompletions();
+                    else {
+                        maybeDrainIdle();
+                        if (cq.await(comps, TimeUnit.MICROSECONDS.toNanos(500)) > 0) onCompletions();
+                    }
                 }
             }
         } catch (Throwable t) {
@@ -552,6 +741,8 @@ public final class ReplicaService implements AutoCloseable {
             c.obj = null;
             c.ownerBytes = null;
             c.segment = -1;
+            c.stream = null;
+            c.deferredNext = false;
             e.attach(c);
             connectionsAccepted++;
             if (e.postRecv(recvMr, c.recvOff, ReplicationDescriptor.RECV_BUFFER, K_RECV | c.slot) != PostStatus.OK) reset(c, "cannot post a receive");
@@ -667,6 +858,7 @@ public final class ReplicaService implements AutoCloseable {
             c.vdisk = vdisk;
             c.shard = shard;
             c.segment = segment;
+            c.stream = stream(c.owner, vdisk, shard);
         }
         int st;
         while ((st = ch.write(c.obj, c.segOff, c.recvBuf, c.len, K_WRITE | c.slot)) == StoreStatus.QUEUE_FULL.code()
@@ -682,6 +874,7 @@ public final class ReplicaService implements AutoCloseable {
         c.state = C_WRITING;
         c.storeBusy = true;
         for (int i = 0; i < trims.size(); i++) trims.get(i).touched.add(c.obj); // a scan may predate this batch: keep its segment
+        for (int i = 0; i < drainJobs.size(); i++) drainJobs.get(i).touched.add(c.obj); // likewise a drain's read
     }
 
     /** Deletes this node's copy of the owner's segment (if any), then takes the next message; a TRIM gets no answer. */
@@ -865,11 +1058,201 @@ public final class ReplicaService implements AutoCloseable {
             basesApplied++;
             LOG.log(System.Logger.Level.INFO, "replica: base " + t.base + " for " + t.key + ": " + deleted + " segments deleted"
                     + (t.had == 0 ? "" : " (base was " + t.had + ")"));
+            ReplicaDrain.Stream ist = streams.get(t.key);
+            if (ist != null && (ist.table != null || !ist.vblocks.isEmpty()) && freeWanted.add(ist)) drainWork = true; // its image below the base goes too
             t.c.storeBusy = false;
             if (t.c.state == C_CLOSING) continue;
             syncBase(t.c);
         }
         return n;
+    }
+
+    // ================================================================ drain (service thread side)
+
+    /**
+     * Hands a drain of {@code st} to the drain thread: the stream's segments now (the segments a batch is
+     * being written into count as touched: kept after the drain), its base now. Without the vDisk's
+     * metadata (its size and shards) the stream cannot be laid out and stays in its segments.
+     */
+    private void submitDrain(ReplicaDrain.Stream st) {
+        ReplicaVDisk meta = metas.get(st.owner + "/" + st.vdisk);
+        if (meta == null || st.shard >= meta.shards()) {
+            if (noMetaLogged.add(st.key()))
+                LOG.log(System.Logger.Level.WARNING, "replica: no metadata for " + st.key() + " (or not that many shards): its batches stay in their segments");
+            st.undrained = 0;
+            return;
+        }
+        List<ReplicaSegment> segs = new ArrayList<>(); // from this thread's map: no store scan on the latency path
+        String prefix = st.key() + "/";
+        for (Map.Entry<String, StoreObject> e : objects.entrySet()) {
+            if (!e.getKey().startsWith(prefix) || e.getValue().isDeleted()) continue;
+            long n = Long.parseLong(e.getKey().substring(prefix.length()));
+            segs.add(new ReplicaSegment(st.owner, st.vdisk, st.shard, n, e.getValue().size(), e.getValue()));
+        }
+        segs.sort((x, y) -> Long.compare(x.segment(), y.segment()));
+        long bytes = 0;
+        int take = 0;
+        while (take < segs.size() && (take == 0 || bytes < MAX_DRAIN_BYTES)) bytes += segs.get(take++).bytes();
+        ReplicaDrain.Job j = new ReplicaDrain.Job(st, meta, new ArrayList<>(segs.subList(0, take)), baseValues.getOrDefault(st.key(), 0L));
+        j.partial = take < segs.size();
+        for (int i = take; i < segs.size(); i++) j.leftBytes += segs.get(i).bytes();
+        submit(j, MODE_DRAIN);
+    }
+
+    private static final int MODE_DRAIN = 0, MODE_FREE = 1, MODE_LOAD = 2;
+    /**
+     * Segment bytes one drain takes at most (the oldest first; the rest is the next drain's): bounds how
+     * long a pull waiting to read the stream's image waits.
+     */
+    static final long MAX_DRAIN_BYTES = 128L << 20;
+
+    private void submit(ReplicaDrain.Job j, int mode) {
+        ReplicaDrain.Stream st = j.s;
+        for (ReplicaSegment x : j.segs)
+            for (Conn c : conns) if (c.state != C_FREE && c.storeBusy && c.obj == x.object()) j.touched.add(x.object());
+        st.busy = true;
+        st.undrained = 0;
+        drainJobs.add(j);
+        try {
+            drainer.execute(() -> {
+                try {
+                    switch (mode) {
+                        case MODE_FREE -> drain.freeBelow(j.s, j.meta, j.base);
+                        case MODE_LOAD -> drain.load(j.s, j.meta);
+                        default -> drain.drain(j);
+                    }
+                } catch (Throwable t) {
+                    j.failure = String.valueOf(t);
+                }
+                drainedJobs.add(j);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing
+            j.failure = "closing";
+            drainedJobs.add(j);
+        }
+    }
+
+    /** When the service has stored nothing for the policy's idle time: drains every stream with undrained bytes (checked every 100 ms). */
+    private void maybeDrainIdle() {
+        if (policy.idleNanos() <= 0) return;
+        long now = System.nanoTime();
+        if (now - lastIdleCheck < 100_000_000L || now - lastStoredNanos < policy.idleNanos()) return;
+        lastIdleCheck = now;
+        for (ReplicaDrain.Stream st : streams.values()) if (st.undrained > 0 && !st.busy) submitDrain(st);
+    }
+
+    /** Whether a pull of (owner, vDisk) is still reading (its segments must stay until it is done). */
+    private boolean pulling(String owner, long vdisk) {
+        for (Conn c : conns)
+            if (c.state != C_FREE && c.pull != null && !c.pull.ended && c.pull.vd.id() == vdisk && owner.equals(c.owner)) return true;
+        return false;
+    }
+
+    /**
+     * Drain jobs that are back: deletes the drained segments no batch was written into since the drain
+     * began (while a pull of the vDisk reads, later), answers the NEXTs that waited for the stream,
+     * starts what was asked meanwhile ({@link #drainNow}, a base's freeing) and completes
+     * {@link #drainNow} requests whose streams are all done.
+     */
+    private int onDrained() {
+        if (drainRequests.isEmpty() && drainedJobs.isEmpty() && !drainWork) return 0; // the common case: one check per loop
+        drainWork = false;
+        int n = 0;
+        java.util.concurrent.CompletableFuture<Integer> req;
+        while ((req = drainRequests.poll()) != null) {
+            n++;
+            for (ReplicaSegment x : list()) {
+                ReplicaDrain.Stream st = stream(x.owner(), x.vdisk(), x.shard());
+                forced.add(st);
+            }
+            drainWaiters.add(req);
+        }
+        ReplicaDrain.Job j;
+        while ((j = drainedJobs.poll()) != null) {
+            n++;
+            drainJobs.remove(j);
+            ReplicaDrain.Stream st = j.s;
+            st.busy = false;
+            if (j.failure != null) {
+                drainsFailed++;
+                if (forced.contains(st) || !j.segs.isEmpty()) st.undrained = Math.max(st.undrained, 1); // tried again when idle
+                LOG.log(System.Logger.Level.WARNING, "replica: drain of " + st.key() + " failed (segments kept): " + j.failure);
+            } else {
+                drainsDone++;
+                int deleted = 0;
+                for (ReplicaSegment x : j.drained) {
+                    StoreObject o = x.object();
+                    if (j.touched.contains(o) || o.isDeleted()) continue;
+                    boolean writing = false;
+                    for (Conn c : conns) writing |= c.state != C_FREE && c.storeBusy && c.obj == o;
+                    if (writing) continue;
+                    if (pulling(st.owner, st.vdisk)) {
+                        st.deferredDeletes.add(x);
+                        deferredDeletes = true;
+                    }
+                    else if (deleteSegment(x)) deleted++;
+                }
+                if (j.partial) { // segments left for the next drain: soon (idle, or at once when asked)
+                    st.undrained = Math.max(st.undrained, j.leftBytes); // past the threshold: the next batch starts it
+                    if (!drainWaiters.isEmpty()) forced.add(st);
+                }
+                if (!j.segs.isEmpty())
+                    LOG.log(System.Logger.Level.DEBUG, "replica: drained " + st.key() + ": " + j.batches + " batches from " + j.segs.size()
+                            + " segments, " + deleted + " deleted");
+            }
+        }
+        for (Conn c : conns) {
+            if (!c.deferredNext || c.state == C_FREE || c.state == C_CLOSING) continue;
+            c.deferredNext = false;
+            onNext(c, c.batchId);
+        }
+        if (deferredDeletes) {
+            deferredDeletes = false;
+            for (ReplicaDrain.Stream st : streams.values()) {
+            if (!st.deferredDeletes.isEmpty() && !pulling(st.owner, st.vdisk)) {
+                    for (ReplicaSegment x : st.deferredDeletes) if (!x.object().isDeleted()) deleteSegment(x);
+                    st.deferredDeletes.clear();
+                }
+                deferredDeletes |= !st.deferredDeletes.isEmpty();
+            }
+        }
+        if (!freeWanted.isEmpty()) {
+            for (java.util.Iterator<ReplicaDrain.Stream> it = freeWanted.iterator(); it.hasNext(); ) {
+                ReplicaDrain.Stream st = it.next();
+                if (st.busy) continue;
+                it.remove();
+                ReplicaVDisk meta = metas.get(st.owner + "/" + st.vdisk);
+                if (meta != null) submit(new ReplicaDrain.Job(st, meta, List.of(), baseValues.getOrDefault(st.key(), 0L)), MODE_FREE);
+            }
+        }
+        if (!forced.isEmpty()) {
+            for (java.util.Iterator<ReplicaDrain.Stream> it = forced.iterator(); it.hasNext(); ) {
+                ReplicaDrain.Stream st = it.next();
+                if (st.busy) continue;
+                it.remove();
+                submitDrain(st);
+            }
+        }
+        if (!drainWaiters.isEmpty() && forced.isEmpty() && drainJobs.isEmpty()) {
+            for (var f : drainWaiters) f.complete((int) drainsFailed);
+            drainWaiters.clear();
+        }
+        return n;
+    }
+
+    /** Deletes a drained segment (its batches are in the image durably). */
+    private boolean deleteSegment(ReplicaSegment x) {
+        StoreObject o = x.object();
+        objects.remove(key(x.owner(), x.vdisk(), x.shard(), x.segment()));
+        for (Conn c : conns) if (c.obj == o) c.obj = null;
+        try {
+            if (!o.isDeleted()) store.delete(o);
+            segmentsDrained++;
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "replica: cannot delete drained " + x + ": " + e.getMessage());
+            return false;
+        }
     }
 
     /**
@@ -1000,13 +1383,16 @@ public final class ReplicaService implements AutoCloseable {
     }
 
     /**
-     * Sends a base of the vDisk the puller has not seen yet (a shard's base, first after the META and
-     * again when a BASE raised it during the pull), else the next valid batch of the pull (scanning
-     * its segments from where the last one ended: each page that starts a batch passing
-     * {@link OpLogBatchView#verify} is taken, anything else is skipped a page at a time; a batch whose
-     * every entry is below its shard's base, and a segment deleted meanwhile, are skipped), or END
-     * after the last. Reads the store blocking, a window at a time,
-     * on this thread: pulls are rare (takeover) and each step is bounded by the segments' size.
+     * Answers a NEXT. First a base of the vDisk the puller has not seen yet (a shard's base, first
+     * after the META and again when a BASE raised it during the pull). Then shard by shard: the next
+     * valid batch of the shard's segments (scanning from where the last one ended: each page that
+     * starts a batch passing {@link OpLogBatchView#verify} is taken, anything else is skipped a page at
+     * a time; a batch whose every entry is below its shard's base, and a segment deleted meanwhile, are
+     * skipped), then the shard's image as synthetic batches ({@code IMAGE}: a vBlock's blocks at or above
+     * the base, each entry with its own sequence), then its covered ranges ({@code COVERED}, as they
+     * were when the image phase began); END after the last shard. Reads the store blocking, a window
+     * or a vBlock at a time, on this thread: pulls are rare (takeover, read repair) and each step is
+     * bounded. While a drain of the shard's stream runs, the image is not read: the answer waits for it.
      */
     private void onNext(Conn c, long requestId) {
         Pull p = c.pull;
@@ -1022,9 +1408,70 @@ public final class ReplicaService implements AutoCloseable {
                 return;
             }
         }
+        while (p.shard < p.vd.shards()) {
+            int sh = p.shard;
+            if (p.phase == 0) {
+                if (nextLogBatch(c, p, sh)) return;
+                p.phase = 1;
+                continue;
+            }
+            if (p.phase == 1) {
+                ReplicaDrain.Stream st = streams.get(c.owner + "/" + p.vd.id() + "/" + sh);
+                if (st == null || st.table == null && st.vblocks.isEmpty()) {
+                    p.phase = 3;
+                    continue;
+                }
+                if (p.vblocks == null) {
+                    if (st.busy) { // a drain writes the image now: answered when it is back
+                        c.deferredNext = true;
+                        return;
+                    }
+                    if (!st.loaded) { // not read since the start: the drain thread reads its ranges first
+                        submit(new ReplicaDrain.Job(st, p.vd, List.of(), 0), MODE_LOAD);
+                        c.deferredNext = true;
+                        return;
+                    }
+                    p.ranges = st.ranges;
+                    p.vblocks = st.vblocks.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+                    p.vbIdx = -1;
+                    p.table = null;
+                }
+                int r = nextImageBatch(c, p, st, sh);
+                if (r > 0) return;
+                if (r < 0) return; // answered (NACK) or waiting
+                p.phase = 2;
+                continue;
+            }
+            if (p.phase == 2) {
+                p.phase = 3;
+                long[] ranges = p.ranges;
+                if (ranges != null && ranges.length > 0) {
+                    int n = ranges.length / 2;
+                    p.send.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, n);
+                    for (int i = 0; i < ranges.length; i++) p.send.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8 + 8L * i, ranges[i]);
+                    p.send.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 4, OpLogBatchView.crc(p.sendView, 8, 16 * n, crc));
+                    sendPulled(c, ReplicationDescriptor.TYPE_COVERED, 8 + 16 * n, p.vd.id(), sh, 0, 0, 0);
+                    return;
+                }
+                continue;
+            }
+            p.shard++;
+            p.phase = 0;
+            p.logMax.clear();
+            p.vblocks = null;
+            p.ranges = null;
+        }
+        p.ended = true;
+        drainWork = true; // segments a drain let go wait for pulls to end
+        sendPulled(c, ReplicationDescriptor.TYPE_END, 0, p.vd.id(), 0, 0, 0, p.sent);
+    }
+
+    /** Sends the next valid batch of shard {@code sh}'s segments; false when there is none left. */
+    private boolean nextLogBatch(Conn c, Pull p, int sh) {
         while (p.segIdx < p.segs.size()) {
             ReplicaSegment s = p.segs.get(p.segIdx);
-            if (p.pos + OpLogBatchView.PAGE > s.bytes() || s.object().isDeleted()) {
+            if (s.shard() > sh) return false;
+            if (s.shard() < sh || p.pos + OpLogBatchView.PAGE > s.bytes() || s.object().isDeleted()) {
                 p.segIdx++;
                 p.pos = 0;
                 p.winBase = -1;
@@ -1035,10 +1482,7 @@ public final class ReplicaService implements AutoCloseable {
                 p.winBase = p.pos;
                 p.winHave = (int) Math.min(PULL_WINDOW, s.bytes() - p.pos);
                 try {
-                    if (p.rch == null) {
-                        p.rch = store.openChannel(4, 1 << 20, 1, (t, st) -> { });
-                        p.rbuf = p.rch.buffers().buffer(p.rch.buffers().acquire());
-                    }
+                    pullChannel(p);
                     MemorySegment buf = p.rbuf;
                     for (int done = 0; done < p.winHave; ) {
                         int n = Math.min(p.winHave - done, 1 << 20);
@@ -1050,7 +1494,7 @@ public final class ReplicaService implements AutoCloseable {
                     LOG.log(System.Logger.Level.WARNING, "replica: pull read of " + s + " failed: " + e.getMessage());
                     p.winBase = -1;
                     answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, p.vd.id(), s.shard(), s.segment());
-                    return;
+                    return true;
                 }
             }
             int at = (int) (p.pos - p.winBase);
@@ -1065,15 +1509,172 @@ public final class ReplicaService implements AutoCloseable {
                 p.pos += len;
                 continue;
             }
+            for (int i = 0, n = OpLogBatchView.count(p.window, at); i < n; i++) { // what the log gave of each block
+                long seq = OpLogBatchView.seq(p.window, at, i), b = OpLogBatchView.block(p.window, at, i);
+                for (int k = 0, m = Math.min(OpLogBatchView.blocks(p.window, at, i), ReplicaImage.VBLOCK_BLOCKS); k < m; k++)
+                    if (seq > p.logMax.get(b + k)) p.logMax.put(b + k, seq);
+            }
             MemorySegment.copy(p.window, at, p.send, 0, len);
             long off = p.pos;
             p.pos += len;
             p.sent++;
             batchesPulled++;
             sendPulled(c, ReplicationDescriptor.TYPE_PULLED, len, p.vd.id(), s.shard(), s.segment(), off, s.bytes());
-            return;
+            return true;
         }
-        sendPulled(c, ReplicationDescriptor.TYPE_END, 0, p.vd.id(), 0, 0, 0, p.sent);
+        return false;
+    }
+
+    private void pullChannel(Pull p) {
+        if (p.rch == null) {
+            p.rch = store.openChannel(4, 1 << 20, 1, (t, st) -> { });
+            p.rbuf = p.rch.buffers().buffer(p.rch.buffers().acquire());
+        }
+    }
+
+    /**
+     * Sends the next synthetic batch of shard {@code sh}'s image (returns 1), or returns 0 when the
+     * image is done, or -1 when it answered otherwise (a NACK: an image block that cannot be read and
+     * that no entry sent from the log supersedes; or waiting for a drain).
+     */
+    private int nextImageBatch(Conn c, Pull p, ReplicaDrain.Stream st, int sh) {
+        long base = p.bases[sh];
+        while (true) {
+            if (p.table == null || p.slot >= ReplicaImage.VBLOCK_BLOCKS) {
+                if (++p.vbIdx >= p.vblocks.length) return 0;
+                if (st.busy) { // a drain began meanwhile: read the next vBlock after it
+                    p.vbIdx--;
+                    c.deferredNext = true;
+                    return -1;
+                }
+                if (!readImageVBlock(c, p, st, p.vblocks[p.vbIdx], base)) return -1;
+                p.slot = 0;
+            }
+            int len = imageBatch(p, base);
+            if (len > 0) {
+                imageBatchesPulled++;
+                p.imageSent++;
+                sendPulled(c, ReplicationDescriptor.TYPE_IMAGE, len, p.vd.id(), sh, p.table.vblock, 0, 0);
+                return 1;
+            }
+        }
+    }
+
+    /**
+     * Reads one image vBlock (its table, then its data if it holds any at or above the base) into the
+     * pull's buffer and checks every data block against the table's CRC32C. A block that fails is
+     * left out when the log already gave an entry of that block at or above its sequence (a drain
+     * interrupted by a crash: the segment it came from is still held); otherwise the pull is refused
+     * (NACK, returns false): the replica cannot tell what it held.
+     */
+    private boolean readImageVBlock(Conn c, Pull p, ReplicaDrain.Stream st, long vb, long base) {
+        ReplicaImage.Table t = new ReplicaImage.Table(vb);
+        p.table = t;
+        java.util.Arrays.fill(p.good, false);
+        StoreObject tobj = st.table, data = st.vblocks.get(vb);
+        long off = ReplicaImage.tableOffset(vb / p.vd.shards());
+        if (tobj == null || tobj.isDeleted() || off + 2L * ReplicaImage.PAGE > tobj.size()) return true; // nothing: an empty table
+        pullChannel(p);
+        for (int pg = 0; pg < 2; pg++) {
+            MemorySegment dst = p.rbuf.asSlice((long) pg * ReplicaImage.PAGE, ReplicaImage.PAGE);
+            try {
+                p.rch.readBlocking(tobj, off + (long) pg * ReplicaImage.PAGE, dst, ReplicaImage.PAGE);
+            } catch (io.dsf.blockstore.store.ChecksumException e) { // a torn table page: the other copy holds the previous generation
+                dst.fill((byte) 0);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "replica: pull read of the image table of " + st.key() + " vBlock " + vb + " failed: " + e.getMessage());
+                answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, p.vd.id(), st.shard, vb);
+                return false;
+            }
+        }
+        ReplicaImage.decodeTable(p.rbuf, p.rbuf.asByteBuffer(), 0, t, crc);
+        boolean anyData = false;
+        for (int i = 0; i < ReplicaImage.VBLOCK_BLOCKS; i++) anyData |= t.kind[i] == ReplicaImage.KIND_DATA && t.seq[i] >= base;
+        if (anyData) {
+            ByteBuffer view = p.rbuf.asByteBuffer();
+            boolean whole = false;
+            if (data != null && !data.isDeleted()) {
+                try {
+                    p.rch.readBlocking(data, 0, p.rbuf, (int) ReplicaImage.VBLOCK_BYTES);
+                    whole = true;
+                } catch (io.dsf.blockstore.store.ChecksumException e) {
+                    whole = false;
+                } catch (io.dsf.blockstore.store.NoSuchObjectException e) {
+                    data = null;
+                }
+            }
+            for (int i = 0; i < ReplicaImage.VBLOCK_BLOCKS; i++) {
+                if (t.kind[i] != ReplicaImage.KIND_DATA || t.seq[i] < base) continue;
+                MemorySegment dst = p.rbuf.asSlice((long) i * ReplicaImage.PAGE, ReplicaImage.PAGE);
+                boolean ok = whole;
+                if (!whole && data != null) {
+                    try {
+                        p.rch.readBlocking(data, (long) i * ReplicaImage.PAGE, dst, ReplicaImage.PAGE);
+                        ok = true;
+                    } catch (RuntimeException e) {
+                        ok = false;
+                    }
+                }
+                p.good[i] = ok && OpLogBatchView.crc(view, i * ReplicaImage.PAGE, ReplicaImage.PAGE, crc) == t.crc[i];
+                if (!p.good[i] && p.logMax.get(vb * ReplicaImage.VBLOCK_BLOCKS + i) < t.seq[i]) {
+                    LOG.log(System.Logger.Level.WARNING, "replica: image block " + (vb * ReplicaImage.VBLOCK_BLOCKS + i) + " of " + st.key()
+                            + " (seq " + t.seq[i] + ") does not verify and no newer entry is held: pull refused");
+                    answer(c, ReplicationDescriptor.TYPE_NACK, ReplicationDescriptor.REASON_STORE, p.vd.id(), st.shard, vb);
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Builds in the pull's send buffer the next synthetic batch of the vBlock read, from its slot
+     * cursor: entries of adjacent blocks with one sequence and kind, at most {@link OpLogBatchView#MAX_ENTRIES}
+     * entries and {@link OpLogBatchView#MAX_DATA_SLICES} data blocks; blocks below the base, absent or
+     * failing their check are left out. Returns its length, or 0 when the vBlock has nothing left.
+     */
+    private int imageBatch(Pull p, long base) {
+        ReplicaImage.Table t = p.table;
+        MemorySegment m = p.send;
+        m.asSlice(0, OpLogBatchView.PAGE).fill((byte) 0);
+        int count = 0, slices = 0;
+        while (p.slot < ReplicaImage.VBLOCK_BLOCKS && count < OpLogBatchView.MAX_ENTRIES) {
+            int i = p.slot;
+            int kind = t.kind[i];
+            long seq = t.seq[i];
+            if (kind == ReplicaImage.KIND_ABSENT || seq < base || kind == ReplicaImage.KIND_DATA && !p.good[i]) {
+                p.slot++;
+                continue;
+            }
+            int run = 1;
+            while (i + run < ReplicaImage.VBLOCK_BLOCKS && t.kind[i + run] == kind && t.seq[i + run] == seq
+                    && (kind != ReplicaImage.KIND_DATA || p.good[i + run])) run++;
+            boolean zero = kind == ReplicaImage.KIND_ZERO;
+            int dataCrc = 0;
+            if (!zero) {
+                run = Math.min(run, OpLogBatchView.MAX_DATA_SLICES - slices);
+                if (run == 0) break;
+                MemorySegment.copy(p.rbuf, (long) i * ReplicaImage.PAGE, m, (long) (1 + slices) * OpLogBatchView.PAGE, (long) run * ReplicaImage.PAGE);
+                dataCrc = OpLogBatchView.crc(p.sendView, (1 + slices) * OpLogBatchView.PAGE, run * ReplicaImage.PAGE, crc);
+                slices += run;
+            }
+            long e = 32 + 32L * count;
+            m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, e, seq);
+            m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, e + 8, t.vblock * ReplicaImage.VBLOCK_BLOCKS + i);
+            m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, e + 16, run);
+            m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, e + 20, zero ? OpLogBatchView.FLAG_ZERO : 0);
+            m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, e + 24, dataCrc);
+            count++;
+            p.slot += run;
+        }
+        if (count == 0) return 0;
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, OpLogBatchView.MAGIC);
+        m.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 4, (short) OpLogBatchView.VERSION);
+        m.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 6, (short) count);
+        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8, t.vblock);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 16, slices);
+        m.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 20, OpLogBatchView.crc(p.sendView, 0, OpLogBatchView.PAGE, crc));
+        return (1 + slices) * OpLogBatchView.PAGE;
     }
 
     /** Seals {@code len} payload bytes already in the pull's send buffer with a trailer, re-posts the receive and sends. */
@@ -1128,6 +1729,12 @@ public final class ReplicaService implements AutoCloseable {
             } else {
                 batchesStored++;
                 answer(c, ReplicationDescriptor.TYPE_ACK, ReplicationDescriptor.REASON_NONE, c.vdisk, c.shard, c.segment);
+                lastStoredNanos = System.nanoTime();
+                ReplicaDrain.Stream ds = c.stream;
+                if (ds != null) {
+                    ds.undrained += c.len;
+                    if (policy.thresholdBytes() > 0 && ds.undrained >= policy.thresholdBytes() && !ds.busy) submitDrain(ds);
+                }
             }
         }
         storeN = 0;
@@ -1178,7 +1785,9 @@ public final class ReplicaService implements AutoCloseable {
             if (c.pull != null) {
                 c.pull.free();
                 c.pull = null;
+                drainWork = true; // segments a drain let go may wait for this pull
             }
+            c.deferredNext = false;
             closingCount--;
         }
     }
@@ -1194,6 +1803,13 @@ public final class ReplicaService implements AutoCloseable {
             if (!stopped.await(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica service thread did not stop");
             scanner.shutdownNow();
             if (!scanner.awaitTermination(10, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica scan thread did not stop");
+            try {
+                drainer.execute(drain::close); // the drain channel is the drain thread's
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // already shut down
+            }
+            drainer.shutdown();
+            if (!drainer.awaitTermination(60, TimeUnit.SECONDS)) LOG.log(System.Logger.Level.WARNING, "replica drain thread did not stop");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -58,21 +58,40 @@ package io.dsf.stargate.replication;
  *     their shard's base may be left out.</li>
  * </ul>
  *
+ * <p>Image (version 5): a replica drains its batches into an image of its own (stargate/ARCHITECTURE.md,
+ * "Replica drain"), so a pull serves, per shard, the batches still held, then the image, then the
+ * covered ranges, answering {@code NEXT} with:
+ * <ul>
+ * <li>{@code IMAGE}: payload a <em>synthetic</em> batch in the OpLog batch layout (header page and data
+ *     slices, every checksum as in a batch) made of drained blocks of one vBlock, each entry carrying
+ *     its own block's sequence number (adjacent blocks of one sequence and kind share an entry);
+ *     trailer {@code shard}, {@code segment} = the vBlock, offset and bytes zero. It is not a batch the
+ *     owner wrote: two replicas' synthetic batches may hold the same sequences, so pullers merge their
+ *     entries per block (highest sequence wins) and never deduplicate or compare them as batches.</li>
+ * <li>{@code COVERED}: the sequence ranges the replica drained for the shard ({@code shard} in the
+ *     trailer); payload {@code count u32, CRC32C u32 (of the pairs), count x (first u64, last u64)},
+ *     sorted, disjoint, first &ge; 1, at most {@link ReplicaImage#MAX_RANGES}. Every sequence in them
+ *     was replicated and is accounted for by the image (its block's newest version is there, or newer).
+ *     A puller counts them as present in its hole check. Anything malformed: the puller resets.</li>
+ * </ul>
+ *
  * <p>Version 1: first version. Version 2: {@code TRIM}. Version 3: {@code META}, {@code PULL},
- * {@code NEXT}, {@code PULLED}, {@code END}. Version 4: {@code BASE}. A node accepts its own version
+ * {@code NEXT}, {@code PULLED}, {@code END}. Version 4: {@code BASE}. Version 5: {@code IMAGE}, {@code COVERED}. A node accepts its own version
  * only (a trailer of another version resets the connection), so all nodes run the same version.
  */
 public final class ReplicationDescriptor {
     private ReplicationDescriptor() {}
 
     public static final int MAGIC = 0x52465344; // "DSFR"
-    public static final int VERSION = 4;
+    public static final int VERSION = 5;
     public static final int TRAILER = 96;
 
     public static final int TYPE_BATCH = 1, TYPE_ACK = 2, TYPE_NACK = 3, TYPE_TRIM = 4, TYPE_META = 5, TYPE_PULL = 6,
-            TYPE_NEXT = 7, TYPE_PULLED = 8, TYPE_END = 9, TYPE_BASE = 10;
+            TYPE_NEXT = 7, TYPE_PULLED = 8, TYPE_END = 9, TYPE_BASE = 10, TYPE_IMAGE = 11, TYPE_COVERED = 12;
     /** Largest type number. */
-    static final int TYPE_MAX = TYPE_BASE;
+    static final int TYPE_MAX = TYPE_COVERED;
+    /** Largest {@code COVERED} payload. */
+    public static final int MAX_COVERED = 8 + 16 * ReplicaImage.MAX_RANGES;
 
     /** NACK reasons. */
     public static final int REASON_NONE = 0, REASON_CHECKSUM = 1, REASON_MALFORMED_BATCH = 2, REASON_BAD_RANGE = 3,
@@ -104,6 +123,8 @@ public final class ReplicationDescriptor {
             case TYPE_PULLED -> "PULLED";
             case TYPE_END -> "END";
             case TYPE_BASE -> "BASE";
+            case TYPE_IMAGE -> "IMAGE";
+            case TYPE_COVERED -> "COVERED";
             default -> "type " + type;
         };
     }

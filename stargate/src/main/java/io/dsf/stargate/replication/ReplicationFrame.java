@@ -77,7 +77,8 @@ public final class ReplicationFrame {
         int len = payloadLength();
         if (len < 0 || len != messageLength - TRAILER) return BAD_LENGTH;
         switch (t) {
-            case TYPE_BATCH, TYPE_PULLED -> { if (len > MAX_PAYLOAD) return BAD_LENGTH; }
+            case TYPE_BATCH, TYPE_PULLED, TYPE_IMAGE -> { if (len > MAX_PAYLOAD) return BAD_LENGTH; }
+            case TYPE_COVERED -> { if (len < 8 || len > MAX_COVERED || (len - 8) % 16 != 0) return BAD_LENGTH; }
             case TYPE_META -> { if (len < ReplicaVDisk.MIN_BYTES || len > ReplicaVDisk.MAX_BYTES) return BAD_LENGTH; }
             case TYPE_PULL -> { if (len < 1 || len > MAX_NAME) return BAD_LENGTH; }
             default -> { if (len != 0) return BAD_LENGTH; }

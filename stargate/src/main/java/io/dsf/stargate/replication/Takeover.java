@@ -211,6 +211,8 @@ public final class Takeover {
                     ReplicaPuller p = holding.get(i);
                     for (int r; (r = p.next()) != ReplicaPuller.END; ) {
                         if (r == ReplicaPuller.BASE) idx.raiseBase(p.shard(), p.base());
+                        else if (r == ReplicaPuller.COVERED) idx.covered[p.shard()].addRanges(p.ranges());
+                        else if (r == ReplicaPuller.IMAGE) idx.addImage(p, fc, progress);
                         else idx.add(p, fc, progress);
                     }
                 }
@@ -239,6 +241,8 @@ public final class Takeover {
         final long[] base;
         /** per shard: first seq of each distinct batch -> the batch's CRC32C. */
         final Long2LongHashMap[] firstSeq;
+        /** per shard: what replicas drained (their covered ranges) and the sequences of image entries. */
+        final SeqCoverage[] covered;
         final CRC32C crc = new CRC32C();
         long spillEnd, batches, duplicates;
 
@@ -248,7 +252,9 @@ public final class Takeover {
             seqs = new LongHashSet[vd.shards()];
             base = new long[vd.shards()];
             firstSeq = new Long2LongHashMap[vd.shards()];
+            covered = new SeqCoverage[vd.shards()];
             for (int s = 0; s < seqs.length; s++) {
+                covered[s] = new SeqCoverage();
                 seqs[s] = new LongHashSet();
                 firstSeq[s] = new Long2LongHashMap(Long.MIN_VALUE);
             }
@@ -323,29 +329,63 @@ public final class Takeover {
         }
 
         /**
+         * A synthetic batch of a replica's image: each entry is the newest drained version of its blocks
+         * with its own sequence. Its entries join the per-block merge (highest sequence wins) like a
+         * batch's, but it is not a batch: no deduplication, and its sequences may repeat what other
+         * sources sent (they count as present, as the covered ranges do).
+         */
+        void addImage(ReplicaPuller p, FileChannel fc, Progress progress) throws TakeoverException, IOException {
+            MemorySegment b = p.batch();
+            int len = p.batchBytes(), shard = p.shard();
+            int count = OpLogBatchView.count(b, 0);
+            for (int i = 0; i < count; i++) {
+                long block = OpLogBatchView.block(b, 0, i);
+                int n = OpLogBatchView.blocks(b, 0, i);
+                if (block > blocks - n || (block >>> 8) % vd.shards() != shard)
+                    throw new TakeoverException("shard " + shard + ": the image of " + p.peer() + " holds blocks outside the shard or the vDisk ("
+                            + block + "+" + n + ")");
+            }
+            long spillAt = spillEnd;
+            int data = len - OpLogBatchView.PAGE;
+            if (data > 0) {
+                var buf = b.asSlice(OpLogBatchView.PAGE, data).asByteBuffer();
+                for (long at = spillAt; buf.hasRemaining(); ) at += fc.write(buf, at);
+                spillEnd += data;
+            }
+            int slice = 0;
+            for (int i = 0; i < count; i++) {
+                long seq = OpLogBatchView.seq(b, 0, i), block = OpLogBatchView.block(b, 0, i);
+                int n = OpLogBatchView.blocks(b, 0, i);
+                boolean zero = OpLogBatchView.flags(b, 0, i) == OpLogBatchView.FLAG_ZERO;
+                if (seq >= base[shard]) {
+                    covered[shard].add(seq);
+                    for (int k = 0; k < n; k++) {
+                        if (seq > winSeq.get(block + k)) {
+                            winSeq.put(block + k, seq);
+                            winAt.put(block + k, zero ? -1 : spillAt + (long) (slice + k) * BLOCK);
+                        }
+                    }
+                }
+                if (!zero) slice += n;
+            }
+            imageBatches++;
+        }
+
+        long imageBatches;
+
+        /**
          * Every shard's sequence numbers must run from its base (1 without one) to its highest without a
-         * hole; entries below the base (a base may have risen after they were indexed) are ignored.
+         * hole, counting the batches' entries, the images' entries and the ranges replicas drained; entries
+         * below the base (a base may have risen after they were indexed) are ignored.
          */
         void checkGaps() throws TakeoverException {
             StringBuilder holes = new StringBuilder();
             for (int s = 0; s < seqs.length; s++) {
                 long from = Math.max(1, base[s]);
-                long[] a = new long[seqs[s].size()];
-                int n = 0;
-                for (var it = seqs[s].iterator(); it.hasNext(); ) {
-                    long q = it.nextValue();
-                    if (q >= from) a[n++] = q;
-                }
-                a = Arrays.copyOf(a, n);
-                Arrays.sort(a);
-                long expect = from;
-                int shown = 0;
-                for (long q : a) {
-                    if (q != expect && shown++ < 4)
-                        holes.append(holes.length() == 0 ? "" : "; ").append("shard ").append(s).append(": sequence ")
-                                .append(expect).append(q - 1 == expect ? "" : ".." + (q - 1)).append(" missing");
-                    expect = q + 1;
-                }
+                SeqCoverage cov = covered[s];
+                for (var it = seqs[s].iterator(); it.hasNext(); ) cov.add(it.nextValue());
+                String h = SeqCoverage.describe("shard " + s + ": ", cov.holes(from, 4));
+                if (!h.isEmpty()) holes.append(holes.length() == 0 ? "" : "; ").append(h);
             }
             if (holes.length() > 0)
                 throw new TakeoverException("batches are missing from every reachable replica (" + holes + "): the writes they held"
@@ -358,7 +398,7 @@ public final class Takeover {
         }
 
         long lastSeq(int shard) {
-            long m = 0;
+            long m = covered[shard].max();
             for (var it = seqs[shard].iterator(); it.hasNext(); ) m = Math.max(m, it.nextValue());
             return m;
         }

@@ -4,7 +4,9 @@
  * queue owned and polled by that shard thread, no locks), and one
  * {@link io.dsf.stargate.replication.ReplicaService} thread per node receives, verifies, stores,
  * syncs and acknowledges the batches of every owner (a separate control thread only accepts
- * connections and hands them over through a queue).
+ * connections and hands them over through a queue; a drain thread per node applies stored batches to
+ * the replica's image of each owner stream through its own store channel, and hands each drain back
+ * through a queue).
  *
  * <p>The wire format is a trailer after the batch bytes ({@link
  * io.dsf.stargate.replication.ReplicationDescriptor}), so the batch lands at offset 0 of a

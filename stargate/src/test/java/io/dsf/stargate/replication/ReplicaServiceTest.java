@@ -173,16 +173,28 @@ class ReplicaServiceTest {
             assertEquals(ReplicationFrame.UNKNOWN_TYPE, f.validate(TRAILER));
             assertTrue(f.ownerEquals("n".getBytes()));
             assertFalse(f.ownerEquals("nn".getBytes()));
-            // version 4: BASE is a trailer alone; the next type number is unknown; a version 3 trailer is refused
+            // version 4: BASE is a trailer alone; a version 4 trailer is refused now (version 5)
             f.encode(TYPE_BASE, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
             assertEquals(ReplicationFrame.VALID, f.validate(TRAILER));
             assertEquals("BASE", typeName(f.type()));
             f.encode(TYPE_BASE, 0, 4096, 7, 1, 0, 0, 0, 0, "n".getBytes());
             assertEquals(ReplicationFrame.BAD_LENGTH, f.validate(TRAILER + 4096));
-            f.encode(TYPE_BASE + 1, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            // version 5: IMAGE carries a batch, COVERED 8 bytes plus 16 per range (at most MAX_RANGES); the next type is unknown
+            f.encode(TYPE_IMAGE, 0, 8192, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.VALID, f.validate(TRAILER + 8192));
+            f.encode(TYPE_IMAGE, 0, MAX_PAYLOAD + 4096, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.BAD_LENGTH, f.validate(MAX_PAYLOAD + 4096 + TRAILER));
+            f.encode(TYPE_COVERED, 0, 8 + 32, 7, 1, 0, 0, 0, 0, "n".getBytes());
+            assertEquals(ReplicationFrame.VALID, f.validate(TRAILER + 40));
+            assertEquals("COVERED", typeName(f.type()));
+            for (int bad : new int[]{0, 4, 8 + 15, 8 + 16 * (ReplicaImage.MAX_RANGES + 1)}) {
+                f.encode(TYPE_COVERED, 0, bad, 7, 1, 0, 0, 0, 0, "n".getBytes());
+                assertEquals(ReplicationFrame.BAD_LENGTH, f.validate(TRAILER + bad), "COVERED of " + bad + " bytes");
+            }
+            f.encode(TYPE_COVERED + 1, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
             assertEquals(ReplicationFrame.UNKNOWN_TYPE, f.validate(TRAILER));
             f.encode(TYPE_BASE, 0, 0, 7, 1, 0, 0, 0, 0, "n".getBytes());
-            m.set(ValueLayout.JAVA_BYTE, OFF_VERSION, (byte) 3);
+            m.set(ValueLayout.JAVA_BYTE, OFF_VERSION, (byte) 4);
             m.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_CRC, 0);
             m.set(ValueLayout.JAVA_INT_UNALIGNED, OFF_CRC, TestBatches.crc(m, 0, TRAILER));
             assertEquals(ReplicationFrame.BAD_VERSION, f.validate(TRAILER));

@@ -54,17 +54,22 @@ class ReplicationClusterTest {
         final BlockDevice dev;
         final BlockStore store;
         final RdmaTransport transport;
-        final ReplicaService svc;
+        /** The replica service (restarted by some tests on the same store and port). */
+        ReplicaService svc;
         Replication replication;
         Stargate stargate;
         final ConcurrentLinkedQueue<Acked> acked = new ConcurrentLinkedQueue<>();
 
         Member(String id) throws Exception {
+            this(id, ReplicaService.DrainPolicy.DEFAULT);
+        }
+
+        Member(String id, ReplicaService.DrainPolicy drain) throws Exception {
             this.id = id;
             dev = BlockDevices.open("mem:192m");
             store = BlockStore.format(dev, FormatOptions.DEFAULTS);
             transport = Transports.open("tcp");
-            svc = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 16);
+            svc = ReplicaService.start(transport, dev, store, new InetSocketAddress("127.0.0.1", 0), 16, drain);
         }
 
         PeerAddress address() { return new PeerAddress(id, "127.0.0.1", svc.address().getPort()); }

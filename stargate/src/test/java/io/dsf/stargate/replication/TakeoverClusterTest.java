@@ -54,9 +54,15 @@ class TakeoverClusterTest {
 
     static Map<String, ReplicationClusterTest.Member> cluster(List<ReplicationClusterTest.Member> members, int n, int rf,
                                                              io.dsf.stargate.core.StargateOptions opts) throws Exception {
+        return cluster(members, n, rf, opts, ReplicaService.DrainPolicy.DEFAULT);
+    }
+
+    static Map<String, ReplicationClusterTest.Member> cluster(List<ReplicationClusterTest.Member> members, int n, int rf,
+                                                             io.dsf.stargate.core.StargateOptions opts, ReplicaService.DrainPolicy drain)
+            throws Exception {
         Map<String, ReplicationClusterTest.Member> byId = new HashMap<>();
         for (int i = 0; i < n; i++) {
-            ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)));
+            ReplicationClusterTest.Member m = new ReplicationClusterTest.Member(String.valueOf((char) ('A' + i)), drain);
             members.add(m);
             byId.put(m.id, m);
         }
@@ -275,5 +281,56 @@ class TakeoverClusterTest {
                 () -> Takeover.run(b.stargate, b.transport, "A", "d0", sources(), 2, spill, new Takeover.Progress("A", "d0")));
         assertTrue(e.getMessage().contains("shard 0: sequence 1"), e.getMessage());
         assertNull(b.stargate.vdisk("d0"), "nothing created");
+    }
+
+    /**
+     * Takeover from replicas that drained most of their history into their images (a 256 KiB drain
+     * threshold, so drains run while batches arrive), one stream split over two replicas by a failover
+     * (shard 0's peer stops midway and comes back on the same store and port): every block reads back
+     * from the new owner as the model says, and without the covered ranges the hole check would refuse.
+     */
+    @Test
+    void takeoverFromDrainedReplicasWithAStreamSplitByAFailover() throws Exception {
+        ReplicaService.DrainPolicy drain = new ReplicaService.DrainPolicy(256L << 10, 0);
+        Map<String, ReplicationClusterTest.Member> byId = cluster(members, 4, 2, ReplicationClusterTest.OPTS, drain);
+        ReplicationClusterTest.Member a = byId.get("A");
+        VDisk d = a.stargate.create("d0", VDISK, 2);
+        long vd = ((io.dsf.stargate.core.VDiskController) d).id();
+        int[] model = workload(d, 80, 31);
+        String first = a.replication.shards().stream().filter(s -> s.vdisk() == vd && s.shard() == 0).findFirst().orElseThrow().peers().get(0);
+        ReplicationClusterTest.Member victim = byId.get(first);
+        int port = victim.svc.address().getPort();
+        victim.svc.close(); // shard 0's peer stops: its batches go to another peer from now on
+        workload(d, model, 80, 32, () -> false);
+        String second = a.replication.shards().stream().filter(s -> s.vdisk() == vd && s.shard() == 0).findFirst().orElseThrow().peers().get(0);
+        assertNotEquals(first, second, "shard 0 failed over");
+        victim.svc = ReplicaService.start(victim.transport, victim.dev, victim.store, new java.net.InetSocketAddress("127.0.0.1", port), 16, drain);
+        workload(d, model, 20, 33, () -> false);
+        long drainedSegments = 0, images = 0;
+        for (ReplicationClusterTest.Member m : members) {
+            if (m == a) continue;
+            assertEquals(0, m.svc.drainNow(60, TimeUnit.SECONDS), m.id + ": drains");
+            assertEquals(List.of(), m.svc.list(), m.id + ": every segment drained");
+            drainedSegments += m.svc.segmentsDrained();
+            for (ReplicaService.StreamStatus st : m.svc.streams()) if (st.owner().equals("A")) images += st.imageBlocks();
+        }
+        assertTrue(drainedSegments > 0 && images > 0, "drained " + drainedSegments + " segments into " + images + " image blocks");
+        // shard 0's stream lies on both: each covers some sequences, neither all
+        long[] r1 = ranges(byId.get(first), vd, 0), r2 = ranges(byId.get(second), vd, 0);
+        assertTrue(r1.length > 0 && r2.length > 0, "both hold part of shard 0: " + java.util.Arrays.toString(r1) + " / " + java.util.Arrays.toString(r2));
+        assertEquals(1, r1[0], "the first peer has the start of the stream");
+        assertTrue(r2[0] > 1, "the replacement came in later: " + java.util.Arrays.toString(r2));
+        kill(a);
+
+        ReplicationClusterTest.Member b = byId.get("B");
+        Takeover.Result res = Takeover.run(b.stargate, b.transport, "A", "d0", sources(), 2, spill, new Takeover.Progress("A", "d0"));
+        assertTrue(res.dataBlocks() > 0 && res.zeroBlocks() > 0, res.toString());
+        readBack(b.stargate.vdisk("d0"), model);
+    }
+
+    static long[] ranges(ReplicationClusterTest.Member m, long vd, int shard) {
+        for (ReplicaService.StreamStatus st : m.svc.streams())
+            if (st.owner().equals("A") && st.vdisk() == vd && st.shard() == shard) return st.drainedRanges();
+        return new long[0];
     }
 }
