@@ -53,7 +53,7 @@ public final class ReplicaPuller implements AutoCloseable {
     }
 
     private final String peer;
-    private final long timeoutNanos;
+    private final long answerNanos;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment send, recv;
     private final ByteBuffer sendView, recvView;
@@ -79,8 +79,20 @@ public final class ReplicaPuller implements AutoCloseable {
      * @throws RdmaException when it cannot be reached within {@code timeoutNanos}
      */
     public ReplicaPuller(RdmaTransport t, String peer, InetSocketAddress at, long timeoutNanos) throws RdmaException {
+        this(t, peer, at, timeoutNanos, timeoutNanos);
+    }
+
+    /**
+     * Connects to the replica service at {@code at} ({@code peer}: a name for messages), waiting at
+     * most {@code connectNanos} for the connection and {@code answerNanos} for each answer (a replica
+     * defers an answer while a drain rewrites the image it is about to send, and reads its store
+     * on a busy machine: longer than a connection takes).
+     *
+     * @throws RdmaException when it cannot be reached within {@code connectNanos}
+     */
+    public ReplicaPuller(RdmaTransport t, String peer, InetSocketAddress at, long connectNanos, long answerNanos) throws RdmaException {
         this.peer = peer;
-        this.timeoutNanos = timeoutNanos;
+        this.answerNanos = answerNanos;
         send = arena.allocate(4096, 4096);
         recv = arena.allocate(ReplicationDescriptor.RECV_BUFFER, 4096);
         sendView = send.asByteBuffer();
@@ -92,7 +104,7 @@ public final class ReplicaPuller implements AutoCloseable {
             s = t.register(send, Access.LOCAL_WRITE);
             r = t.register(recv, Access.LOCAL_WRITE);
             q = t.createCompletionQueue(EP.completionsNeeded());
-            e = t.connect(at, q, EP, timeoutNanos);
+            e = t.connect(at, q, EP, connectNanos);
         } catch (RdmaException | RuntimeException x) {
             if (q != null) q.close();
             if (r != null) r.close();
@@ -250,12 +262,12 @@ public final class ReplicaPuller implements AutoCloseable {
         frame.wrap(send, sendView, payload).encode(type, 0, payload, requestId, vd == null ? -1 : vd.id(), 0, 0, 0, 0, owner);
         int st = ep.postSend(sendMr, 0, payload + ReplicationDescriptor.TRAILER, K_SEND);
         if (st != PostStatus.OK) throw new PullException(peer + ": send refused: " + PostStatus.name(st));
-        long deadline = System.nanoTime() + timeoutNanos;
+        long deadline = System.nanoTime() + answerNanos;
         int got = -1;
         while (got < 0) {
             long left = deadline - System.nanoTime();
             if (left <= 0) throw new PullException(peer + ": no answer to " + ReplicationDescriptor.typeName(type) + " within "
-                    + timeoutNanos / 1_000_000 + " ms");
+                    + answerNanos / 1_000_000 + " ms");
             int k = cq.await(comps, Math.min(left, 50_000_000L));
             for (int i = 0; i < k; i++) {
                 if (!comps.isSuccess(i))

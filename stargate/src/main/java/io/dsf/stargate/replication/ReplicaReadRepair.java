@@ -41,6 +41,8 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
     private static final System.Logger LOG = System.getLogger(ReplicaReadRepair.class.getName());
     static final int BLOCK = 4096;
     private static final long CONNECT_NANOS = TimeUnit.SECONDS.toNanos(3), IO_SECONDS = 60;
+    /** How long a peer may take over one answer of a pull (a drain of the stream defers it). */
+    private static final long ANSWER_NANOS = TimeUnit.SECONDS.toNanos(20);
 
     private final RdmaTransport transport;
     private final String nodeId;
@@ -174,7 +176,7 @@ public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseab
         try {
             for (PeerAddress p : peers) {
                 try {
-                    pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS));
+                    pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS, ANSWER_NANOS));
                 } catch (RdmaException e) {
                     java.util.function.BiPredicate<Long, String> nd = needed;
                     if (nd != null && vdiskId >= 0 && !nd.test(vdiskId, p.id())) {

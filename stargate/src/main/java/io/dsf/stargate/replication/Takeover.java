@@ -172,7 +172,7 @@ public final class Takeover {
                     continue;
                 }
                 try {
-                    pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS));
+                    pullers.add(new ReplicaPuller(transport, p.id(), p.socketAddress(), CONNECT_NANOS, ANSWER_NANOS));
                 } catch (RdmaException e) {
                     unreachable.add(p.id());
                 }
