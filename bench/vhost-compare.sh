@@ -25,8 +25,8 @@
 # iodepth. Raw JSON of every run and the summary go to bench/.bench-out/vhost-compare-DATE/.
 #
 # --interleaved [--rounds 20] [--slice-ms 250]: the mode of record. All servers of a queue count run at
-# once (each pinned to the server CPU, idle unless driven); one client JVM
-# (io.dsf.bench.vhost.InterleavedCompare, --jobs = queues) holds a connection to each and drives them
+# once (each pinned to the server CPU, idle unless driven); one client JVM (`dsf bench --target-name qsd
+# --target QSD --vs NAME=T ...`, --jobs = queues) holds a connection to each and drives them
 # in turn, a slice at iodepth 32 then one at iodepth 1 each, order rotated every round; each round's
 # IOPS are compared with qsd's of the same round. On a VM the cost of a cache-line hand-off between the
 # client's and the server's vCPU follows the host's placement of the two vCPUs and moves by up to 10x
@@ -306,7 +306,7 @@ if [[ "$INTERLEAVED" == 1 ]]; then
             >"$RUN/qsd.log" 2>&1 &
         pids+=($!)
         wait_socket "$sock" "${pids[-1]}" "$RUN/qsd.log"
-        targets=(--target "qsd=vhost-user-blk:$sock?null=1")
+        targets=(--target-name qsd --target "vhost-user-blk:$sock?null=1")
         for t in $THREADINGS; do
             for p in $PROTOS; do
                 sock="$RUN/frodo-$p-$t.sock"; rm -f "$sock"
@@ -314,7 +314,7 @@ if [[ "$INTERLEAVED" == 1 ]]; then
                     --queues "$q" --idle "$FRODO_IDLE" --threading "$t" --shared-threads 1 --size 1g >"$RUN/frodo-$p-$t.log" 2>&1 &
                 pids+=($!)
                 wait_socket "$sock" "${pids[-1]}" "$RUN/frodo-$p-$t.log"
-                targets+=(--target "frodo-$p-$t=vhost-user-$p:$sock?null=1")
+                targets+=(--vs "frodo-$p-$t=vhost-user-$p:$sock?null=1")
             done
             if [[ "$WITH_UP" == 1 ]]; then
                 dir="$RUN/up-$t"; rm -rf "$dir"; mkdir -p "$dir"
@@ -329,13 +329,13 @@ if [[ "$INTERLEAVED" == 1 ]]; then
                     sleep 0.05
                 done
                 [[ -n "$line" ]] || die "dsf up printed no vhost-user-blk endpoint in 30 s"
-                targets+=(--target "up-blk-$t=vhost-user-blk:${line##* }?null=1")
+                targets+=(--vs "up-blk-$t=vhost-user-blk:${line##* }?null=1")
             fi
         done
         log "queues $q: $ROUNDS rounds, ${SLICE_MS} ms slices at iodepth 32 and 1 per target"
         pp_before=$(pingpong)
-        if ! taskset -c "$CLIENT_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.InterleavedCompare --ref qsd "${targets[@]}" \
-                --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --jobs "$q" >"$OUT/interleaved-q$q.jsonl" 2>"$RUN/client.err"; then
+        if ! taskset -c "$CLIENT_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" bench "${targets[@]}" --rw randread --bs 4k --iodepth 32 \
+                --latency-iodepth 1 --jobs "$q" --rounds "$ROUNDS" --slice-ms "$SLICE_MS" >"$OUT/interleaved-q$q.jsonl" 2>"$RUN/client.err"; then
             cat "$RUN/client.err" >&2
             kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
             die "the interleaved client failed for $q queues"

@@ -218,7 +218,7 @@ public final class InterleavedCompare {
      *
      * @throws IllegalArgumentException on bad arguments (nothing run)
      */
-    static void run(String[] args, java.io.PrintStream out, java.io.PrintStream err) throws Exception {
+    public static void run(String[] args, java.io.PrintStream out, java.io.PrintStream err) throws Exception {
         String ref = null;
         List<String[]> specs = new ArrayList<>();
         int rounds = 20, depth = 32, latDepth = 1, jobs = 1;

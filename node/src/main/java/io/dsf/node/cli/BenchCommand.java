@@ -41,6 +41,14 @@ import java.util.concurrent.Callable;
             "  dsf bench --target device:mem:1g --rw randrw --iodepth 32 --runtime 10 --verify",
             "  dsf bench --target device:uring:/data/f?size=1g --rw randread --iodepth 1 --idle spin --json",
             "  dsf bench --target vhost-user-blk:var/node/vdisk0.blk.sock --rw randread --iodepth 32 --jobs 2 --idle spin --json",
+            "  dsf bench --target-name qsd --target vhost-user-blk:qsd.sock?null=1 --vs frodo=vhost-user-scsi:frodo.sock?null=1 \\",
+            "            --rw randread --iodepth 32 --rounds 20",
+            "",
+            "With --vs NAME=T (repeatable) the run is interleaved: one connection to each target, driven in turn a slice "
+                + "at a time (--slice-ms at --iodepth, then one at --latency-iodepth), order rotated every round; per target one "
+                + "JSON object on stdout with its IOPS and its per-round IOPS ratio to --target, and p50/p99 latency and their "
+                + "ratios (4 KiB random reads only). Slices a fraction of a second apart see the same machine; runs one after the "
+                + "other may not (on a VM the host moves the vCPUs).",
             "",
             "Exit codes: 0 ok, 1 target failure, 2 bad arguments, 3 finished with I/O or verify errors."})
 public final class BenchCommand implements Callable<Integer> {
@@ -121,8 +129,29 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--force", description = "vdisk: targets: reformat a device that already holds a BlockStore.")
     boolean force;
 
+    @Option(names = "--vs", paramLabel = "NAME=T",
+            description = "Compare --target with T, interleaved (repeatable; see below).")
+    java.util.List<String> vs = new java.util.ArrayList<>();
+
+    @Option(names = "--target-name", paramLabel = "NAME", defaultValue = "target",
+            description = "With --vs: the name of --target in the output (default: ${DEFAULT-VALUE}).")
+    String targetName;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "20",
+            description = "With --vs: rounds, each a slice of every target (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--slice-ms", paramLabel = "MS", defaultValue = "250",
+            description = "With --vs: milliseconds per slice (default: ${DEFAULT-VALUE}).")
+    long sliceMs;
+
+    @Option(names = "--latency-iodepth", paramLabel = "N", defaultValue = "1",
+            description = "With --vs: depth of the latency slices (default: ${DEFAULT-VALUE}).")
+    int latencyIodepth;
+
     @Override
     public Integer call() {
+        if (!vs.isEmpty()) return interleaved();
         BenchConfig cfg = config();
         if (shards < 0 || shards > 64) throw new ParameterException(spec.commandLine(), "--shards must be 0..64: " + shards);
         io.dsf.bench.VDiskTarget.shards = shards;
@@ -146,6 +175,49 @@ public final class BenchCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return r.errors() > 0 ? Main.EXIT_ERRORS : 0;
+    }
+
+    /** The {@code --vs} mode: {@link io.dsf.bench.vhost.InterleavedCompare} over --target and every --vs target. */
+    private Integer interleaved() {
+        if (rw != RwMode.RANDREAD) throw new ParameterException(spec.commandLine(), "--vs compares random reads only (--rw randread)");
+        if (bs != 4096) throw new ParameterException(spec.commandLine(), "--vs runs 4 KiB I/O only (--bs 4k)");
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("--target", targetName + "=" + target, "--ref", targetName));
+        for (String v : vs) { a.add("--target"); a.add(v); }
+        a.addAll(java.util.List.of("--rounds", Integer.toString(rounds), "--slice-ms", Long.toString(sliceMs),
+                "--depth", Integer.toString(iodepth), "--latency-depth", Integer.toString(latencyIodepth),
+                "--jobs", Integer.toString(jobs), "--seed", Long.toString(seed),
+                "--warmup-ms", Long.toString(rampNanos > 0 ? rampNanos / 1_000_000 : 3000)));
+        if (size > 0) { a.add("--size"); a.add(Long.toString(size)); }
+        java.io.PrintStream out = new java.io.PrintStream(new WriterStream(spec.commandLine().getOut()), true, java.nio.charset.StandardCharsets.UTF_8);
+        java.io.PrintStream err = new java.io.PrintStream(new WriterStream(spec.commandLine().getErr()), true, java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            io.dsf.bench.vhost.InterleavedCompare.run(a.toArray(String[]::new), out, err);
+            return 0;
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        } catch (Exception e) {
+            err.println("dsf bench: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** Bytes (UTF-8) into a picocli writer. Control plane only. */
+    private static final class WriterStream extends java.io.OutputStream {
+        private final PrintWriter w;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        WriterStream(PrintWriter w) { this.w = w; }
+
+        @Override public void write(int b) { line.write(b); if (b == '\n') flush(); }
+
+        @Override public void flush() {
+            w.print(line.toString(java.nio.charset.StandardCharsets.UTF_8));
+            line.reset();
+            w.flush();
+        }
     }
 
     /** Builds the engine's config; a value it rejects is a usage error (exit 2). */

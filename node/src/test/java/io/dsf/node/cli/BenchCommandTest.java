@@ -203,4 +203,30 @@ class BenchCommandTest {
             assertTrue(per[0] > 0 && per[1] > 0, "one request queue per job");
         }
     }
+
+    @Test
+    void vsRunsAnInterleavedComparisonWithOneJsonObjectPerTarget() {
+        int code = dsf("bench", "--target-name", "n", "--target", "device:null:64m", "--vs", "m=device:mem:64m", "--rw", "randread",
+                "--iodepth", "4", "--rounds", "2", "--slice-ms", "20", "--ramp", "100ms", "--size", "64m");
+        assertEquals(0, code, err::toString);
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(2, lines.size(), out::toString);
+        assertTrue(lines.get(0).contains("\"name\":\"n\"") && lines.get(0).contains("\"iops_ratio_median\":1.0000"), lines.get(0));
+        assertTrue(lines.get(1).contains("\"name\":\"m\"") && lines.get(1).contains("\"ref\":\"n\""), lines.get(1));
+        assertEquals(2, err.toString().lines().filter(l -> l.startsWith("round ")).count(), err::toString);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', value = {
+            "--rw|randwrite|random reads only",
+            "--bs|8k|4 KiB I/O only",
+            "--rounds|0|bad --rounds",
+            "--vs|noname|NAME=SPEC",
+    })
+    void vsRefusesWhatItCannotCompare(String option, String value, String message) {
+        int code = dsf("bench", "--target", "device:null:16m", "--vs", "m=device:null:16m", option, value);
+        assertEquals(2, code, err::toString);
+        assertTrue(err.toString().contains(message), err::toString);
+        assertEquals("", out.toString(), "nothing on stdout for a usage error");
+    }
 }
