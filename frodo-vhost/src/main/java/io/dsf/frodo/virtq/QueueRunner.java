@@ -51,6 +51,9 @@ public final class QueueRunner {
     private Thread thread;
     private int load;
 
+    /** Tests: run by a runner thread that served its last agent, before it releases its epoll set. */
+    static volatile Runnable leavingHook;
+
     /** Set by the runner thread around its sleep; completions wake it only then. */
     volatile boolean sleeping;
     /** Something waits in {@link #pending}: checked at the top of every cycle. */
@@ -148,25 +151,44 @@ public final class QueueRunner {
 
     // ======================================================================== runner thread
 
+    /**
+     * The thread: serves agents until none is left, then releases its epoll set and memory, and only
+     * then, under the lock, either ends (clearing {@link #thread}) or, when an agent attached
+     * meanwhile, starts over with fresh ones. A runner's thread is never replaced while the old one
+     * still holds its epoll descriptor (a queue stopped and started again at once, as a device reset
+     * or a reconnect does: the leaving thread closed the descriptor of the one that replaced it).
+     */
     private void run() {
-        try (Arena arena = Arena.ofConfined()) {
-            capture = Errno.allocate(arena);
-            scratch = arena.allocate(8, 8);
-            events = epoll_event.allocateArray(MAX_EVENTS, arena);
-            epfd = Errno.check(Libc.epoll_create1(Libc.EPOLL_CLOEXEC), "epoll_create1");
-            try {
-                epollAdd(arena, wakeFd, WAKE);
-                loop(arena);
-            } finally {
-                Libc.close(epfd);
-                epfd = -1;
+        while (true) {
+            try (Arena arena = Arena.ofConfined()) {
+                capture = Errno.allocate(arena);
+                scratch = arena.allocate(8, 8);
+                events = epoll_event.allocateArray(MAX_EVENTS, arena);
+                epfd = Errno.check(Libc.epoll_create1(Libc.EPOLL_CLOEXEC), "epoll_create1");
+                try {
+                    epollAdd(arena, wakeFd, WAKE);
+                    loop(arena);
+                    Runnable hook = leavingHook;
+                    if (hook != null) hook.run();
+                } finally {
+                    Libc.close(epfd);
+                    epfd = -1;
+                }
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, name + ": queue runner stopped on an internal error", t);
+                failAll(t);
+                return;
             }
-        } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, name + ": queue runner stopped on an internal error", t);
-            failAll(t);
+            synchronized (lock) {
+                if (pending.isEmpty()) {
+                    thread = null;
+                    return;
+                }
+            }
         }
     }
 
+    /** Runs the agents' duty cycles; returns once the last agent has left and none waits to attach. */
     private void loop(Arena arena) {
         int idle = 0;
         long idleSince = 0;
@@ -174,10 +196,7 @@ public final class QueueRunner {
             if (commands) takePending(arena);
             if (count == 0) {
                 synchronized (lock) {
-                    if (pending.isEmpty()) {
-                        thread = null;
-                        return;
-                    }
+                    if (pending.isEmpty()) return; // run() decides, after the clean-up, whether the thread ends
                 }
                 continue;
             }

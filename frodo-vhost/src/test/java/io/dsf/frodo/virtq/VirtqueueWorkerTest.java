@@ -242,4 +242,66 @@ class VirtqueueWorkerTest {
         assertEquals(24, seenUsed[31]);
         assertEquals(1, calls(), "still one interrupt for the batch (the driver asked for none after the first)");
     }
+
+    /**
+     * A queue started again while its runner's thread is leaving (its last agent just stopped, as in
+     * a device reset or a reconnect): the thread must not close the epoll descriptor of whatever
+     * serves the new start (it did: a new thread was started at once, the leaving one then closed the
+     * new one's epoll descriptor, epoll_wait failed with EBADF and the queue broke). The leaving
+     * thread is held in that window by a hook while the queue starts again.
+     */
+    @Test
+    void aQueueStartedWhileItsRunnerLeavesIsServed() throws Exception {
+        QueueRunner runner = new QueueRunner("restart-test", IdleMode.BLOCK);
+        VirtqueueHandler inline = new VirtqueueHandler() {
+            @Override public VirtqRequest newRequest() { return new VirtqRequest(4) {}; }
+            @Override public void submit(VirtqRequest r) { r.complete(1); }
+        };
+        VirtqueueWorker w = new VirtqueueWorker("restart", 0, inline);
+        w.setCallFd(-1);
+        java.util.concurrent.CountDownLatch leaving = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch restarted = new java.util.concurrent.CountDownLatch(1);
+        try {
+            int last = 0;
+            for (int round = 0; round < 3; round++) {
+                if (round == 1) {
+                    QueueRunner.leavingHook = () -> {
+                        QueueRunner.leavingHook = null;
+                        leaving.countDown();
+                        try {
+                            restarted.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                            Thread.sleep(50); // a new thread, if one was started, makes its epoll set meanwhile
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    };
+                }
+                w.start(mem, SIZE, UVA + DESC, UVA + AVAIL, UVA + USED, last, false, false, -1, -1, null, runner);
+                if (round == 2) restarted.countDown();
+                offer(1);
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (usedIdx() != availIdx) {
+                    assertNull(w.failure(), "the worker failed");
+                    assertTrue(System.nanoTime() < deadline, "the request was never served; " + w.state());
+                    Thread.sleep(1);
+                }
+                Thread.sleep(100); // round 2: past the leaving thread's release, the queue still works
+                offer(1);
+                while (usedIdx() != availIdx) {
+                    assertNull(w.failure(), "the worker failed after the leaving thread let go");
+                    assertTrue(System.nanoTime() < deadline, "the second request was never served; " + w.state());
+                    Thread.sleep(1);
+                }
+                last = w.stop(5000);
+                assertNull(w.failure(), "the worker failed");
+                assertFalse(w.broken(), "the queue broke");
+                if (round == 1) assertTrue(leaving.await(5, java.util.concurrent.TimeUnit.SECONDS), "the runner thread left");
+            }
+        } finally {
+            QueueRunner.leavingHook = null;
+            if (w.running()) w.stop(5000);
+            w.close();
+            runner.close();
+        }
+    }
 }
