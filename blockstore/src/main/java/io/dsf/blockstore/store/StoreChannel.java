@@ -253,7 +253,6 @@ public final class StoreChannel implements AutoCloseable {
         op.intent = false;
         op.view = null;
         op.registered = false;
-        op.crcOut = null;
         for (int r = 0; r < regionCount; r++) {
             MemorySegment reg = regions[r];
             long a = buf.address() - reg.address();
@@ -631,8 +630,10 @@ public final class StoreChannel implements AutoCloseable {
         if (st != ACCEPTED) return st;
         if (dataCrcs != null && (crcFrom < 0 || crcFrom > dataCrcs.length - (length >>> sliceShift))) return StoreStatus.BAD_BUFFER.code();
         Op op = take(READ, o, offset, buf, length, tag);
-        op.crcOut = dataCrcs;
-        op.crcOutFrom = crcFrom;
+        if (dataCrcs != null) {
+            op.crcOut = dataCrcs;
+            op.crcOutFrom = crcFrom;
+        }
         for (int s = 0; s < op.segs; s++) {
             long objOff = offset + op.segBufOff[s];
             int idx = (int) (objOff / unitSize);
@@ -743,14 +744,13 @@ public final class StoreChannel implements AutoCloseable {
     }
 
     private void verifyRead(Op op) {
+        if (op.crcOut != null) {
+            verifyReporting(op);
+            return;
+        }
         ByteBuffer v = op.view;
-        int[] out = op.crcOut;
         for (int s = 0; s < op.segs; s++) {
-            int outAt = op.crcOutFrom + (op.segBufOff[s] >>> sliceShift);
-            if (op.segHole[s]) {
-                if (out != null) java.util.Arrays.fill(out, outAt, outAt + op.segN[s], zeroSliceCrc());
-                continue;
-            }
+            if (op.segHole[s]) continue;
             int[] arr = op.segCrcs[s];
             int first = op.segFirst[s], u = op.segUnit[s], gen = op.segGen[s];
             int base = op.viewBase + op.segBufOff[s];
@@ -758,20 +758,6 @@ public final class StoreChannel implements AutoCloseable {
                 int expect = arr[first + k];
                 if (expect == 0) {
                     zero(op.buf, op.segBufOff[s] + ((long) k << sliceShift), sliceSize);
-                    if (out != null) out[outAt + k] = zeroSliceCrc();
-                    continue;
-                }
-                if (out != null && expect != Crc.LOST) { // the plain CRC first, then the place carried on: one pass
-                    int p = base + (k << sliceShift);
-                    v.clear().position(p).limit(p + sliceSize);
-                    crc.reset();
-                    crc.update(v);
-                    int c = (int) crc.getValue();
-                    out[outAt + k] = c;
-                    if (verify && Crc.slice(c, u, first + k, gen) != expect && op.status == 0) {
-                        op.status = StoreStatus.CHECKSUM.code();
-                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
-                    }
                     continue;
                 }
                 if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
@@ -785,6 +771,50 @@ public final class StoreChannel implements AutoCloseable {
                 int p = base + (k << sliceShift);
                 v.clear().position(p).limit(p + sliceSize);
                 if (Crc.ofSlice(crc, v, u, first + k, gen, scratch) != expect && op.status == 0) {
+                    op.status = StoreStatus.CHECKSUM.code();
+                    op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #verifyRead} for a read that reports its slices' plain CRC32Cs: each slice's CRC32C is
+     * computed once, stored, and carried on over the place to check it (when the store verifies).
+     */
+    private void verifyReporting(Op op) {
+        ByteBuffer v = op.view;
+        int[] out = op.crcOut;
+        for (int s = 0; s < op.segs; s++) {
+            int outAt = op.crcOutFrom + (op.segBufOff[s] >>> sliceShift);
+            if (op.segHole[s]) {
+                java.util.Arrays.fill(out, outAt, outAt + op.segN[s], zeroSliceCrc());
+                continue;
+            }
+            int[] arr = op.segCrcs[s];
+            int first = op.segFirst[s], u = op.segUnit[s], gen = op.segGen[s];
+            int base = op.viewBase + op.segBufOff[s];
+            for (int k = 0; k < op.segN[s]; k++) {
+                int expect = arr[first + k];
+                if (expect == 0) {
+                    zero(op.buf, op.segBufOff[s] + ((long) k << sliceShift), sliceSize);
+                    out[outAt + k] = zeroSliceCrc();
+                    continue;
+                }
+                if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
+                    if (op.status == 0) {
+                        op.status = StoreStatus.CHECKSUM.code();
+                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
+                    }
+                    continue;
+                }
+                int p = base + (k << sliceShift);
+                v.clear().position(p).limit(p + sliceSize);
+                crc.reset();
+                crc.update(v);
+                int c = (int) crc.getValue();
+                out[outAt + k] = c;
+                if (verify && Crc.slice(c, u, first + k, gen) != expect && op.status == 0) {
                     op.status = StoreStatus.CHECKSUM.code();
                     op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
                 }
