@@ -119,6 +119,9 @@ public final class StoreChannel implements AutoCloseable {
         final boolean[] segOvw;
         final int[] crcs;
         long armTicket;
+        /** A read's receiver of each slice's plain CRC32C (null: none wanted), from index {@code crcOutFrom}. */
+        int[] crcOut;
+        int crcOutFrom;
 
         Op(int index, int maxSegs, int maxSlices) {
             this.index = index;
@@ -288,6 +291,7 @@ public final class StoreChannel implements AutoCloseable {
         op.obj = null;
         op.buf = null;
         op.view = null;
+        op.crcOut = null;
         for (int s = 0; s < op.segs; s++) op.segCrcs[s] = null;
         freeOps[freeTop++] = op.index;
     }
@@ -317,8 +321,23 @@ public final class StoreChannel implements AutoCloseable {
      * ({@link StoreStatus#NO_SPACE} when no unit is left; the object is then unchanged).
      */
     public int write(StoreObject o, long offset, MemorySegment buf, int length, long tag) {
+        return write(o, offset, buf, length, tag, null, 0);
+    }
+
+    /**
+     * {@link #write(StoreObject, long, MemorySegment, int, long)} with each slice's plain CRC32C
+     * supplied by the caller, who computed it already (e.g. as it copied the data in, or as a
+     * {@linkplain #read(StoreObject, long, MemorySegment, int, long, int[], int) read} verified it):
+     * {@code dataCrcs[crcFrom + i]} is CRC32C of slice {@code i} of the request. The store then binds
+     * each to its place without reading the data again. A supplied value that does not match the data
+     * is not detected here: the slice then fails its checksum on every read (as a corruption would),
+     * so a caller passes only checksums of exactly the bytes in {@code buf}. Returns
+     * {@link StoreStatus#BAD_BUFFER} when the array is too short.
+     */
+    public int write(StoreObject o, long offset, MemorySegment buf, int length, long tag, int[] dataCrcs, int crcFrom) {
         int st = check(o, offset, buf, length);
         if (st != ACCEPTED) return st;
+        if (dataCrcs != null && (crcFrom < 0 || crcFrom > dataCrcs.length - (length >>> sliceShift))) return StoreStatus.BAD_BUFFER.code();
         Op op = take(WRITE, o, offset, buf, length, tag);
         int recBytes = 0, recs = 0;
         for (int s = 0; s < op.segs; s++) {
@@ -354,6 +373,10 @@ public final class StoreChannel implements AutoCloseable {
             int first = op.segFirst[s];
             ByteBuffer v = op.view;
             int base = op.viewBase + op.segBufOff[s];
+            if (dataCrcs != null) {
+                for (int k = 0; k < op.segN[s]; k++, ci++) op.crcs[ci] = Crc.slice(dataCrcs[crcFrom + ci], u, first + k, gen);
+                continue;
+            }
             for (int k = 0; k < op.segN[s]; k++) {
                 int p = base + (k << sliceShift);
                 v.clear().position(p).limit(p + sliceSize);
@@ -590,9 +613,27 @@ public final class StoreChannel implements AutoCloseable {
      * every slice's checksum. Returns {@link #ACCEPTED} or a negative status.
      */
     public int read(StoreObject o, long offset, MemorySegment buf, int length, long tag) {
+        return read(o, offset, buf, length, tag, null, 0);
+    }
+
+    /**
+     * {@link #read(StoreObject, long, MemorySegment, int, long)} that also reports each slice's plain
+     * CRC32C, computed as the slice is verified (no second pass): once the read completes successfully,
+     * {@code dataCrcs[crcFrom + i]} holds CRC32C of slice {@code i} as delivered in {@code buf}
+     * (never-written slices: of zeros), ready for a
+     * {@linkplain #write(StoreObject, long, MemorySegment, int, long, int[], int) write with supplied
+     * checksums}. On a store that does not verify (metadata in memory only) the checksums are computed
+     * all the same. Returns {@link StoreStatus#BAD_BUFFER} when the array is too short.
+     */
+    public int read(StoreObject o, long offset, MemorySegment buf, int length, long tag, int[] dataCrcs, int crcFrom) {
         int st = check(o, offset, buf, length);
         if (st != ACCEPTED) return st;
+        if (dataCrcs != null && (crcFrom < 0 || crcFrom > dataCrcs.length - (length >>> sliceShift))) return StoreStatus.BAD_BUFFER.code();
         Op op = take(READ, o, offset, buf, length, tag);
+        if (dataCrcs != null) {
+            op.crcOut = dataCrcs;
+            op.crcOutFrom = crcFrom;
+        }
         for (int s = 0; s < op.segs; s++) {
             long objOff = offset + op.segBufOff[s];
             int idx = (int) (objOff / unitSize);
@@ -703,6 +744,10 @@ public final class StoreChannel implements AutoCloseable {
     }
 
     private void verifyRead(Op op) {
+        if (op.crcOut != null) {
+            verifyReporting(op);
+            return;
+        }
         ByteBuffer v = op.view;
         for (int s = 0; s < op.segs; s++) {
             if (op.segHole[s]) continue;
@@ -731,6 +776,64 @@ public final class StoreChannel implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * {@link #verifyRead} for a read that reports its slices' plain CRC32Cs: each slice's CRC32C is
+     * computed once, stored, and carried on over the place to check it (when the store verifies).
+     */
+    private void verifyReporting(Op op) {
+        ByteBuffer v = op.view;
+        int[] out = op.crcOut;
+        for (int s = 0; s < op.segs; s++) {
+            int outAt = op.crcOutFrom + (op.segBufOff[s] >>> sliceShift);
+            if (op.segHole[s]) {
+                java.util.Arrays.fill(out, outAt, outAt + op.segN[s], zeroSliceCrc());
+                continue;
+            }
+            int[] arr = op.segCrcs[s];
+            int first = op.segFirst[s], u = op.segUnit[s], gen = op.segGen[s];
+            int base = op.viewBase + op.segBufOff[s];
+            for (int k = 0; k < op.segN[s]; k++) {
+                int expect = arr[first + k];
+                if (expect == 0) {
+                    zero(op.buf, op.segBufOff[s] + ((long) k << sliceShift), sliceSize);
+                    out[outAt + k] = zeroSliceCrc();
+                    continue;
+                }
+                if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
+                    if (op.status == 0) {
+                        op.status = StoreStatus.CHECKSUM.code();
+                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
+                    }
+                    continue;
+                }
+                int p = base + (k << sliceShift);
+                v.clear().position(p).limit(p + sliceSize);
+                crc.reset();
+                crc.update(v);
+                int c = (int) crc.getValue();
+                out[outAt + k] = c;
+                if (verify && Crc.slice(c, u, first + k, gen) != expect && op.status == 0) {
+                    op.status = StoreStatus.CHECKSUM.code();
+                    op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
+                }
+            }
+        }
+    }
+
+    private int zeroCrc = 0;
+    private boolean zeroCrcKnown;
+
+    /** CRC32C of a slice of zeros (computed once per channel). */
+    private int zeroSliceCrc() {
+        if (!zeroCrcKnown) {
+            crc.reset();
+            for (int n = 0; n < sliceSize; n += ZEROS.length) crc.update(ZEROS, 0, Math.min(ZEROS.length, sliceSize - n));
+            zeroCrc = (int) crc.getValue();
+            zeroCrcKnown = true;
+        }
+        return zeroCrc;
     }
 
     private void deliver(long tag, int status, long objId, long bad) {

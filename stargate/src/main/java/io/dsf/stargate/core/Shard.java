@@ -162,6 +162,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         final long[] seq = new long[Formats.OPLOG_MAX_ENTRIES], block = new long[Formats.OPLOG_MAX_ENTRIES];
         /** Each data entry's CRC32C, computed as the data is copied in (while it is in the CPU cache). */
         final int[] dataCrc = new int[Formats.OPLOG_MAX_ENTRIES];
+        /**
+         * Each slice's plain CRC32C as written (0: the header page, 1 + i: data slice i), computed as
+         * the data is copied in: the store takes them as they are instead of reading the batch again.
+         */
+        final int[] sliceCrc = new int[1 + Formats.OPLOG_MAX_DATA_SLICES];
         final int[] nBlocks = new int[Formats.OPLOG_MAX_ENTRIES], flags = new int[Formats.OPLOG_MAX_ENTRIES],
                 dataSlice = new int[Formats.OPLOG_MAX_ENTRIES], req = new int[Formats.OPLOG_MAX_ENTRIES];
         Segment seg;
@@ -208,6 +213,18 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private final long[] dBlock = new long[BLOCKS_PER_VB], dLoc = new long[BLOCKS_PER_VB];
     /** Each block's place in the drain buffer, in blocks (packed; a COW round keeps the extent's layout). */
     private final int[] dPos = new int[BLOCKS_PER_VB];
+    /**
+     * Plain CRC32C of each block of the drain buffer (by its place in it), as the reads that filled it
+     * verified them: the extent writes supply them instead of the store reading the blocks again.
+     */
+    private final int[] dCrc = new int[BLOCKS_PER_VB];
+    /** CRC32C of a 4 KiB block of zeros. */
+    private static final int ZERO_BLOCK_CRC;
+    static {
+        CRC32C z = new CRC32C();
+        z.update(new byte[BLOCK]);
+        ZERO_BLOCK_CRC = (int) z.getValue();
+    }
     /** vBlocks of the round: its blocks are [dFirst, dEnd), and their kind, old and target extents, replay floor, status. */
     private int dV;
     private final long[] dVbs = new long[DRAIN_MAX_VBLOCKS], dOldV = new long[DRAIN_MAX_VBLOCKS],
@@ -593,8 +610,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     /** Submits through the channel, polling (completions are only queued) while it is full. */
     private int submitRead(StoreObject o, long off, MemorySegment buf, int len, long tag) {
+        return submitRead(o, off, buf, len, tag, null, 0);
+    }
+
+    /** {@link #submitRead}, reporting the slices' plain CRC32Cs into {@code crcs[from..]} (null: not wanted). */
+    private int submitRead(StoreObject o, long off, MemorySegment buf, int len, long tag, int[] crcs, int from) {
         while (true) {
-            int st = ch.read(o, off, buf, len, tag);
+            int st = ch.read(o, off, buf, len, tag, crcs, from);
             if (st != StoreStatus.QUEUE_FULL.code() && st != StoreStatus.BACK_PRESSURE.code()) return st;
             ch.poll(64);
             Thread.onSpinWait();
@@ -602,8 +624,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private int submitWrite(StoreObject o, long off, MemorySegment buf, int len, long tag) {
+        return submitWrite(o, off, buf, len, tag, null, 0);
+    }
+
+    /** {@link #submitWrite}, the slices' plain CRC32Cs supplied ({@code crcs[from..]}; null: the store computes them). */
+    private int submitWrite(StoreObject o, long off, MemorySegment buf, int len, long tag, int[] crcs, int from) {
         while (true) {
-            int st = ch.write(o, off, buf, len, tag);
+            int st = ch.write(o, off, buf, len, tag, crcs, from);
             if (st != StoreStatus.QUEUE_FULL.code() && st != StoreStatus.BACK_PRESSURE.code()) return st;
             ch.poll(64);
             Thread.onSpinWait();
@@ -974,7 +1001,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         open.block[at] = r.cursor >>> BLOCK_SHIFT;
         open.nBlocks[at] = slices;
         open.flags[at] = 0;
-        open.dataCrc[at] = Formats.crc(open.view, (int) dataOff, len, crc);
+        open.dataCrc[at] = blockCrcs(open.view, (int) dataOff, slices, open.sliceCrc, 1 + open.dataSlices);
         open.dataSlice[at] = open.dataSlices;
         open.req[at] = r.id;
         open.dataSlices += slices;
@@ -983,6 +1010,21 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.cursor += len;
         statOplogWrites++;
         return true;
+    }
+
+    /**
+     * CRC32C of each of {@code n} 4 KiB blocks at {@code base} of {@code view} into {@code out} from
+     * {@code outAt}; returns the CRC32C of all of them in a row (an OpLog entry's), combined from the
+     * blocks' without reading them again.
+     */
+    private int blockCrcs(ByteBuffer view, int base, int n, int[] out, int outAt) {
+        int all = 0;
+        for (int k = 0; k < n; k++) {
+            int c = Formats.crc(view, base + (k << BLOCK_SHIFT), BLOCK, crc);
+            out[outAt + k] = c;
+            all = k == 0 ? c : io.dsf.blockstore.store.format.Crc.append4k(all, c);
+        }
+        return all;
     }
 
     // ====================================================== re-replication
@@ -1141,6 +1183,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             Formats.putOplogEntry(open.mem, i, open.seq[i], open.block[i], open.nBlocks[i], open.flags[i], crcv);
         }
         Formats.sealPage(open.mem, 20, open.view, 0, crc);
+        open.sliceCrc[0] = Formats.crc(open.view, 0, BLOCK, crc);
         open.seg = s;
         open.pos = pos;
         s.writePos = pos + bytes;
@@ -1154,7 +1197,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 Formats.putOplogEntry(flight.mem, i, flight.seq[i], flight.block[i], flight.nBlocks[i], Formats.FLAG_DIRECT, flight.dataCrc[i]);
             Formats.sealPage(flight.mem, 20, flight.view, 0, crc);
             st = submitWrite(s.obj, pos, flight.mem, BLOCK, T_BATCH_WRITE);
-        } else st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE);
+        } else st = submitWrite(s.obj, pos, flight.mem, bytes, T_BATCH_WRITE, flight.sliceCrc, 0);
         if (st != StoreChannel.ACCEPTED) onBatchWritten(st);
     }
 
@@ -1790,7 +1833,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             dState = D_COW;
             long old = dOldV[0];
             StoreObject eg = node.extents.object(ExtentTable.groupId(old));
-            int st = eg == null ? StoreStatus.NO_OBJECT.code() : submitRead(eg, ExtentTable.byteOffset(old), dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+            int st = eg == null ? StoreStatus.NO_OBJECT.code() : submitRead(eg, ExtentTable.byteOffset(old), dBuf, StargateOptions.VBLOCK, T_DRAIN_IO, dCrc, 0);
             if (st == StoreChannel.ACCEPTED) dIos++;
             else dStatus = st;
             onDrainIo(0);
@@ -1859,6 +1902,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 long l = dLoc[i];
                 if (isZero(l)) {
                     dBuf.asSlice((long) dPos[i] << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                    dCrc[dPos[i]] = ZERO_BLOCK_CRC;
                     i++;
                     continue;
                 }
@@ -1866,7 +1910,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 while (j < end && !isZero(dLoc[j]) && locSlot(dLoc[j]) == locSlot(l) && locSlice(dLoc[j]) == locSlice(l) + (j - i)
                         && dPos[j] == dPos[i] + (j - i)) j++;
                 int st = submitRead(segs[locSlot(l)].obj, (long) locSlice(l) << BLOCK_SHIFT,
-                        sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                        sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO, dCrc, dPos[i]);
                 if (st == StoreChannel.ACCEPTED) dIos++;
                 else if (dStatus == 0) dStatus = st;
                 i = j;
@@ -1887,7 +1931,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 continue;
             }
             if (kind == K_COW) {
-                int st = submitWrite(eg, base, dBuf, StargateOptions.VBLOCK, T_DRAIN_IO);
+                int st = submitWrite(eg, base, dBuf, StargateOptions.VBLOCK, T_DRAIN_IO, dCrc, 0);
                 if (st == StoreChannel.ACCEPTED) dIos++;
                 else if (dStatus == 0) dStatus = st;
                 continue;
@@ -1898,7 +1942,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 while (j < end && dBlock[j] == dBlock[i] + (j - i) && dPos[j] == dPos[i] + (j - i)) j++;
                 long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
                 markWritten(target, (int) (inVb >>> BLOCK_SHIFT), j - i);
-                int st = submitWrite(eg, base + inVb, sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO);
+                int st = submitWrite(eg, base + inVb, sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO, dCrc, dPos[i]);
                 if (st == StoreChannel.ACCEPTED) dIos++;
                 else if (dStatus == 0) dStatus = st;
                 i = j;
