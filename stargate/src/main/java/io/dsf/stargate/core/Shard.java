@@ -1,5 +1,7 @@
 package io.dsf.stargate.core;
 
+import io.dsf.blockstore.io.Zero;
+
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import io.dsf.blockstore.io.BufferPool;
@@ -779,7 +781,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (loc != MISSING) {
                 int seg = locSlot(loc);
                 if (isZero(loc)) {
-                    buf.asSlice((long) i << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                    Zero.fill(buf, (long) i << BLOCK_SHIFT, BLOCK);
                     i++;
                     continue;
                 }
@@ -807,7 +809,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                 while (j < n && !inLog(slot, b0 + j)) j++;
             }
             if (!hasExt) {
-                buf.asSlice((long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT).fill((byte) 0);
+                Zero.fill(buf, (long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT);
             } else {
                 statCacheMisses += j - i;
                 long inVb = (b & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
@@ -1901,7 +1903,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             while (i < end) {
                 long l = dLoc[i];
                 if (isZero(l)) {
-                    dBuf.asSlice((long) dPos[i] << BLOCK_SHIFT, BLOCK).fill((byte) 0);
+                    Zero.fill(dBuf, (long) dPos[i] << BLOCK_SHIFT, BLOCK);
                     dCrc[dPos[i]] = ZERO_BLOCK_CRC;
                     i++;
                     continue;

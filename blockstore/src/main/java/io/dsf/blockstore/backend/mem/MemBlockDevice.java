@@ -66,7 +66,7 @@ public final class MemBlockDevice extends AbstractBlockDevice {
             int off = (int) (pos & (CHUNK - 1));
             int n = (int) Math.min(length - done, CHUNK - off);
             MemorySegment c = chunks.get((int) (pos >>> CHUNK_SHIFT));
-            if (c == null) dst.asSlice(done, n).fill((byte) 0);
+            if (c == null) io.dsf.blockstore.io.Zero.fill(dst, done, n);
             else MemorySegment.copy(c, off, dst, done, n);
             done += n;
         }
@@ -82,7 +82,7 @@ public final class MemBlockDevice extends AbstractBlockDevice {
             if (off == 0 && n == CHUNK) chunks.set(idx, null);
             else {
                 MemorySegment c = chunks.get(idx);
-                if (c != null) c.asSlice(off, n).fill((byte) 0);
+                if (c != null) io.dsf.blockstore.io.Zero.fill(c, off, n);
             }
             done += n;
         }

@@ -35,7 +35,7 @@ public final class NullBlockDevice extends AbstractBlockDevice {
         final boolean zero = zeroReads;
         return new ImmediateQueue(this, depth, handler) {
             @Override protected int doRead(long offset, MemorySegment b, int len) {
-                if (zero) b.asSlice(0, len).fill((byte) 0);
+                if (zero) io.dsf.blockstore.io.Zero.fill(b, 0, len);
                 return 0;
             }
             @Override protected int doWrite(long offset, MemorySegment b, int len) { return 0; }
