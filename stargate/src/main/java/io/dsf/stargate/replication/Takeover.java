@@ -299,31 +299,7 @@ public final class Takeover {
                             + " segment " + p.segment() + " offset " + p.offset() + "); the owner reused sequence numbers");
             }
             firstSeq[shard].put(first, c);
-            long spillAt = spillEnd;
-            int data = len - OpLogBatchView.PAGE;
-            if (data > 0) {
-                var buf = b.asSlice(OpLogBatchView.PAGE, data).asByteBuffer();
-                for (long at = spillAt; buf.hasRemaining(); ) at += fc.write(buf, at);
-                spillEnd += data;
-            }
-            int slice = 0;
-            for (int i = 0; i < count; i++) {
-                long seq = OpLogBatchView.seq(b, 0, i), block = OpLogBatchView.block(b, 0, i);
-                int n = OpLogBatchView.blocks(b, 0, i);
-                boolean zero = OpLogBatchView.flags(b, 0, i) == OpLogBatchView.FLAG_ZERO;
-                if (seq < base[shard]) { // below the base: ignored (its data is spilled but never chosen)
-                    if (!zero) slice += n;
-                    continue;
-                }
-                seqs[shard].add(seq);
-                for (int k = 0; k < n; k++) {
-                    if (seq > winSeq.get(block + k)) {
-                        winSeq.put(block + k, seq);
-                        winAt.put(block + k, zero ? -1 : spillAt + (long) (slice + k) * BLOCK);
-                    }
-                }
-                if (!zero) slice += n;
-            }
+            spillAndMerge(b, len, shard, fc, seqs[shard]::add);
             batches++;
             progress.batches = batches;
         }
@@ -345,6 +321,18 @@ public final class Takeover {
                     throw new TakeoverException("shard " + shard + ": the image of " + p.peer() + " holds blocks outside the shard or the vDisk ("
                             + block + "+" + n + ")");
             }
+            spillAndMerge(b, len, shard, fc, covered[shard]::add);
+            imageBatches++;
+        }
+
+        /**
+         * Spills the data of a batch (or of an image's synthetic batch) to the temporary file and merges
+         * its entries at or above the shard's base into the per-block winners (highest sequence wins,
+         * zeroes included), adding each such sequence to {@code present}. Entries below the base are
+         * spilled but never chosen.
+         */
+        private void spillAndMerge(MemorySegment b, int len, int shard, FileChannel fc, java.util.function.LongConsumer present) throws IOException {
+            int count = OpLogBatchView.count(b, 0);
             long spillAt = spillEnd;
             int data = len - OpLogBatchView.PAGE;
             if (data > 0) {
@@ -358,7 +346,7 @@ public final class Takeover {
                 int n = OpLogBatchView.blocks(b, 0, i);
                 boolean zero = OpLogBatchView.flags(b, 0, i) == OpLogBatchView.FLAG_ZERO;
                 if (seq >= base[shard]) {
-                    covered[shard].add(seq);
+                    present.accept(seq);
                     for (int k = 0; k < n; k++) {
                         if (seq > winSeq.get(block + k)) {
                             winSeq.put(block + k, seq);
@@ -368,7 +356,6 @@ public final class Takeover {
                 }
                 if (!zero) slice += n;
             }
-            imageBatches++;
         }
 
         long imageBatches;
