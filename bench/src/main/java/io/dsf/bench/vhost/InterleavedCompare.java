@@ -30,8 +30,10 @@ import java.util.concurrent.CyclicBarrier;
  * <pre>
  *   java ... io.dsf.bench.vhost.InterleavedCompare --ref NAME --target NAME=SPEC [--target NAME=SPEC ...]
  *        [--rounds 20] [--slice-ms 250] [--depth 32] [--latency-depth 1] [--jobs 1] [--size 1g] [--warmup-ms 3000] [--seed N]
+ *        [--rw randread|randwrite]
  * </pre>
  * SPEC is a {@code dsf bench} target ({@code vhost-user-blk:SOCK?null=1}, {@code vhost-user-scsi:SOCK?null=1}).
+ * 4 KiB random reads, or writes with {@code --rw randwrite} (each slot's buffer holds a fixed pattern).
  * Each round runs, per target, one slice at {@code --depth} (IOPS) and one at {@code --latency-depth}
  * (latency histogram), each on {@code --jobs} request queues at once (a driver thread per queue;
  * the depths are per queue). Prints one JSON object per target on stdout: median (min, max) IOPS over the
@@ -58,12 +60,15 @@ public final class InterleavedCompare {
         boolean recordLatency;
         final Histogram latency = new Histogram(1, 10_000_000_000L, 3);
         final SplittableRandom rnd;
+        final boolean write;
 
-        Lane(BlockDevice dev, int depth, long seed) {
+        Lane(BlockDevice dev, int depth, long seed, boolean write) {
+            this.write = write;
             this.queue = dev.openQueue(depth, this);
             MemorySegment region = dev.allocateDma((long) depth * BS);
             bufs = new MemorySegment[depth];
             for (int i = 0; i < depth; i++) bufs[i] = region.asSlice((long) i * BS, BS);
+            for (int i = 0; i < depth; i++) bufs[i].fill((byte) (0x41 + i)); // what writes carry
             start = new long[depth];
             free = new int[depth];
             rnd = new SplittableRandom(seed);
@@ -89,7 +94,8 @@ public final class InterleavedCompare {
                 while (freeCount > 0) {
                     int slot = free[--freeCount];
                     start[slot] = now;
-                    if (queue.read(rnd.nextLong(blocks) * BS, bufs[slot], BS, slot) != 0) {
+                    long off = rnd.nextLong(blocks) * BS;
+                    if ((write ? queue.write(off, bufs[slot], BS, slot) : queue.read(off, bufs[slot], BS, slot)) != 0) {
                         free[freeCount++] = slot;
                         break;
                     }
@@ -111,11 +117,11 @@ public final class InterleavedCompare {
         final List<Double> iops = new ArrayList<>();
         final List<Double> ratios = new ArrayList<>();
 
-        Side(String name, String spec, int depth, int jobs, long seed) {
+        Side(String name, String spec, int depth, int jobs, long seed, boolean write) {
             this.name = name;
             this.target = Targets.open(spec);
             lanes = new Lane[jobs];
-            for (int j = 0; j < jobs; j++) lanes[j] = new Lane(target.device(), depth, seed + j);
+            for (int j = 0; j < jobs; j++) lanes[j] = new Lane(target.device(), depth, seed + j, write);
         }
 
         Histogram latency() {
@@ -223,6 +229,7 @@ public final class InterleavedCompare {
         List<String[]> specs = new ArrayList<>();
         int rounds = 20, depth = 32, latDepth = 1, jobs = 1;
         long sliceMs = 250, warmupMs = 3000, size = 1L << 30, seed = 42;
+        boolean write = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i], v = i + 1 < args.length ? args[i + 1] : null;
             if (v == null) usage("missing value after " + a);
@@ -243,6 +250,10 @@ public final class InterleavedCompare {
                 case "--warmup-ms" -> warmupMs = Long.parseLong(v);
                 case "--size" -> size = io.dsf.blockstore.io.Sizes.parse(v);
                 case "--seed" -> seed = Long.parseLong(v);
+                case "--rw" -> {
+                    if (!v.equals("randread") && !v.equals("randwrite")) usage("--rw must be randread or randwrite: " + v);
+                    write = v.equals("randwrite");
+                }
                 default -> usage("unknown argument " + a);
             }
         }
@@ -256,7 +267,7 @@ public final class InterleavedCompare {
         List<Side> sides = new ArrayList<>();
         Drivers drivers = new Drivers(jobs);
         try {
-            for (String[] s : specs) sides.add(new Side(s[0], s[1], depth, jobs, seed + 1000L * sides.size()));
+            for (String[] s : specs) sides.add(new Side(s[0], s[1], depth, jobs, seed + 1000L * sides.size(), write));
             long blocks = size / BS;
             long slice = sliceMs * 1_000_000L;
             for (Side s : sides) { // warm-up: the client's code and each server's path
@@ -291,11 +302,11 @@ public final class InterleavedCompare {
                 double[] iops = s.iops.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 double[] ratio = s.ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 out.println(String.format(java.util.Locale.ROOT,
-                        "{\"name\":\"%s\",\"ref\":\"%s\",\"jobs\":%d,\"rounds\":%d,\"slice_ms\":%d,\"depth\":%d,\"latency_depth\":%d,"
+                        "{\"name\":\"%s\",\"ref\":\"%s\",\"rw\":\"%s\",\"jobs\":%d,\"rounds\":%d,\"slice_ms\":%d,\"depth\":%d,\"latency_depth\":%d,"
                                 + "\"iops_median\":%.0f,\"iops_min\":%.0f,\"iops_max\":%.0f,"
                                 + "\"iops_ratio_median\":%.4f,\"iops_ratio_min\":%.4f,\"iops_ratio_max\":%.4f,"
                                 + "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,\"lat_p50_ratio\":%.4f,\"lat_p99_ratio\":%.4f,\"errors\":%d}",
-                        s.name, refName, jobs, rounds, sliceMs, depth, latDepth, median(iops), iops[0], iops[iops.length - 1],
+                        s.name, refName, write ? "randwrite" : "randread", jobs, rounds, sliceMs, depth, latDepth, median(iops), iops[0], iops[iops.length - 1],
                         median(ratio), ratio[0], ratio[ratio.length - 1], p50, p99, p50 / refP50, p99 / refP99, s.errors()));
             }
         } finally {

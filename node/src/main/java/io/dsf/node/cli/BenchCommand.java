@@ -47,7 +47,7 @@ import java.util.concurrent.Callable;
             "With --vs NAME=T (repeatable) the run is interleaved: one connection to each target, driven in turn a slice "
                 + "at a time (--slice-ms at --iodepth, then one at --latency-iodepth), order rotated every round; per target one "
                 + "JSON object on stdout with its IOPS and its per-round IOPS ratio to --target, and p50/p99 latency and their "
-                + "ratios (4 KiB random reads only). Slices a fraction of a second apart see the same machine; runs one after the "
+                + "ratios (4 KiB random reads or writes). Slices a fraction of a second apart see the same machine; runs one after the "
                 + "other may not (on a VM the host moves the vCPUs).",
             "",
             "Exit codes: 0 ok, 1 target failure, 2 bad arguments, 3 finished with I/O or verify errors."})
@@ -179,9 +179,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The {@code --vs} mode: {@link io.dsf.bench.vhost.InterleavedCompare} over --target and every --vs target. */
     private Integer interleaved() {
-        if (rw != RwMode.RANDREAD) throw new ParameterException(spec.commandLine(), "--vs compares random reads only (--rw randread)");
+        if (rw != RwMode.RANDREAD && rw != RwMode.RANDWRITE)
+            throw new ParameterException(spec.commandLine(), "--vs compares random reads or random writes only (--rw randread|randwrite)");
         if (bs != 4096) throw new ParameterException(spec.commandLine(), "--vs runs 4 KiB I/O only (--bs 4k)");
-        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("--target", targetName + "=" + target, "--ref", targetName));
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("--target", targetName + "=" + target, "--ref", targetName,
+                "--rw", rw == RwMode.RANDWRITE ? "randwrite" : "randread"));
         for (String v : vs) { a.add("--target"); a.add(v); }
         a.addAll(java.util.List.of("--rounds", Integer.toString(rounds), "--slice-ms", Long.toString(sliceMs),
                 "--depth", Integer.toString(iodepth), "--latency-depth", Integer.toString(latencyIodepth),

@@ -214,11 +214,25 @@ class BenchCommandTest {
         assertTrue(lines.get(0).contains("\"name\":\"n\"") && lines.get(0).contains("\"iops_ratio_median\":1.0000"), lines.get(0));
         assertTrue(lines.get(1).contains("\"name\":\"m\"") && lines.get(1).contains("\"ref\":\"n\""), lines.get(1));
         assertEquals(2, err.toString().lines().filter(l -> l.startsWith("round ")).count(), err::toString);
+        assertTrue(lines.get(0).contains("\"rw\":\"randread\""), lines.get(0));
+    }
+
+    @Test
+    void vsComparesRandomWritesToo() {
+        int code = dsf("bench", "--target", "device:mem:64m", "--vs", "n=device:null:64m", "--rw", "randwrite",
+                "--iodepth", "2", "--rounds", "1", "--slice-ms", "20", "--ramp", "60ms", "--size", "64m");
+        assertEquals(0, code, err::toString);
+        List<String> lines = out.toString().lines().toList();
+        assertEquals(2, lines.size(), out::toString);
+        for (String l : lines) {
+            assertTrue(l.contains("\"rw\":\"randwrite\"") && l.contains("\"errors\":0"), l);
+            assertFalse(l.contains("\"iops_median\":0,"), l);
+        }
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', value = {
-            "--rw|randwrite|random reads only",
+            "--rw|randrw|random reads or random writes only",
             "--bs|8k|4 KiB I/O only",
             "--rounds|0|bad --rounds",
             "--vs|noname|NAME=SPEC",
