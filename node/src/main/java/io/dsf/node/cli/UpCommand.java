@@ -97,6 +97,11 @@ public final class UpCommand implements Callable<Integer> {
                     + "so replicas can drop the older history; 0 turns checkpoints off (default: 256m).")
     String checkpointAfter;
 
+    @Option(names = "--replica-drain-after", paramLabel = "SIZE",
+            description = "As a replica: drain an owner's replicated batches into this node's image of its vDisk once this much "
+                    + "is not drained yet (and after 30 s without a batch anyway), then delete them; 0: only when idle (default: 64m).")
+    String replicaDrainAfter;
+
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile Node node;
@@ -147,14 +152,19 @@ public final class UpCommand implements Callable<Integer> {
 
     /** The multi-node flags (null when none is given: a node alone, as before). */
     io.dsf.node.up.ClusterConfig cluster() {
-        if (nodeId == null && listen == null && peers == null && rf == 1 && domain == null) return null;
+        if (nodeId == null && listen == null && peers == null && rf == 1 && domain == null) {
+            if (replicaDrainAfter != null || checkpointAfter != null)
+                throw new ParameterException(spec.commandLine(), "--replica-drain-after and --checkpoint-after need --listen (a replicating node)");
+            return null;
+        }
         try {
             String id = nodeId == null ? "node" : nodeId;
             return new io.dsf.node.up.ClusterConfig(id,
                     listen == null ? null : io.dsf.stargate.replication.PeerAddress.parseHostPort(listen),
                     io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport,
                     io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)),
-                    rereplicateAfter, checkpointAfter == null ? io.dsf.node.up.ClusterConfig.CHECKPOINT_AFTER_BYTES : Sizes.parse(checkpointAfter));
+                    rereplicateAfter, checkpointAfter == null ? io.dsf.node.up.ClusterConfig.CHECKPOINT_AFTER_BYTES : Sizes.parse(checkpointAfter),
+                    replicaDrainAfter == null ? io.dsf.node.up.ClusterConfig.REPLICA_DRAIN_AFTER_BYTES : Sizes.parse(replicaDrainAfter));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

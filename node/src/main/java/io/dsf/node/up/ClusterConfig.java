@@ -13,12 +13,26 @@ import java.util.List;
  * Without peers the node keeps RF1 and only serves as a replica for others. Immutable; thread safe.
  */
 public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain,
-                            double rereplicateAfterSeconds, long checkpointAfterBytes) {
+                            double rereplicateAfterSeconds, long checkpointAfterBytes, long replicaDrainAfterBytes) {
     /** Default grace before a failed peer's data is re-replicated: a restarting node should not cost a pass. */
     public static final double REREPLICATE_AFTER_SECONDS = 30;
 
     public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
-        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS, CHECKPOINT_AFTER_BYTES);
+        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS, CHECKPOINT_AFTER_BYTES, REPLICA_DRAIN_AFTER_BYTES);
+    }
+
+    public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain,
+                         double rereplicateAfterSeconds, long checkpointAfterBytes) {
+        this(nodeId, listen, peers, rf, transport, domain, rereplicateAfterSeconds, checkpointAfterBytes, REPLICA_DRAIN_AFTER_BYTES);
+    }
+
+    /** Default: a replica drains an owner stream into its image once this much of it is not drained (and after 30 s idle anyway). */
+    public static final long REPLICA_DRAIN_AFTER_BYTES = io.dsf.stargate.replication.ReplicaService.DrainPolicy.DEFAULT.thresholdBytes();
+
+    /** The replica service's drain policy: {@link #replicaDrainAfterBytes} (0: only when idle) and the default idle time. */
+    public io.dsf.stargate.replication.ReplicaService.DrainPolicy drainPolicy() {
+        return new io.dsf.stargate.replication.ReplicaService.DrainPolicy(replicaDrainAfterBytes,
+                io.dsf.stargate.replication.ReplicaService.DrainPolicy.DEFAULT.idleNanos());
     }
 
     /** Default: a shard's replicated history since its base may reach 4x its live data and at least this before a checkpoint pass. */
@@ -36,6 +50,8 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
         for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
         if (domain == null) domain = Domain.of(nodeId);
         if (checkpointAfterBytes < 0) throw new IllegalArgumentException("--checkpoint-after must be >= 0 (0: no checkpoints): " + checkpointAfterBytes);
+        if (replicaDrainAfterBytes < 0)
+            throw new IllegalArgumentException("--replica-drain-after must be >= 0 (0: drain only when idle): " + replicaDrainAfterBytes);
         if (!(rereplicateAfterSeconds >= 0) || rereplicateAfterSeconds > 86400)
             throw new IllegalArgumentException("--rereplicate-after must be in 0..86400 seconds: " + rereplicateAfterSeconds);
         if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);

@@ -183,7 +183,7 @@ public final class Node implements AutoCloseable {
         this.cluster = cluster;
         transport = io.dsf.rdma.Transports.open(cluster.transport());
         java.net.InetSocketAddress at = new java.net.InetSocketAddress(cluster.listen().getHostString(), cluster.listen().getPort());
-        replicas = io.dsf.stargate.replication.ReplicaService.start(transport, device, store, at, ClusterConfig.REPLICA_CONNECTIONS);
+        replicas = io.dsf.stargate.replication.ReplicaService.start(transport, device, store, at, ClusterConfig.REPLICA_CONNECTIONS, cluster.drainPolicy());
         log.println("dsf up: node " + cluster.nodeId() + " holds replicas on " + replicas.address().getHostString() + ":"
                 + replicas.address().getPort() + " (" + cluster.transport() + "), rf " + cluster.rf()
                 + ", domain " + cluster.domain() + (cluster.peers().isEmpty() ? "" : ", peers " + cluster.peers()));

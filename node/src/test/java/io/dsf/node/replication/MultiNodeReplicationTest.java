@@ -37,7 +37,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * Asserted: no write fails; A's status shows the dead peer failed and every shard on the survivor;
  * every acknowledged write reads back from A; every acknowledged block is, with its CRC32C, in a
  * replica batch on B or C (the killed node is restarted first: its replicas were synced before they
- * were acknowledged), and every block acknowledged after the kill is on the survivor.
+ * were acknowledged), and every block acknowledged after the kill is on the survivor. The nodes
+ * drain what they hold as replicas into their images past 256 KiB ({@code --replica-drain-after}),
+ * so the survivor's copies come from its image and its segments both.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MultiNodeReplicationTest {
@@ -177,7 +179,7 @@ class MultiNodeReplicationTest {
             for (int j = 0; j < 3; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(ids[j]).append("@127.0.0.1:").append(ports[j]);
             Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
             nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(),
-                    "--rf", "2", "--rereplicate-after", "1")));
+                    "--rf", "2", "--rereplicate-after", "1", "--replica-drain-after", "256k")));
         }
         ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
         ClusterNode a = nodes.get(0);
@@ -235,6 +237,18 @@ class MultiNodeReplicationTest {
         assertEquals(0, a.dsf("status"), a.node.errText);
         assertTrue(a.node.out.contains("re-replication: "), a.node.out);
         assertFalse(a.node.out.contains("RF not met"), a.node.out);
+
+        // the survivor drained A's batches into its image (a drain threshold of 256 KiB): some of what it
+        // holds comes from its image, as dsf replicas --json lists it
+        long imageBlocks = 0;
+        for (Object so : list(survivor.json("replicas"))) {
+            Map<String, Object> s = map(so);
+            if ("image".equals(s.get("kind")) && "A".equals(s.get("owner"))) {
+                imageBlocks += (Long) s.get("image_blocks");
+                assertFalse(list(s.get("drained_ranges")).isEmpty(), "an image with blocks has drained ranges: " + s);
+            }
+        }
+        assertTrue(imageBlocks > 0, "the survivor drained A's batches into its image: " + survivor.json("replicas"));
 
         // every acknowledged write is on the survivor now, the victim's copies no longer needed
         Map<Long, Set<Integer>> onSurvivor = held(survivor, "A");

@@ -180,6 +180,10 @@ class UpCommandTest {
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "B@h:1/rack"}, {"peer B: domain: expected key=value"},
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "B@h:1", "--rf", "3"}, {"needs at least 2 peers"},
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "A@h:1"}, {"names this node"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--replica-drain-after", "-1"}, {"negative size"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--replica-drain-after", "lots"}, {"not a size"},
+                {"--replica-drain-after", "1m"}, {"need --listen"},
+                {"--checkpoint-after", "1g"}, {"need --listen"},
         };
         for (int i = 0; i < cases.length; i += 2) {
             StringWriter out = new StringWriter(), err = new StringWriter();
