@@ -72,6 +72,10 @@ final class ReplicaDrain implements AutoCloseable {
         // service thread only
         boolean busy;
         final List<ReplicaSegment> deferredDeletes = new ArrayList<>();
+        /** Service thread: after a failed drain, not before this (System.nanoTime), and the back-off that set it. */
+        long retryAt, retryBackoff;
+        /** Drain thread: the image could not be read back at start; no drain may write over it (segments kept). */
+        boolean loadFailed;
 
         Stream(String owner, long vdisk, int shard) {
             this.owner = owner;
@@ -198,13 +202,34 @@ final class ReplicaDrain implements AutoCloseable {
 
     /** Reads the stream's newest valid ranges copy and counts the blocks of its tables (once after a start). */
     void load(Stream s, ReplicaVDisk meta) {
-        if (s.loaded) return;
+        if (s.loaded && !s.loadFailed) return;
         try {
             loadOnce(s, meta);
+            s.loadFailed = false;
         } catch (RuntimeException e) { // what was read stands; missing ranges only make pullers refuse (a hole), never serve wrong data
-            LOG.log(System.Logger.Level.WARNING, "replica drain: cannot read the image of " + s.key() + " back: " + e);
+            if (!s.loadFailed) LOG.log(System.Logger.Level.WARNING, "replica drain: cannot read the image of " + s.key() + " back: " + e);
+            s.loadFailed = true; // and no drain writes ranges over a copy it could not read: it is tried again first
         }
         s.loaded = true;
+    }
+
+    /** Refuses to change an image whose ranges could not be read back (a drain would write over the newest copy). */
+    private void requireLoaded(Stream s, ReplicaVDisk meta) {
+        load(s, meta);
+        if (s.loadFailed) throw new IllegalStateException("the image of " + s.key() + " could not be read back; its segments are kept");
+    }
+
+    /**
+     * After a job, whatever it ended with: waits for writes still in flight and finishes a commit this
+     * channel leads (other channels' syncs wait for it), so nothing of one job reaches the next.
+     */
+    void settle() {
+        StoreChannel c = ch();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (inflight > 0 && System.nanoTime() < deadline) c.await(DEPTH, 1_000_000);
+        inflightSlots.clear();
+        writeStatus = 0;
+        c.finishLeading();
     }
 
     private void loadOnce(Stream s, ReplicaVDisk meta) {
@@ -262,7 +287,7 @@ final class ReplicaDrain implements AutoCloseable {
     void drain(Job j) {
         Stream s = j.s;
         ReplicaVDisk meta = j.meta;
-        load(s, meta);
+        requireLoaded(s, meta);
         long vdBlocks = meta.size() / ReplicaImage.PAGE;
         Map<Long, ReplicaImage.Table> touched = new HashMap<>();
         long[] seqs = new long[1024];
@@ -424,7 +449,7 @@ final class ReplicaDrain implements AutoCloseable {
      * dropped at the next drain. Runs when the stream's base rose since the last time.
      */
     void freeBelow(Stream s, ReplicaVDisk meta, long base) {
-        load(s, meta);
+        requireLoaded(s, meta);
         if (base <= s.baseFreed) return;
         long blocks = s.imageBlocks;
         for (Map.Entry<Long, StoreObject> e : new ArrayList<>(s.vblocks.entrySet())) {

@@ -875,6 +875,9 @@ public final class ReplicaService implements AutoCloseable {
         c.storeBusy = true;
         for (int i = 0; i < trims.size(); i++) trims.get(i).touched.add(c.obj); // a scan may predate this batch: keep its segment
         for (int i = 0; i < drainJobs.size(); i++) drainJobs.get(i).touched.add(c.obj); // likewise a drain's read
+        ReplicaDrain.Stream ds = c.stream;
+        if (ds != null && !ds.deferredDeletes.isEmpty()) // drained, its delete deferred behind a pull: it holds new batches now
+            for (int i = ds.deferredDeletes.size() - 1; i >= 0; i--) if (ds.deferredDeletes.get(i).object() == c.obj) ds.deferredDeletes.remove(i);
     }
 
     /** Deletes this node's copy of the owner's segment (if any), then takes the next message; a TRIM gets no answer. */
@@ -1123,6 +1126,8 @@ public final class ReplicaService implements AutoCloseable {
                     }
                 } catch (Throwable t) {
                     j.failure = String.valueOf(t);
+                } finally {
+                    drain.settle(); // writes still in flight waited for, a commit this channel leads finished
                 }
                 drainedJobs.add(j);
             });
@@ -1138,7 +1143,8 @@ public final class ReplicaService implements AutoCloseable {
         long now = System.nanoTime();
         if (now - lastIdleCheck < 100_000_000L || now - lastStoredNanos < policy.idleNanos()) return;
         lastIdleCheck = now;
-        for (ReplicaDrain.Stream st : streams.values()) if (st.undrained > 0 && !st.busy) submitDrain(st);
+        for (ReplicaDrain.Stream st : streams.values())
+            if (st.undrained > 0 && !st.busy && now >= st.retryAt && !pulling(st.owner, st.vdisk)) submitDrain(st);
     }
 
     /** Whether a pull of (owner, vDisk) is still reading (its segments must stay until it is done). */
@@ -1176,9 +1182,14 @@ public final class ReplicaService implements AutoCloseable {
             if (j.failure != null) {
                 drainsFailed++;
                 if (forced.contains(st) || !j.segs.isEmpty()) st.undrained = Math.max(st.undrained, 1); // tried again when idle
+                // not at once: a drain that keeps failing (a full store) would re-read its segments every idle check
+                st.retryBackoff = Math.min(Math.max(2 * st.retryBackoff, 100_000_000L), 30_000_000_000L);
+                st.retryAt = System.nanoTime() + st.retryBackoff;
                 LOG.log(System.Logger.Level.WARNING, "replica: drain of " + st.key() + " failed (segments kept): " + j.failure);
             } else {
                 drainsDone++;
+                st.retryBackoff = 0;
+                st.retryAt = 0;
                 int deleted = 0;
                 for (ReplicaSegment x : j.drained) {
                     StoreObject o = x.object();
@@ -1733,7 +1744,8 @@ public final class ReplicaService implements AutoCloseable {
                 ReplicaDrain.Stream ds = c.stream;
                 if (ds != null) {
                     ds.undrained += c.len;
-                    if (policy.thresholdBytes() > 0 && ds.undrained >= policy.thresholdBytes() && !ds.busy) submitDrain(ds);
+                    if (policy.thresholdBytes() > 0 && ds.undrained >= policy.thresholdBytes() && !ds.busy
+                            && lastStoredNanos >= ds.retryAt && !pulling(ds.owner, ds.vdisk)) submitDrain(ds);
                 }
             }
         }
