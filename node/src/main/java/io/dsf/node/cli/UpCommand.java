@@ -97,9 +97,10 @@ public final class UpCommand implements Callable<Integer> {
                     + "so replicas can drop the older history; 0 turns checkpoints off (default: 256m).")
     String checkpointAfter;
 
-    @Option(names = "--replica-drain-after", paramLabel = "SIZE",
+    @Option(names = "--replica-drain-after", paramLabel = "SIZE|off",
             description = "As a replica: drain an owner's replicated batches into this node's image of its vDisk once this much "
-                    + "is not drained yet (and after 30 s without a batch anyway), then delete them; 0: only when idle (default: 64m).")
+                    + "is not drained yet (and after 30 s without a batch anyway), then delete them; 0: only when idle; off: never, the "
+                    + "replicas keep every batch (default: 64m).")
     String replicaDrainAfter;
 
     /** Released by {@link #stop()}: tests running the command in-process stop it with it. */
@@ -164,7 +165,8 @@ public final class UpCommand implements Callable<Integer> {
                     io.dsf.stargate.replication.PeerAddress.parseList(peers), rf, transport,
                     io.dsf.stargate.replication.Domain.parse(domain, ",", io.dsf.stargate.replication.PeerAddress.checkId(id)),
                     rereplicateAfter, checkpointAfter == null ? io.dsf.node.up.ClusterConfig.CHECKPOINT_AFTER_BYTES : Sizes.parse(checkpointAfter),
-                    replicaDrainAfter == null ? io.dsf.node.up.ClusterConfig.REPLICA_DRAIN_AFTER_BYTES : Sizes.parse(replicaDrainAfter));
+                    replicaDrainAfter == null ? io.dsf.node.up.ClusterConfig.REPLICA_DRAIN_AFTER_BYTES
+                            : replicaDrainAfter.equals("off") ? io.dsf.node.up.ClusterConfig.REPLICA_DRAIN_OFF : Sizes.parse(replicaDrainAfter));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

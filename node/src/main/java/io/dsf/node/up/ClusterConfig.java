@@ -29,8 +29,12 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
     /** Default: a replica drains an owner stream into its image once this much of it is not drained (and after 30 s idle anyway). */
     public static final long REPLICA_DRAIN_AFTER_BYTES = io.dsf.stargate.replication.ReplicaService.DrainPolicy.DEFAULT.thresholdBytes();
 
-    /** The replica service's drain policy: {@link #replicaDrainAfterBytes} (0: only when idle) and the default idle time. */
+    /** {@link #replicaDrainAfterBytes}: no drain at all ({@code --replica-drain-after off}). */
+    public static final long REPLICA_DRAIN_OFF = -1;
+
+    /** The replica service's drain policy: {@link #replicaDrainAfterBytes} (0: only when idle; off: never) and the default idle time. */
     public io.dsf.stargate.replication.ReplicaService.DrainPolicy drainPolicy() {
+        if (replicaDrainAfterBytes == REPLICA_DRAIN_OFF) return io.dsf.stargate.replication.ReplicaService.DrainPolicy.OFF;
         return new io.dsf.stargate.replication.ReplicaService.DrainPolicy(replicaDrainAfterBytes,
                 io.dsf.stargate.replication.ReplicaService.DrainPolicy.DEFAULT.idleNanos());
     }
@@ -50,8 +54,8 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
         for (PeerAddress p : peers) if (p.id().equals(nodeId)) throw new IllegalArgumentException("--peers names this node (" + nodeId + ")");
         if (domain == null) domain = Domain.of(nodeId);
         if (checkpointAfterBytes < 0) throw new IllegalArgumentException("--checkpoint-after must be >= 0 (0: no checkpoints): " + checkpointAfterBytes);
-        if (replicaDrainAfterBytes < 0)
-            throw new IllegalArgumentException("--replica-drain-after must be >= 0 (0: drain only when idle): " + replicaDrainAfterBytes);
+        if (replicaDrainAfterBytes < 0 && replicaDrainAfterBytes != REPLICA_DRAIN_OFF)
+            throw new IllegalArgumentException("--replica-drain-after must be >= 0 (0: drain only when idle) or off: " + replicaDrainAfterBytes);
         if (!(rereplicateAfterSeconds >= 0) || rereplicateAfterSeconds > 86400)
             throw new IllegalArgumentException("--rereplicate-after must be in 0..86400 seconds: " + rereplicateAfterSeconds);
         if (!transport.equals("tcp") && !transport.equals("verbs")) throw new IllegalArgumentException("--transport must be tcp or verbs: " + transport);

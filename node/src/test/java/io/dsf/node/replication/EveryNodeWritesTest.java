@@ -43,7 +43,7 @@ class EveryNodeWritesTest {
             StringBuilder peers = new StringBuilder();
             for (int j = 0; j < 3; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(ids[j]).append("@127.0.0.1:").append(ports[j]);
             Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
-            nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(), "--rf", "2")));
+            nodes.add(new ClusterNode(ids[i], d, List.of("--vdisk", "d0:64m", "--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(), "--rf", "2", "--replica-drain-after", "off")));
         }
         ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start
 

@@ -303,8 +303,9 @@ class PartitionTest {
             for (int j = 0; j < 3; j++) if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(IDS[j]).append('@').append(net).append(j + 1).append(':').append(PORT);
             Path d = Files.createDirectories(tmp.resolve(IDS[i].toLowerCase()));
             nodes.add(new ClusterNode(IDS[i], d, List.of("--vdisk", "d0:64m", "--listen", net + (i + 1) + ":" + PORT,
-                    // this test is about the partition itself: no re-replication pass (which would move copies) within it
-                    "--peers", peers.toString(), "--rf", "2", "--rereplicate-after", "600",
+                    // this test is about the partition itself: no re-replication pass (which would move copies) and no
+                    // replica drain (which keeps only the newest version of a block; every acknowledged version is checked)
+                    "--peers", peers.toString(), "--rf", "2", "--rereplicate-after", "600", "--replica-drain-after", "off",
                     "--checkpoint-after", "0"), List.of("ip", "netns", "exec", ns[i])));
         }
         ClusterNode.startAll(nodes); // at once: each JVM takes seconds to start

@@ -47,7 +47,7 @@ class Rf3FiveNodesTest {
             for (int j = 0; j < 5; j++)
                 if (j != i) peers.append(peers.isEmpty() ? "" : ",").append(ids[j]).append("@127.0.0.1:").append(ports[j]).append("/rack=").append(racks[j]);
             Path d = Files.createDirectories(tmp.resolve(ids[i].toLowerCase()));
-            List<String> extra = new ArrayList<>(List.of("--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(), "--rf", "3",
+            List<String> extra = new ArrayList<>(List.of("--listen", "127.0.0.1:" + ports[i], "--peers", peers.toString(), "--rf", "3", "--replica-drain-after", "off",
                     "--domain", "rack=" + racks[i]));
             if (i == 0) extra.addAll(List.of("--vdisk", "d0:64m"));
             nodes.add(new ClusterNode(ids[i], d, extra));

@@ -182,6 +182,7 @@ class UpCommandTest {
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--peers", "A@h:1"}, {"names this node"},
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--replica-drain-after", "-1"}, {"negative size"},
                 {"--node-id", "A", "--listen", "127.0.0.1:0", "--replica-drain-after", "lots"}, {"not a size"},
+                {"--node-id", "A", "--listen", "127.0.0.1:0", "--replica-drain-after", "offf"}, {"not a size"},
                 {"--replica-drain-after", "1m"}, {"need --listen"},
                 {"--checkpoint-after", "1g"}, {"need --listen"},
         };
