@@ -182,8 +182,10 @@ OUT="$ROOT/bench/.bench-out/vhost-compare-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 RUN="$(mktemp -d /tmp/dsf-vhost-compare.XXXXXX)"
 SERVER_PID=""
+pids=() # --interleaved: every server of the current queue count
 cleanup() {
     if [[ -n "$SERVER_PID" ]]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if (( ${#pids[@]} )); then kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; fi
     rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -345,6 +347,7 @@ if [[ "$INTERLEAVED" == 1 ]]; then
         echo "queues $q: cross-CPU round trip ns (cpu $CLIENT_CPU <-> $SERVER_CPU, per half second) before: ${pp_before:-n/a}; after: ${pp_after:-n/a}" >>"$OUT/setup.txt"
         kill -TERM "${pids[@]}" 2>/dev/null || true
         wait "${pids[@]}" 2>/dev/null || true
+        pids=()
     done
     summarize_interleaved "$OUT" | tee "$OUT/summary.md"
     log "vhost-compare: summary in $OUT/summary.md"
