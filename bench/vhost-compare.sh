@@ -182,9 +182,12 @@ OUT="$ROOT/bench/.bench-out/vhost-compare-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 RUN="$(mktemp -d /tmp/dsf-vhost-compare.XXXXXX)"
 SERVER_PID=""
+LAUNCHED=""
+LAUNCHED_LOG=""
 pids=() # --interleaved: every server of the current queue count
 cleanup() {
     if [[ -n "$SERVER_PID" ]]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if [[ -n "$LAUNCHED" ]]; then kill -TERM "$LAUNCHED" 2>/dev/null || true; wait "$LAUNCHED" 2>/dev/null || true; fi
     if (( ${#pids[@]} )); then kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; fi
     rm -rf "$RUN"
 }
@@ -201,8 +204,11 @@ wait_socket() { # $1 socket, $2 pid, $3 log
     die "no socket $1 after 15 s"
 }
 
-start_qsd() { # $1 queues
-    local sock="$RUN/qsd.sock" iot="" exp_iot="" poll=""
+# The start_* functions start one server, pinned to the server CPU, and wait until it serves; each sets
+# LAUNCHED (its pid) and TARGET (its dsf bench target). $NAME in their arguments names its socket and logs.
+start_qsd() { # $1 queues [$2 name]
+    local name="${2:-qsd}" sock iot="" exp_iot="" poll=""
+    sock="$RUN/$name.sock"
     rm -f "$sock"
     if [[ "$QSD_IOTHREAD" == 1 ]]; then
         [[ -n "$QSD_POLL_NS" ]] && poll=",poll-max-ns=$QSD_POLL_NS"
@@ -213,32 +219,37 @@ start_qsd() { # $1 queues
     taskset -c "$SERVER_CPU" qemu-storage-daemon \
         --blockdev driver=null-co,node-name=null0,size=1073741824,read-zeroes=on $iot \
         --export "type=vhost-user-blk,id=exp0,node-name=null0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$1,logical-block-size=4096$exp_iot" \
-        >"$RUN/server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_socket "$sock" "$SERVER_PID" "$RUN/server.log"
+        >"$RUN/$name.log" 2>&1 &
+    LAUNCHED=$!
+    LAUNCHED_LOG="$RUN/$name.log"
+    wait_socket "$sock" "$LAUNCHED" "$LAUNCHED_LOG"
     TARGET="vhost-user-blk:$sock?null=1"
 }
 
-start_frodo() { # $1 queues, $2 threading, $3 proto
-    local sock="$RUN/frodo.sock"
+start_frodo() { # $1 queues, $2 threading, $3 proto [$4 name]
+    local name="${4:-frodo}" sock
+    sock="$RUN/$name.sock"
     rm -f "$sock"
     taskset -c "$SERVER_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.FrodoBenchServer --socket "$sock" --proto "$3" \
-        --queues "$1" --idle "$FRODO_IDLE" --threading "$2" --shared-threads 1 --size 1g >"$RUN/server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_socket "$sock" "$SERVER_PID" "$RUN/server.log"
+        --queues "$1" --idle "$FRODO_IDLE" --threading "$2" --shared-threads 1 --size 1g >"$RUN/$name.log" 2>&1 &
+    LAUNCHED=$!
+    LAUNCHED_LOG="$RUN/$name.log"
+    wait_socket "$sock" "$LAUNCHED" "$LAUNCHED_LOG"
     TARGET="vhost-user-$3:$sock?null=1"
 }
 
-start_up() { # $1 queues, $2 threading: the whole node (BlockStore + Stargate vDisk on a null: device)
-    local dir="$RUN/up" line
+start_up() { # $1 queues, $2 threading [$3 name]: the whole node (BlockStore + Stargate vDisk on a null: device)
+    local name="${3:-up}" dir line=""
+    dir="$RUN/$name"
     rm -rf "$dir"; mkdir -p "$dir"
     taskset -c "$SERVER_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" up --data "$dir" --device null:4g --vdisk vb:1g --queues "$1" \
-        --idle "$UP_IDLE" --threading "$2" --shards 1 >"$RUN/up.out" 2>"$RUN/server.log" &
-    SERVER_PID=$!
+        --idle "$UP_IDLE" --threading "$2" --shards 1 >"$dir/up.out" 2>"$RUN/$name.log" &
+    LAUNCHED=$!
+    LAUNCHED_LOG="$RUN/$name.log"
     for (( i = 0; i < 600; i++ )); do
-        line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$RUN/up.out" 2>/dev/null || true)
+        line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$dir/up.out" 2>/dev/null || true)
         [[ -n "$line" ]] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.log" >&2; die "dsf up exited"; }
+        kill -0 "$LAUNCHED" 2>/dev/null || { cat "$RUN/$name.log" >&2; die "dsf up exited"; }
         sleep 0.05
     done
     [[ -n "$line" ]] || die "dsf up printed no vhost-user-blk endpoint in 30 s"
@@ -261,7 +272,7 @@ measure() { # $1 label, $2 queues, $3 iodepth, $4 rep
     if ! taskset -c "$CLIENT_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" bench --target "$TARGET" --rw randread --bs 4k \
             --iodepth "$3" --jobs "$2" --runtime "$RUNTIME" --ramp "$RAMP" --idle "$CLIENT_IDLE" --json --no-prefill \
             --progress-interval 0 >"$RUN/client.out" 2>"$RUN/client.err"; then
-        cat "$RUN/client.err" "$RUN/server.log" >&2
+        cat "$RUN/client.err" "$LAUNCHED_LOG" >&2
         die "client failed for $1 q$2 qd$3"
     fi
     after=$(cpu_busy)
@@ -298,40 +309,16 @@ if [[ "$INTERLEAVED" == 1 ]]; then
     # turn, a slice each, so every ratio compares slices a fraction of a second apart
     for q in $QUEUES; do
         pids=()
-        sock="$RUN/qsd.sock"; rm -f "$sock"
-        iot="--object iothread,id=iot0${QSD_POLL_NS:+,poll-max-ns=$QSD_POLL_NS}"; exp_iot=",iothread=iot0"
-        [[ "$QSD_IOTHREAD" == 1 ]] || { iot=""; exp_iot=""; }
-        # shellcheck disable=SC2086
-        taskset -c "$SERVER_CPU" qemu-storage-daemon \
-            --blockdev driver=null-co,node-name=null0,size=1073741824,read-zeroes=on $iot \
-            --export "type=vhost-user-blk,id=exp0,node-name=null0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$q,logical-block-size=4096$exp_iot" \
-            >"$RUN/qsd.log" 2>&1 &
-        pids+=($!)
-        wait_socket "$sock" "${pids[-1]}" "$RUN/qsd.log"
-        targets=(--target-name qsd --target "vhost-user-blk:$sock?null=1")
+        start_qsd "$q"; pids+=("$LAUNCHED"); LAUNCHED=""
+        targets=(--target-name qsd --target "$TARGET")
         for t in $THREADINGS; do
             for p in $PROTOS; do
-                sock="$RUN/frodo-$p-$t.sock"; rm -f "$sock"
-                taskset -c "$SERVER_CPU" "${JAVA[@]}" -cp "$CP" io.dsf.bench.vhost.FrodoBenchServer --socket "$sock" --proto "$p" \
-                    --queues "$q" --idle "$FRODO_IDLE" --threading "$t" --shared-threads 1 --size 1g >"$RUN/frodo-$p-$t.log" 2>&1 &
-                pids+=($!)
-                wait_socket "$sock" "${pids[-1]}" "$RUN/frodo-$p-$t.log"
-                targets+=(--vs "frodo-$p-$t=vhost-user-$p:$sock?null=1")
+                start_frodo "$q" "$t" "$p" "frodo-$p-$t"; pids+=("$LAUNCHED"); LAUNCHED=""
+                targets+=(--vs "frodo-$p-$t=$TARGET")
             done
             if [[ "$WITH_UP" == 1 ]]; then
-                dir="$RUN/up-$t"; rm -rf "$dir"; mkdir -p "$dir"
-                taskset -c "$SERVER_CPU" env DSF_SKIP_BUILD=1 "$ROOT/dsf" up --data "$dir" --device null:4g --vdisk vb:1g --queues "$q" \
-                    --idle "$UP_IDLE" --threading "$t" --shards 1 >"$dir/up.out" 2>"$dir/up.err" &
-                pids+=($!)
-                line=""
-                for (( i = 0; i < 600; i++ )); do
-                    line=$(grep -m1 '^endpoint vhost-user-blk vb ' "$dir/up.out" 2>/dev/null || true)
-                    [[ -n "$line" ]] && break
-                    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/up.err" >&2; die "dsf up exited"; }
-                    sleep 0.05
-                done
-                [[ -n "$line" ]] || die "dsf up printed no vhost-user-blk endpoint in 30 s"
-                targets+=(--vs "up-blk-$t=vhost-user-blk:${line##* }?null=1")
+                start_up "$q" "$t" "up-$t"; pids+=("$LAUNCHED"); LAUNCHED=""
+                targets+=(--vs "up-blk-$t=$TARGET")
             fi
         done
         log "queues $q: $ROUNDS rounds, ${SLICE_MS} ms slices at iodepth 32 and 1 per target"
@@ -373,6 +360,7 @@ for q in $QUEUES; do
                 frodo) start_frodo "$q" "$threading" "$proto" ;;
                 up) start_up "$q" "$threading" ;;
             esac
+            SERVER_PID="$LAUNCHED"; LAUNCHED=""
             for qd in $CASES; do measure "$v" "$q" "$qd" "$rep"; done
             stop_server
         done
