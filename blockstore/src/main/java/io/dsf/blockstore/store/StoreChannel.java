@@ -658,12 +658,7 @@ public final class StoreChannel implements AutoCloseable {
     }
 
     private static void zero(MemorySegment b, long off, int len) {
-        while (len > 0) {
-            int n = Math.min(len, ZEROS.length);
-            MemorySegment.copy(ZEROS, 0, b, ValueLayout.JAVA_BYTE, off, n);
-            off += n;
-            len -= n;
-        }
+        io.dsf.blockstore.io.Zero.fill(b, off, len);
     }
 
     /** Asks for durability of everything this channel completed before now; completes with 0 when durable. */
