@@ -17,15 +17,6 @@ public record ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAd
     /** Default grace before a failed peer's data is re-replicated: a restarting node should not cost a pass. */
     public static final double REREPLICATE_AFTER_SECONDS = 30;
 
-    public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain) {
-        this(nodeId, listen, peers, rf, transport, domain, REREPLICATE_AFTER_SECONDS, CHECKPOINT_AFTER_BYTES, REPLICA_DRAIN_AFTER_BYTES);
-    }
-
-    public ClusterConfig(String nodeId, InetSocketAddress listen, List<PeerAddress> peers, int rf, String transport, Domain domain,
-                         double rereplicateAfterSeconds, long checkpointAfterBytes) {
-        this(nodeId, listen, peers, rf, transport, domain, rereplicateAfterSeconds, checkpointAfterBytes, REPLICA_DRAIN_AFTER_BYTES);
-    }
-
     /** Default: a replica drains an owner stream into its image once this much of it is not drained (and after 30 s idle anyway). */
     public static final long REPLICA_DRAIN_AFTER_BYTES = io.dsf.stargate.replication.ReplicaService.DrainPolicy.DEFAULT.thresholdBytes();
 
