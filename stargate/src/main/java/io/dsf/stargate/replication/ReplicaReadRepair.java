@@ -33,9 +33,8 @@ import java.util.function.IntConsumer;
  *
  * <p>Threading: {@link #repair} is called on a shard thread and only queues the work; one repair
  * thread does the pulls and the re-reads/writes (error path: it allocates and blocks). Thread safe.
- * Known gap: a client write to a bad block that lands between the repair's re-read and its write
- * back is overwritten by the recovered (older) data; closing it needs a compare-and-write on the
- * shard.
+ * The write back is conditional ({@code VDiskController.passRewrite} against the re-read's mark): a
+ * client write that landed on the block since the re-read is newer and is never overwritten.
  */
 public final class ReplicaReadRepair implements Stargate.ReadRepair, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicaReadRepair.class.getName());
