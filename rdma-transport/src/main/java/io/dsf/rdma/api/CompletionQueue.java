@@ -16,6 +16,13 @@ public interface CompletionQueue extends AutoCloseable {
      */
     int await(Completions out, long timeoutNanos);
 
+    /**
+     * Any thread: makes an {@link #await} in progress return at once, or the owner's next one when
+     * none is in progress (calls before that one count as one). Lets the owner wait here for its
+     * peers while other threads can still hand it work (a shard's ring, its store).
+     */
+    void wakeup();
+
     /** Most completions it holds at once (requests outstanding on its endpoints should not exceed it). */
     int capacity();
 

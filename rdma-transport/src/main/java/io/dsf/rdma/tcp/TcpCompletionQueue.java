@@ -59,6 +59,11 @@ final class TcpCompletionQueue implements CompletionQueue {
     }
 
     @Override
+    public void wakeup() {
+        selector.wakeup();
+    }
+
+    @Override
     public int poll(Completions out) {
         out.clear();
         if (closed) return 0;
@@ -76,14 +81,16 @@ final class TcpCompletionQueue implements CompletionQueue {
         } else {
             // one blocking select does the work of poll's selectNow: it returns at once when a socket is ready
             if (!handoff.isEmpty()) adopt();
+            long now = System.nanoTime(), wait = timeoutNanos;
             for (int i = 0; i < endpointCount; i++) {
                 endpoints[i].beforeRead();
                 endpoints[i].updateInterest();
+                wait = Math.min(wait, endpoints[i].ackDueIn(now)); // an acknowledgement falling due ends the wait
             }
             reap(); // an endpoint that broke just now has completions to flush: no waiting then
             if (ring.size() == 0) {
                 try {
-                    selector.select(onReady, Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+                    selector.select(onReady, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)));
                 } catch (IOException e) {
                     LOG.log(System.Logger.Level.WARNING, "select failed: " + e.getMessage());
                 }

@@ -26,9 +26,12 @@ import static io.dsf.rdma.protocol.FrameDescriptor.*;
  * One tcp-transport connection: the send side encodes frames into an outbound buffer (payload
  * copied, checksummed) and writes them at once; the receive side, driven by its completion queue,
  * reads into an inbound buffer, validates each frame completely before acting on it, places
- * sends into posted receives and writes into registered regions, and acknowledges what it placed
- * (piggybacked on outgoing frames, or an ACK frame on the next poll). A frame that fails any
- * check breaks the connection: it is logged, an ERROR frame is attempted, the socket is closed,
+ * sends into posted receives and writes into registered regions, and acknowledges what it placed:
+ * piggybacked on the next outgoing frame, or in an ACK frame of its own once half the peer's send
+ * queue waits for it or the oldest unacknowledged frame is {@link #ACK_DELAY_NANOS} old. Request /
+ * answer traffic thus needs no ACK frames: each answer acknowledges its request and the next
+ * request the answer (an ACK frame of its own would wake the peer a second time for every
+ * message). A frame that fails any check breaks the connection: it is logged, an ERROR frame is attempted, the socket is closed,
  * nothing of the frame is written, and everything outstanding is flushed with errors.
  *
  * <p>Owned by the thread that polls its completion queue; not thread safe. Sequence numbers are
@@ -86,6 +89,13 @@ final class TcpEndpoint implements Endpoint {
     private int recvCount;
     private int recvSeq;     // last sequence number received and placed
     private int ackSentSeq;  // last acknowledgement sent
+    /** Frames received and not acknowledged that call for an ACK frame at once: half the peer's send queue. */
+    private final int ackEvery;
+    /** When the oldest frame not yet acknowledged was placed (System.nanoTime; meaningful while recvSeq != ackSentSeq). */
+    private long unackedSince;
+    /** Longest an acknowledgement waits for a frame to ride on by default (the peer's send completes only with it). */
+    static final long ACK_DELAY_NANOS = 200_000;
+    private final long ackDelay;
 
     private EndpointState state = EndpointState.CONNECTED;
     private int oldestStatus = CompletionStatus.FLUSHED; // what the oldest outstanding send gets when flushed
@@ -118,6 +128,8 @@ final class TcpEndpoint implements Endpoint {
         recvOffset = new long[recvDepth];
         recvLength = new int[recvDepth];
         recvWrId = new long[recvDepth];
+        ackEvery = Math.max(1, (peer.sendQueueDepth() + 1) / 2);
+        ackDelay = transport.ackDelayNanos;
     }
 
     // ================================================================== posting (owner thread)
@@ -225,13 +237,20 @@ final class TcpEndpoint implements Endpoint {
     /** Before the selector runs: acknowledgements due since the last poll, unsent bytes, frames left unparsed. */
     void beforeRead() {
         if (state != EndpointState.CONNECTED) return;
-        if (ackSentSeq != recvSeq && reserveOut(HEADER_LENGTH)) {
+        int owed = recvSeq - ackSentSeq;
+        if (owed != 0 && (owed >= ackEvery || System.nanoTime() - unackedSince >= ackDelay) && reserveOut(HEADER_LENGTH)) {
             outFrame.at(outEnd).encode(ACK, 0, 0, 0, recvSeq, 0, 0, 0L);
             ackSentSeq = recvSeq;
             outEnd += HEADER_LENGTH;
         }
         flushOut();
         if (!stalled && inEnd - inStart >= HEADER_LENGTH) parse();
+    }
+
+    /** Nanoseconds until an acknowledgement this endpoint owes falls due (Long.MAX_VALUE: none owed). */
+    long ackDueIn(long now) {
+        if (state != EndpointState.CONNECTED || recvSeq == ackSentSeq) return Long.MAX_VALUE;
+        return Math.max(0, ackDelay - (now - unackedSince));
     }
 
     void onReady(SelectionKey k) {
@@ -364,6 +383,7 @@ final class TcpEndpoint implements Endpoint {
             reject(ERR_INVALID_REQUEST, f.seq(), "receive buffer unusable: " + e.getMessage());
             return false;
         }
+        if (recvSeq == ackSentSeq) unackedSince = System.nanoTime();
         recvSeq = f.seq();
         cq.ring.add(this, wrId, Opcode.RECV, CompletionStatus.SUCCESS, length, f.imm(), f.hasImm());
         return true;
@@ -399,6 +419,7 @@ final class TcpEndpoint implements Endpoint {
             reject(ERR_REMOTE_ACCESS, f.seq(), "region unusable: " + e.getMessage());
             return false;
         }
+        if (recvSeq == ackSentSeq) unackedSince = System.nanoTime();
         recvSeq = f.seq();
         if (imm) {
             int slot = recvHead;

@@ -36,7 +36,18 @@ public final class TcpTransport implements RdmaTransport {
     private final List<TcpListener> listeners = new ArrayList<>(); // under lock
     private volatile boolean closed;
 
-    public TcpTransport() {}
+    public TcpTransport() {
+        this(TcpEndpoint.ACK_DELAY_NANOS);
+    }
+
+    /** Longest a received frame's acknowledgement waits for an outgoing frame to ride on (see {@link TcpEndpoint}). */
+    final long ackDelayNanos;
+
+    /** Tests: a transport whose endpoints hold acknowledgements {@code ackDelayNanos} at most. */
+    TcpTransport(long ackDelayNanos) {
+        if (ackDelayNanos < 0) throw new IllegalArgumentException("negative acknowledgement delay");
+        this.ackDelayNanos = ackDelayNanos;
+    }
 
     @Override
     public String kind() {

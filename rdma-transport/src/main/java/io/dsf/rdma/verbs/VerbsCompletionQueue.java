@@ -44,12 +44,15 @@ final class VerbsCompletionQueue implements CompletionQueue {
     private final MemorySegment ctxOut;
     private final MemorySegment epollEvent;
     private final int epfd;
+    /** An eventfd in {@link #epfd} beside the completion channel: {@link #wakeup} ends a wait with it. */
+    private final int wakeFd;
+    private final MemorySegment wakeBuf, wakeValue;
     private final ConcurrentLinkedQueue<VerbsEndpoint> handoff = new ConcurrentLinkedQueue<>();
     private VerbsEndpoint[] bySlot = new VerbsEndpoint[8]; // owner thread
     private final Object slotLock = new Object();
     private boolean[] slotUsed = new boolean[8]; // under slotLock
     private int polls;
-    private boolean closed;
+    private volatile boolean closed;
 
     VerbsCompletionQueue(VerbsTransport transport, int capacity) throws RdmaException {
         this.transport = transport;
@@ -78,8 +81,19 @@ final class VerbsCompletionQueue implements CompletionQueue {
         epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         epoll_event.events(epollEvent, 0, Libc.EPOLLIN);
         epoll_event.data(epollEvent, 0, fd);
-        if (epfd < 0 || Libc.epoll_ctl(epfd, Libc.EPOLL_CTL_ADD, fd, epollEvent) < 0) {
+        wakeBuf = arena.allocate(8, 8);
+        wakeValue = arena.allocate(8, 8);
+        wakeValue.set(ValueLayout.JAVA_LONG, 0, 1L);
+        wakeFd = epfd < 0 ? -1 : Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (epfd < 0 || Libc.epoll_ctl(epfd, Libc.EPOLL_CTL_ADD, fd, epollEvent) < 0 || wakeFd < 0) {
             RdmaException e = CmEventChannel.native_("epoll on the completion channel");
+            close();
+            throw e;
+        }
+        epoll_event.events(epollEvent, 0, Libc.EPOLLIN);
+        epoll_event.data(epollEvent, 0, wakeFd);
+        if (Libc.epoll_ctl(epfd, Libc.EPOLL_CTL_ADD, wakeFd, epollEvent) < 0) {
+            RdmaException e = CmEventChannel.native_("epoll on the wake-up eventfd");
             close();
             throw e;
         }
@@ -230,11 +244,22 @@ final class VerbsCompletionQueue implements CompletionQueue {
         n = drain(out); // whatever completed before the CQ was armed
         if (n > 0) return n;
         int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
-        if (Libc.epoll_wait(epfd, epollEvent, 1, ms) > 0
-                && ibverbs_h.ibv_get_cq_event(channel, cqOut, ctxOut) == 0) {
-            ibverbs_h.ibv_ack_cq_events(cqOut.get(ValueLayout.ADDRESS, 0), 1);
+        if (Libc.epoll_wait(epfd, epollEvent, 1, ms) > 0) {
+            // either source may be ready (both non-blocking): take the CQ event, and clear a wake-up
+            if (ibverbs_h.ibv_get_cq_event(channel, cqOut, ctxOut) == 0) ibverbs_h.ibv_ack_cq_events(cqOut.get(ValueLayout.ADDRESS, 0), 1);
+            Libc.read(wakeFd, wakeBuf, 8);
         }
         return drain(out);
+    }
+
+    @Override
+    public void wakeup() {
+        if (closed || wakeFd < 0) return;
+        try {
+            Libc.write(wakeFd, wakeValue, 8);
+        } catch (IllegalStateException e) {
+            // closed meanwhile (its arena with it): nobody waits any more
+        }
     }
 
     @Override
@@ -252,6 +277,7 @@ final class VerbsCompletionQueue implements CompletionQueue {
         if (rc != 0) LOG.log(System.Logger.Level.WARNING, "ibv_destroy_cq: " + Errno.describe(rc));
         ibverbs_h.ibv_destroy_comp_channel(channel);
         if (epfd >= 0) Libc.close(epfd);
+        if (wakeFd >= 0) Libc.close(wakeFd);
         arena.close();
     }
 }

@@ -63,10 +63,13 @@ class TcpWireRejectionTest {
     private final Completions batch = new Completions(32);
     private final List<String> seen = new ArrayList<>();
     private int nextSeq = 1;
+    /** The transport's acknowledgement delay; -1: its default. */
+    private long ackDelay = -1;
 
     @BeforeEach
     void connectRawClient() throws Exception {
-        transport = new TcpTransport();
+        transport = ackDelay < 0 ? new TcpTransport() : new TcpTransport(ackDelay);
+        nextSeq = 1;
         arena = Arena.ofShared();
         cq = transport.createCompletionQueue(64);
         listener = transport.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -199,13 +202,70 @@ class TcpWireRejectionTest {
         assertEquals(0, target.segment().get(ValueLayout.JAVA_BYTE, 99));
         assertEquals(0, target.segment().get(ValueLayout.JAVA_BYTE, 150));
         assertEquals(EndpointState.CONNECTED, server.state());
-        // and it is acknowledged, on the next poll
-        cq.poll(batch);
+        // and it is acknowledged by an ACK frame of its own once the acknowledgement delay passed
+        // (the server sends nothing it could ride on)
+        while (raw.getInputStream().available() < HEADER_LENGTH) {
+            assertTrue(System.nanoTime() < deadline, "write not acknowledged");
+            cq.poll(batch);
+        }
         byte[] ack = raw.getInputStream().readNBytes(HEADER_LENGTH);
         FrameFlyweight f = new FrameFlyweight(ByteBuffer.wrap(ack)).at(0);
         assertEquals(FrameFlyweight.VALID, f.validateHeader(0));
         assertEquals(ACK, f.type());
         assertEquals(1, f.ack());
+    }
+
+    /** Polls the server until {@code n} receives completed successfully. */
+    private void receive(int n) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int got = 0;
+        while (got < n) {
+            assertTrue(System.nanoTime() < deadline, "receives not completed: " + got + " of " + n);
+            int k = cq.poll(batch);
+            for (int i = 0; i < k; i++) {
+                assertEquals(CompletionStatus.SUCCESS, batch.status(i), batch.describe(i));
+                assertEquals(Opcode.RECV, batch.opcode(i));
+            }
+            got += k;
+        }
+    }
+
+    @Test
+    void anAnswerCarriesTheAcknowledgementOfItsRequest() throws IOException {
+        send(frame(SEND, 0, 100, nextSeq++, 0, 0, 0, 0));
+        receive(1);
+        MemoryRegion out = transport.register(arena.allocate(4096, 4096), Access.LOCAL_WRITE);
+        assertEquals(PostStatus.OK, server.postSend(out, 0, 64, 77));
+        byte[] h = raw.getInputStream().readNBytes(HEADER_LENGTH);
+        FrameFlyweight f = new FrameFlyweight(ByteBuffer.wrap(h)).at(0);
+        assertEquals(FrameFlyweight.VALID, f.validateHeader(MAX));
+        assertEquals(SEND, f.type(), "the first frame back is the answer itself");
+        assertEquals(1, f.ack(), "and it acknowledges the request");
+    }
+
+    /**
+     * With the time rule out of the way (an acknowledgement delay of an hour), an ACK frame of its own
+     * goes out exactly when half the peer's send queue (8 here) waits for one: not for 3 frames,
+     * however often the server polls, and at once for the 4th.
+     */
+    @Test
+    void anAckFrameOfItsOwnGoesOutWhenHalfThePeersSendQueueWaits() throws Exception {
+        closeAll();
+        ackDelay = TimeUnit.HOURS.toNanos(1);
+        connectRawClient(); // the same set-up, over a transport that holds acknowledgements
+        for (int i = 0; i < 3; i++) send(frame(SEND, 0, 100, nextSeq++, 0, 0, 0, 0));
+        receive(3);
+        for (int i = 0; i < 100; i++) cq.poll(batch);
+        assertEquals(0, raw.getInputStream().available(), "no ACK frame for 3 frames of a peer that may send 8");
+        assertEquals(PostStatus.OK, server.postRecv(recvBuf, 0, 1024, 600));
+        send(frame(SEND, 0, 100, nextSeq++, 0, 0, 0, 0));
+        receive(1);
+        cq.poll(batch); // the acknowledgement goes out before the next read
+        byte[] h = raw.getInputStream().readNBytes(HEADER_LENGTH);
+        FrameFlyweight f = new FrameFlyweight(ByteBuffer.wrap(h)).at(0);
+        assertEquals(FrameFlyweight.VALID, f.validateHeader(0));
+        assertEquals(ACK, f.type());
+        assertEquals(4, f.ack());
     }
 
     @Test

@@ -113,6 +113,37 @@ public abstract class TransportConformance {
         assertArrayEquals(expected(KIB4, 200), bytes(c.segment(), KIB4, KIB4));
     }
 
+    /**
+     * {@link io.dsf.rdma.api.CompletionQueue#wakeup}: one given before a wait ends that wait at
+     * once, and one from another thread ends a wait in progress, each long before its timeout, and
+     * neither raises a completion.
+     */
+    @Test
+    void wakeupEndsAWaitFromAnotherThread() throws Exception {
+        Pair p = pair(EndpointOptions.DEFAULT, EndpointOptions.DEFAULT);
+        io.dsf.rdma.api.Completions out = new io.dsf.rdma.api.Completions(16);
+        long timeout = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        p.serverCq.wakeup();
+        long t0 = System.nanoTime();
+        assertEquals(0, p.serverCq.await(out, timeout));
+        assertTrue(System.nanoTime() - t0 < timeout / 4, "a wake-up given before the wait ends it");
+        java.util.concurrent.atomic.AtomicBoolean returned = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread waker = new Thread(() -> { // keeps waking until the wait is seen to end (the owner may not be waiting yet)
+            while (!returned.get()) {
+                p.serverCq.wakeup();
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+        });
+        waker.start();
+        t0 = System.nanoTime();
+        int n = p.serverCq.await(out, timeout);
+        long took = System.nanoTime() - t0;
+        returned.set(true);
+        waker.join();
+        assertEquals(0, n, "a wake-up is no completion");
+        assertTrue(took < timeout / 4, "the wait ended after " + took / 1_000_000 + " ms");
+    }
+
     @Test
     void sendWithImmediateCarriesItToTheReceiver() throws Exception {
         Pair p = pair(EndpointOptions.DEFAULT, EndpointOptions.DEFAULT);
