@@ -310,8 +310,19 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     void wake() {
-        if (sleeping) LockSupport.unpark(thread);
+        if (awaitingReplicas) replicator.wakeup();
+        else if (sleeping) LockSupport.unpark(thread);
     }
+
+    /**
+     * Set while the thread waits in the replicator's completion queue ({@link io.dsf.stargate.replication.BatchReplicator#await})
+     * for the peers' answers to a batch that is durable here: the answer's arrival wakes it there
+     * (a timed park would add up to its whole length), and {@link #wake} ends the wait through the
+     * queue instead of unparking.
+     */
+    private volatile boolean awaitingReplicas;
+    /** Longest single wait for the replicas (the duty cycle's timers run at least this often meanwhile). */
+    private static final long REPLICA_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     // ================================================================ loop
 
@@ -399,6 +410,22 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         sleeping = false;
     }
 
+    /** Idle loops spun before a shard with nothing in flight sleeps until woken. */
+    private static final int QUIET_SPINS = 100;
+    private int quietSpins;
+
+    /**
+     * Nothing of this shard's is in flight or waiting (device, journal, replicas, drain, map, queued
+     * requests): no completion can arrive that its publisher does not announce with {@link #wake}.
+     * A timed back-off here would only burn CPU (every idle vDisk of a node waking thousands of
+     * times a second, on the cores the busy ones need).
+     */
+    private boolean nothingInFlight() {
+        return ch.inFlight() == 0 && !ch.leadingCommit() && cqN == 0 && open.empty() && flight.empty() && !mapFlight
+                && mapPending == 0 && dState == D_IDLE && pendHead == null && ctlHead == null && !batchAwaitsReplicas
+                && freeReqTop > 0;
+    }
+
     private static final long SPIN_WINDOW_NANOS = Long.getLong("dsf.stargate.spinWindowMicros", 200) * 1000;
     private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     private long idleSince;
@@ -429,10 +456,26 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (work > 0) {
                 idle.reset();
                 idleSince = 0;
+                quietSpins = 0;
             } else {
                 if (budgetHeld > 0 && pendHead == null) releaseBudget();
                 if (spinIdle) spinOrPark();
-                else {
+                else if (nothingInFlight()) {
+                    // only a new request can give this shard work, and its publisher wakes it: spin a
+                    // moment for a quick follow-up, then sleep until woken (bounded, for the timers)
+                    if (++quietSpins <= QUIET_SPINS) Thread.onSpinWait();
+                    else {
+                        sleeping = true;
+                        if (ring.getCursor() == poller.getSequence().get()) LockSupport.parkNanos(PARK_NANOS);
+                        sleeping = false;
+                    }
+                } else if (batchAwaitsReplicas && ch.inFlight() == 0 && !ch.leadingCommit() && freeReqTop > 0) {
+                    // only the peers' answers can move this shard on (or a new request: wake() ends the wait)
+                    awaitingReplicas = true;
+                    if (ring.getCursor() == poller.getSequence().get()) replicator.await(REPLICA_WAIT_NANOS);
+                    awaitingReplicas = false;
+                    idle.reset();
+                } else {
                     sleeping = true;
                     if (ring.getCursor() == poller.getSequence().get() || freeReqTop == 0) idle.idle(0);
                     sleeping = false;
@@ -1314,9 +1357,21 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         flushBatch();
     }
 
+    private long lastReplicatorPoll;
+    /** How often a replicator with nothing to move is polled anyway. */
+    private static final long REPLICATOR_IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
     /** Polls the replicator; a locally durable batch completes once its replicas answered. */
     private int pollReplicator() {
-        int w = replicator.poll();
+        int w = 0;
+        if (replicator.needsPolling()) w = replicator.poll();
+        else {
+            long now = System.nanoTime();
+            if (now - lastReplicatorPoll >= REPLICATOR_IDLE_POLL_NANOS) { // connection upkeep, health, trims' completions
+                lastReplicatorPoll = now;
+                w = replicator.poll();
+            }
+        }
         if (batchAwaitsReplicas && replicator.status() != io.dsf.stargate.replication.BatchReplicator.PENDING) {
             batchAwaitsReplicas = false;
             onBatchDurable(0);

@@ -31,6 +31,23 @@ public interface BatchReplicator extends AutoCloseable {
     int poll();
 
     /**
+     * As {@link #poll}, but when nothing is ready waits up to {@code timeoutNanos} for a peer's
+     * answer or a {@link #wakeup}: a shard with nothing else to do waits here for its ACKs instead
+     * of in timed sleeps, so an answer wakes it as soon as it arrives.
+     */
+    default int await(long timeoutNanos) { return poll(); }
+
+    /**
+     * Whether {@link #poll} has something to move now (a batch awaiting answers, sends or trims
+     * outstanding). When false the shard polls only now and then: a transport's poll may cost a
+     * system call, and a shard's idle loop would otherwise make one per turn.
+     */
+    default boolean needsPolling() { return true; }
+
+    /** Any thread: ends an {@link #await} in progress, or makes the next one return at once. */
+    default void wakeup() {}
+
+    /**
      * The shard freed OpLog segment {@code segment} (its data is in the Extent Store): the replicas
      * may delete their copy. Sent asynchronously from {@link #poll}; returns false when it could not
      * be queued (the copies then stay until re-replication removes over-replicated data).

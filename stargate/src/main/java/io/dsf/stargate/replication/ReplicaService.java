@@ -677,7 +677,9 @@ public final class ReplicaService implements AutoCloseable {
             while (!closing) {
                 int work = adopt();
                 if (ch.inFlight() == 0 && !ch.leadingCommit()) { busySince = 0; busyLogged = false; }
-                work += cq.poll(comps) > 0 ? onCompletions() : 0;
+                // while the store works on a batch, the network is looked at only every few turns: its
+                // poll is a system call, and the spin below would otherwise make one per turn
+                if (storeSpins == 0 || (storeSpins & 31) == 0) work += cq.poll(comps) > 0 ? onCompletions() : 0;
                 work += ch.poll(64);
                 work += onStoreCompletions();
                 if (!trims.isEmpty()) work += onScanned();

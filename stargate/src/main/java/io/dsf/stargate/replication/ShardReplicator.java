@@ -67,13 +67,15 @@ public final class ShardReplicator implements BatchReplicator {
         }
     }
 
-    private boolean started, closed;
+    private boolean started;
+    private volatile boolean closed;
     private Runnable beforeBlocking = () -> { };
 
     @Override
     public void beforeBlocking(Runnable r) { beforeBlocking = java.util.Objects.requireNonNull(r); }
     private Arena arena;
-    private CompletionQueue cq;
+    /** Written once by the shard thread at start; read by {@link #wakeup} from any thread. */
+    private volatile CompletionQueue cq;
     private Completions comps;
     private final MemorySegment[] sendMem = new MemorySegment[2];
     private final ByteBuffer[] sendView = new ByteBuffer[2];
@@ -403,12 +405,28 @@ public final class ShardReplicator implements BatchReplicator {
 
     @Override
     public int poll() {
+        return progress(0);
+    }
+
+    @Override
+    public int await(long timeoutNanos) {
+        return progress(timeoutNanos);
+    }
+
+    @Override
+    public void wakeup() {
+        CompletionQueue q = cq;
+        if (q != null && !closed) q.wakeup();
+    }
+
+    /** {@link #poll}, waiting up to {@code timeoutNanos} in the completion queue when nothing is ready. */
+    private int progress(long timeoutNanos) {
         if (closed) return 0;
         if (!started) { // nothing sent since the start: peers may still hold needed history from before
             if ((++polls & 63) == 0) publishNeed();
             return 0;
         }
-        int n = cq.poll(comps);
+        int n = timeoutNanos > 0 ? cq.await(comps, timeoutNanos) : cq.poll(comps);
         for (int i = 0; i < n; i++) {
             long wr = comps.wrId(i), kind = wr & KIND;
             if (kind == K_META) {
@@ -583,6 +601,11 @@ public final class ShardReplicator implements BatchReplicator {
 
     @Override
     public int status() { return status; }
+
+    @Override
+    public boolean needsPolling() {
+        return started && (status == PENDING || sendOut[0] + sendOut[1] > 0 || trimHead != trimTail);
+    }
 
     /**
      * Queues a TRIM of OpLog segment {@code segment} (the shard freed it: its data is in the Extent
