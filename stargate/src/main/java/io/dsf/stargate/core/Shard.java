@@ -410,10 +410,6 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         sleeping = false;
     }
 
-    /** Idle loops spun before a shard with nothing in flight sleeps until woken. */
-    private static final int QUIET_SPINS = 100;
-    private int quietSpins;
-
     /**
      * Nothing of this shard's is in flight or waiting (device, journal, replicas, drain, map, queued
      * requests): no completion can arrive that its publisher does not announce with {@link #wake}.
@@ -456,19 +452,16 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (work > 0) {
                 idle.reset();
                 idleSince = 0;
-                quietSpins = 0;
             } else {
                 if (budgetHeld > 0 && pendHead == null) releaseBudget();
                 if (spinIdle) spinOrPark();
                 else if (nothingInFlight()) {
-                    // only a new request can give this shard work, and its publisher wakes it: spin a
-                    // moment for a quick follow-up, then sleep until woken (bounded, for the timers)
-                    if (++quietSpins <= QUIET_SPINS) Thread.onSpinWait();
-                    else {
-                        sleeping = true;
-                        if (ring.getCursor() == poller.getSequence().get()) LockSupport.parkNanos(PARK_NANOS);
-                        sleeping = false;
-                    }
+                    // only a new request can give this shard work, and its publisher wakes it: sleep until
+                    // then (bounded, for the timers). No spin first: spinning took the CPU the node's
+                    // other threads and its peers' replica services needed (bench/README.md, issue 6)
+                    sleeping = true;
+                    if (ring.getCursor() == poller.getSequence().get()) LockSupport.parkNanos(PARK_NANOS);
+                    sleeping = false;
                 } else if (batchAwaitsReplicas && ch.inFlight() == 0 && !ch.leadingCommit() && freeReqTop > 0) {
                     // only the peers' answers can move this shard on (or a new request: wake() ends the wait)
                     awaitingReplicas = true;
@@ -1364,10 +1357,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** Polls the replicator; a locally durable batch completes once its replicas answered. */
     private int pollReplicator() {
         int w = 0;
-        if (replicator.needsPolling()) w = replicator.poll();
+        // the answer to a batch whose local write is still in flight cannot complete anything yet
+        if (replicator.needsPolling() && (batchAwaitsReplicas || flight.empty())) w = replicator.poll();
         else {
             long now = System.nanoTime();
-            if (now - lastReplicatorPoll >= REPLICATOR_IDLE_POLL_NANOS) { // connection upkeep, health, trims' completions
+            if (now - lastReplicatorPoll >= REPLICATOR_IDLE_POLL_NANOS) { // connection upkeep, health, timeouts, trims
                 lastReplicatorPoll = now;
                 w = replicator.poll();
             }
