@@ -14,15 +14,17 @@
 #       (target <= 1.2; the p99 "sum" is a sum of percentiles, an approximation)
 #   RF2 and RF3 IOPS at iodepth 32 / RF1 IOPS at iodepth 32
 #
-# usage: bench/rf-compare.sh [--reps 3] [--seconds 5] [--ramp 1] [--device tmpfs|mem|disk]
+# usage: bench/rf-compare.sh [--reps 3] [--seconds 5] [--ramp 8] [--device tmpfs|mem|disk]
 #            [--cases "rf1 rf2 rf3 ping"] [--shards 2] [--vdisk-size 1g] [--region 1g]
 #            [--node-idle block] [--client-idle block] [--ping-request 4192] [--ping-response 96]
-#            [--owner-cpu N] [--peer-cpu N] [--client-cpu N] [--jfr]
+#            [--owner-cpu N] [--peer-cpu N] [--client-cpu N] [--ping-cpus "0 1"|none] [--jfr]
 #        bench/rf-compare.sh --summarize DIR
 # --device: tmpfs (default) a sparse file: device per node in /dev/shm (the file backend's real
 #   system calls, no disk noise); mem: mem:SIZE devices; disk: sparse files under bench/.bench-out.
-# --owner-cpu/--peer-cpu/--client-cpu pin A (and the ping-pong client), B and C (and the ping-pong
-#   server), and the bench client with taskset; unpinned by default (say so when quoting numbers).
+# --owner-cpu/--peer-cpu/--client-cpu pin A, B and C, and the bench client with taskset; unpinned by
+#   default (say so when quoting numbers). --ping-cpus pins the ping-pong's client and server: by
+#   default to the owner's and peers' CPUs when those are pinned, else to CPUs 0 and 1 (apart, as a
+#   network hop is); "none" leaves them unpinned.
 # --jfr records a Java Flight Recording (settings=profile) of A in every rf2 run (rf2-rN-A.jfr, dumped
 #   with jcmd before A stops), e.g. `jfr print --events jdk.ExecutionSample FILE`.
 # Raw JSON of every run, each node's stderr and the summary go to bench/.bench-out/rf-compare-DATE/.
@@ -31,7 +33,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 REPS=3
 SECONDS_RUN=5
-RAMP=1
+RAMP=8 # seconds of load before measuring: fresh node JVMs keep C2-compiling the replication paths for ~10 s
 DEVICE=tmpfs
 CASES="rf1 rf2 rf3 ping"
 SHARDS=2
@@ -42,6 +44,7 @@ CLIENT_IDLE=block
 PING_REQUEST=4192
 PING_RESPONSE=96
 OWNER_CPU=""
+PING_CPUS="" # "CLIENT SERVER", or "none"; default: the owner/peer CPUs if pinned, else 0 and 1
 PEER_CPU=""
 CLIENT_CPU=""
 JFR=0
@@ -146,6 +149,7 @@ while (( $# )); do
         --ping-request) PING_REQUEST="$2"; shift 2 ;;
         --ping-response) PING_RESPONSE="$2"; shift 2 ;;
         --owner-cpu) OWNER_CPU="$2"; shift 2 ;;
+        --ping-cpus) PING_CPUS="$2"; shift 2 ;;
         --peer-cpu) PEER_CPU="$2"; shift 2 ;;
         --client-cpu) CLIENT_CPU="$2"; shift 2 ;;
         --jfr) JFR=1; shift ;;
@@ -160,7 +164,19 @@ done
 for c in $CASES; do [[ "$c" =~ ^(rf1|rf2|rf3|ping)$ ]] || die "--cases: rf1 rf2 rf3 ping, not '$c'"; done
 case "$DEVICE" in tmpfs|mem|disk) ;; *) die "--device must be tmpfs, mem or disk" ;; esac
 NCPU=$(nproc)
-for c in "$OWNER_CPU" "$PEER_CPU" "$CLIENT_CPU"; do
+# The ping-pong crosses CPUs like a replicated write crosses nodes: unpinned, the scheduler sometimes
+# runs both ends on one vCPU and the round trip drops from ~70 to ~16 us here (measured), which
+# says nothing about a network hop. So its two ends are pinned apart unless told otherwise.
+if [[ -z "$PING_CPUS" ]]; then
+    if [[ -n "$OWNER_CPU$PEER_CPU" ]]; then PING_CPUS="${OWNER_CPU:-none} ${PEER_CPU:-none}"
+    elif (( NCPU >= 2 )); then PING_CPUS="0 1"
+    else PING_CPUS="none none"; fi
+fi
+[[ "$PING_CPUS" == none ]] && PING_CPUS="none none"
+read -r PING_CLIENT_CPU PING_SERVER_CPU <<<"$PING_CPUS"
+[[ "$PING_CLIENT_CPU" == none ]] && PING_CLIENT_CPU=""
+[[ "${PING_SERVER_CPU:-none}" == none ]] && PING_SERVER_CPU=""
+for c in "$OWNER_CPU" "$PEER_CPU" "$CLIENT_CPU" "$PING_CLIENT_CPU" "$PING_SERVER_CPU"; do
     [[ -z "$c" ]] || { [[ "$c" =~ ^[0-9]+$ ]] && (( c < NCPU )); } || die "CPU numbers must be below $NCPU"
 done
 command -v python3 >/dev/null 2>&1 || die "python3 is needed (free ports, the summary)"
@@ -322,8 +338,9 @@ PY
 
 run_ping() { # $1 rep
     local f="$OUT/ping-r$1.json" before after addr i
+    rm -f "$RUN/ping.out" # the previous rep's "listening" line must not be read before the new server truncates it
     # shellcheck disable=SC2046
-    $(pin "$PEER_CPU") "${JAVA[@]}" -cp "$CP" io.dsf.bench.rdma.TcpPingPong serve --listen 127.0.0.1:0 >"$RUN/ping.out" 2>"$RUN/ping.err" &
+    $(pin "$PING_SERVER_CPU") "${JAVA[@]}" -cp "$CP" io.dsf.bench.rdma.TcpPingPong serve --listen 127.0.0.1:0 >"$RUN/ping.out" 2>"$RUN/ping.err" &
     PING_PID=$!
     for (( i = 0; i < 600; i++ )); do
         grep -q '^listening ' "$RUN/ping.out" 2>/dev/null && break
@@ -334,7 +351,7 @@ run_ping() { # $1 rep
     [[ -n "$addr" ]] || die "the ping-pong server did not listen in 30 s"
     before=$(cpu_busy)
     # shellcheck disable=SC2046
-    $(pin "$OWNER_CPU") "${JAVA[@]}" -cp "$CP" io.dsf.bench.rdma.TcpPingPong client --connect "$addr" --request "$PING_REQUEST" \
+    $(pin "$PING_CLIENT_CPU") "${JAVA[@]}" -cp "$CP" io.dsf.bench.rdma.TcpPingPong client --connect "$addr" --request "$PING_REQUEST" \
         --response "$PING_RESPONSE" --seconds "$SECONDS_RUN" --ramp "$RAMP" --json >"$RUN/pingc.out" 2>"$RUN/pingc.err" \
         || { cat "$RUN/pingc.err" >&2; die "the ping-pong client failed"; }
     after=$(cpu_busy)
@@ -351,7 +368,7 @@ PY
 }
 
 where() { if [[ -n "$1" ]]; then echo "on cpu $1"; else echo unpinned; fi; }
-placement="A and the ping-pong client $(where "$OWNER_CPU"), B, C and the ping-pong server $(where "$PEER_CPU"), bench client $(where "$CLIENT_CPU")"
+placement="A $(where "$OWNER_CPU"), B and C $(where "$PEER_CPU"), bench client $(where "$CLIENT_CPU"), ping-pong client $(where "$PING_CLIENT_CPU") and server $(where "$PING_SERVER_CPU")"
 log "rf-compare: $REPS reps x ${SECONDS_RUN}s (+${RAMP}s ramp), device $DEVICE, $placement; raw results in $OUT"
 {
     echo "date: $(date -Is)"
