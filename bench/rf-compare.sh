@@ -27,6 +27,7 @@
 #   network hop is); "none" leaves them unpinned.
 # --jfr records a Java Flight Recording (settings=profile) of A in every rf2 run (rf2-rN-A.jfr, dumped
 #   with jcmd before A stops), e.g. `jfr print --events jdk.ExecutionSample FILE`.
+# RF_JAVA_OPTS (JVM options) and RF_UP_OPTS (extra `dsf up` flags) reach every node.
 # Raw JSON of every run, each node's stderr and the summary go to bench/.bench-out/rf-compare-DATE/.
 set -euo pipefail
 
@@ -261,7 +262,7 @@ start_cluster() { # $1 rf, $2 rep: starts A, B, C fresh; sets SOCK (A's vhost-us
         # shellcheck disable=SC2046
         $(pin "${cpus[i]}") env DSF_SKIP_BUILD=1 DSF_JAVA_OPTS="$opts" "$ROOT/dsf" up --data "$dir" --device "$(device_uri "$dir")" \
             --vdisk "d0:$VDISK_SIZE" --queues 1 --shards "$SHARDS" --idle "$NODE_IDLE" \
-            --node-id "${ids[i]}" --listen "127.0.0.1:${ports[i]}" --peers "$peers" --rf "$rf" --transport tcp \
+            --node-id "${ids[i]}" --listen "127.0.0.1:${ports[i]}" --peers "$peers" --rf "$rf" --transport tcp ${RF_UP_OPTS:-} \
             >"$dir/up.out" 2>"$OUT/rf$rf-r$rep-${ids[i]}.err" &
         NODE_PIDS+=($!)
     done

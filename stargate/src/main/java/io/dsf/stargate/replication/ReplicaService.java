@@ -324,7 +324,11 @@ public final class ReplicaService implements AutoCloseable {
             return t;
         });
         this.drainer = java.util.concurrent.Executors.newSingleThreadExecutor(job -> {
-            Thread t = new Thread(job, "replica-drain-" + port);
+            // background work: below the data path's threads when the cores are contended
+            Thread t = new Thread(() -> {
+                io.dsf.bindings.libc.ThreadNice.set(DRAIN_NICE);
+                job.run();
+            }, "replica-drain-" + port);
             t.setDaemon(true);
             return t;
         });
@@ -656,6 +660,8 @@ public final class ReplicaService implements AutoCloseable {
     private int storeSpins;
     /** Idle loops spent spinning on a busy store channel before waiting on it, and how long one wait lasts at most (new messages wait that long). */
     private static final int STORE_SPINS = 256;
+    /** Nice value of the drain thread (the data path's threads keep 0). */
+    static final int DRAIN_NICE = 10;
     private static final long STORE_WAIT_NANOS = 200_000;
 
     private void run() {
