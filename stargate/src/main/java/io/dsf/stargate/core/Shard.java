@@ -346,7 +346,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             mapFlightView = mapFlightPage.asByteBuffer();
             recover();
             cacheBytes = node.reserveCache();
-            if (cacheBytes > 0) cache = UnifiedCache.allocate(cacheBytes);
+            if (cacheBytes > 0) cache = UnifiedCache.allocate(cacheBytes, UnifiedCache.DEFAULT_SINGLE_TOUCH_FRACTION, false,
+                    node.options.cacheSecondMissAdmission());
             cacheView = cache;
             stats.bindCache(() -> statCacheHits, () -> statCacheMisses);
         } catch (Throwable t) {
@@ -804,7 +805,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int j = i + 1;
             if (hasExt && c != null) {
                 while (j < n && !inLog(slot, b0 + j) && !c.contains(vdiskId, b0 + j)) j++;
-                for (int k = i; k < j; k++) r.fillBits[k >>> 6] |= 1L << k;
+                for (int k = i; k < j; k++) if (c.admit(vdiskId, b0 + k)) r.fillBits[k >>> 6] |= 1L << k;
             } else {
                 while (j < n && !inLog(slot, b0 + j)) j++;
             }

@@ -353,6 +353,8 @@ public final class VDiskController implements VDisk {
             if (cv != null) {
                 c.cacheEvictions += cv.singleTouchEvictions() + cv.multiTouchEvictions();
                 c.cacheFillsRejected += cv.fillsRejected();
+                c.cacheFills += cv.fills();
+                c.cacheAdmissionsDeferred += cv.admissionsDeferred();
                 c.cacheBytes += cv.capacityBytes();
             }
             c.oplogBytes += s.oplogBytes();
@@ -374,6 +376,8 @@ public final class VDiskController implements VDisk {
         /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
         public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+        /** Blocks the Unified Cache took after a miss; misses not filled because they were a block's first (second-miss admission). */
+        public long cacheFills, cacheAdmissionsDeferred;
         /**
          * Re-replication: blocks written again, blocks skipped (a newer write carries them), rewrites
          * refused because the vBlock's data moved after the pass read it; batches that failed.
@@ -387,7 +391,8 @@ public final class VDiskController implements VDisk {
             return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
-                    + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheBytes=" + cacheBytes
+                    + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheFills=" + cacheFills
+                    + " cacheAdmissionsDeferred=" + cacheAdmissionsDeferred + " cacheBytes=" + cacheBytes
                     + " oplogBytes=" + oplogBytes + " rewrites=" + rewrites + " rewriteSkipped=" + rewriteSkipped
                     + " rewriteConflicts=" + rewriteConflicts + " batchFailures=" + batchFailures;
         }
