@@ -29,14 +29,14 @@ import java.util.Arrays;
  * <h2>Admission</h2>
  * Built with {@code admitOnSecondMiss}, the cache fills a block only on its second miss within a
  * window of recent misses: the reader asks {@link #admit} before it reads storage; the first miss
- * of a block only records the block's key in a ghost table (a direct-mapped table of 64-bit key
- * hashes, as many entries as slots rounded up to a power of two: at most 16 bytes per 4 KiB slot,
- * no data) and answers false; a second miss finding its key there answers true (and clears it). A
+ * of a block only records the block's key in a ghost table (64-bit key hashes in buckets of four,
+ * the oldest of a full bucket forgotten; as many entries as slots rounded up to a power of two: at
+ * most 16 bytes per 4 KiB slot, no data) and answers false; a second miss finding its key there answers true (and clears it). A
  * block read
  * once, as in a scan or random reads over data far larger than the cache, then costs no copy into
  * the slab and evicts nothing; a block read again soon after enters the single-touch pool as a fill
- * and is promoted on its next hit, as without the rule. A key overwritten in the ghost table by a
- * colliding miss is forgotten (its next miss counts as a first one again). Without the option every
+ * and is promoted on its next hit, as without the rule. A key pushed out of its bucket by four newer
+ * misses is forgotten (its next miss counts as a first one again). Without the option every
  * miss is admitted.
  *
  * <h2>Coherence</h2>
@@ -69,6 +69,8 @@ public final class UnifiedCache implements AutoCloseable {
 
     private static final byte FREE = 0, SINGLE = 1, MULTI = 2;
     private static final int EMPTY = -1;
+    /** Entries per ghost table bucket (32 bytes: one cache line holds a bucket). */
+    private static final int GHOST_WAYS = 4;
 
     // counters[] indexes; written by the owner thread with plain stores, read with getOpaque
     private static final int HITS = 0, MISSES = 1, FILLS = 2, FILLS_REJECTED = 3, WRITE_UPDATES = 4,
@@ -134,7 +136,7 @@ public final class UnifiedCache implements AutoCloseable {
         stamps = new long[stampSize];
         stampMask = stampSize - 1;
         if (admitOnSecondMiss) {
-            int ghostSize = Integer.highestOneBit(Math.max(256, slots) * 2 - 1); // >= slots, power of two
+            int ghostSize = Integer.highestOneBit(Math.max(256, slots) * 2 - 1); // >= slots, power of two, >= GHOST_WAYS
             ghost = new long[ghostSize];
             ghostMask = ghostSize - 1;
         } else {
@@ -249,12 +251,16 @@ public final class UnifiedCache implements AutoCloseable {
         long[] g = ghost;
         if (g == null) return true;
         long h = hash(volume, block) | 1L; // 0 marks an empty entry
-        int i = (int) (h >>> 32) & ghostMask;
-        if (g[i] == h) {
-            g[i] = 0L;
-            counters[ADMITTED]++;
-            return true;
+        int i = (int) (h >>> 32) & ghostMask & -GHOST_WAYS; // a bucket of GHOST_WAYS entries, newest first
+        for (int k = 0; k < GHOST_WAYS; k++) {
+            if (g[i + k] == h) { // close the gap: the entries after it move up
+                for (; k < GHOST_WAYS - 1; k++) g[i + k] = g[i + k + 1];
+                g[i + GHOST_WAYS - 1] = 0L;
+                counters[ADMITTED]++;
+                return true;
+            }
         }
+        for (int k = GHOST_WAYS - 1; k > 0; k--) g[i + k] = g[i + k - 1]; // the oldest is forgotten
         g[i] = h;
         counters[DEFERRED]++;
         return false;
