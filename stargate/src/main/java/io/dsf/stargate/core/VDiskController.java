@@ -349,6 +349,7 @@ public final class VDiskController implements VDisk {
             c.segmentsFreed += s.statSegmentsFreed;
             c.cacheHits += s.statCacheHits;
             c.cacheMisses += s.statCacheMisses;
+            c.directReads += s.statDirectReads;
             var cv = s.cacheView;
             if (cv != null) {
                 c.cacheEvictions += cv.singleTouchEvictions() + cv.multiTouchEvictions();
@@ -378,6 +379,8 @@ public final class VDiskController implements VDisk {
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
         /** Blocks the Unified Cache took after a miss; misses not filled because they were a block's first (second-miss admission). */
         public long cacheFills, cacheAdmissionsDeferred;
+        /** Reads that went straight into the caller's registered memory ({@link Stargate#registerMemory}). */
+        public long directReads;
         /**
          * Re-replication: blocks written again, blocks skipped (a newer write carries them), rewrites
          * refused because the vBlock's data moved after the pass read it; batches that failed.
@@ -392,7 +395,7 @@ public final class VDiskController implements VDisk {
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
                     + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheFills=" + cacheFills
-                    + " cacheAdmissionsDeferred=" + cacheAdmissionsDeferred + " cacheBytes=" + cacheBytes
+                    + " cacheAdmissionsDeferred=" + cacheAdmissionsDeferred + " directReads=" + directReads + " cacheBytes=" + cacheBytes
                     + " oplogBytes=" + oplogBytes + " rewrites=" + rewrites + " rewriteSkipped=" + rewriteSkipped
                     + " rewriteConflicts=" + rewriteConflicts + " batchFailures=" + batchFailures;
         }
