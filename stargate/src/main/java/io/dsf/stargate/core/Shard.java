@@ -767,12 +767,14 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private long[] rgnBase = new long[0], rgnEnd = new long[0];
     private boolean[] rgnUsable = new boolean[0];
     private int rgnCount;
+    private long rgnAlignMask;
     private static final long REGION_PIECE = 1L << 30;
     /** Slices of caller regions that store reads started at, by address (a small cache: no slice per I/O). */
     private final MemorySegment[] rgnSlices = new MemorySegment[64];
 
     /** Registers the regions added to the node since the last look with this shard's channel. */
     private void adoptRegions(MemorySegment[] regs) {
+        rgnAlignMask = node.device.geometry().bufferAlignment() - 1;
         for (int k = adoptedRegions.length; k < regs.length; k++) {
             MemorySegment m = regs[k];
             boolean ok = m.scope().isAlive() && m.isAccessibleBy(thread);
@@ -808,7 +810,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         MemorySegment b = r.buf;
         if (b == null || !b.isNative() || r.bufOffset < 0 || r.bufOffset > b.byteSize() - r.length) return -1;
         long a = b.address() + r.bufOffset;
-        if ((a & (node.device.geometry().bufferAlignment() - 1)) != 0) return -1;
+        if ((a & rgnAlignMask) != 0) return -1;
         for (int k = 0; k < rgnCount; k++) if (rgnUsable[k] && a >= rgnBase[k] && a + r.length <= rgnEnd[k]) return k;
         return -1;
     }
