@@ -162,7 +162,8 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
      * {@code VDiskBenchmark cpu DEVICE randwrite|randread IOS}. One shard on a 1 GiB vDisk with the
      * CLI bench's OpLog sizing; 4 KiB random I/O at iodepth 32 over the whole vDisk. Writes count
      * from the first write until the OpLog is drained (the drain is part of a write's cost); reads
-     * run after a sequential prefill and a drain. Prints one JSON line.
+     * run after a sequential prefill and a drain. The buffers are registered with the node
+     * ({@code Stargate.registerMemory}) unless {@code -Ddsf.cpu.register=false}. Prints one JSON line.
      */
     public static void main(String[] args) throws Exception {
         if (args.length != 4 || !args[0].equals("cpu")) {
@@ -182,7 +183,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         long size = (cap / 2) >> 20 << 20;
         VDisk v = sg.create("cpu", size);
         MemorySegment mem = dev.allocateDma((long) QD * BS);
-        registerMemory(sg, mem);
+        if (Boolean.parseBoolean(System.getProperty("dsf.cpu.register", "true"))) registerMemory(sg, mem);
         MemorySegment[] bufs = new MemorySegment[QD];
         for (int i = 0; i < QD; i++) {
             bufs[i] = mem.asSlice((long) i * BS, BS);

@@ -769,8 +769,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private int rgnCount;
     private long rgnAlignMask;
     private static final long REGION_PIECE = 1L << 30;
-    /** Slices of caller regions that store reads started at, by address (a small cache: no slice per I/O). */
-    private final MemorySegment[] rgnSlices = new MemorySegment[64];
+    /**
+     * Slices of caller regions that store reads started at, by the address's 4 KiB page number modulo
+     * the size (so up to that many consecutive buffers never collide): no slice per I/O in steady state.
+     */
+    private final MemorySegment[] rgnSlices = new MemorySegment[1024];
 
     /** Registers the regions added to the node since the last look with this shard's channel. */
     private void adoptRegions(MemorySegment[] regs) {
@@ -818,7 +821,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** Region {@code k} from {@code off} on, for a store read that starts there. */
     private MemorySegment directSlice(int k, long off) {
         long addr = rgnBase[k] + off;
-        int h = (int) ((addr >>> BLOCK_SHIFT) * 0x9E3779B1L >>> 26) & 63;
+        int h = (int) (addr >>> BLOCK_SHIFT) & (rgnSlices.length - 1);
         MemorySegment m = rgnSlices[h];
         if (m != null && m.address() == addr && m.byteSize() >= BLOCK) return m;
         m = rgnSeg[k].asSlice(off);
