@@ -818,12 +818,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return -1;
     }
 
-    /** Region {@code k} from {@code off} on, for a store read that starts there. */
-    private MemorySegment directSlice(int k, long off) {
+    /** Region {@code k} from {@code off} on (at least {@code len} bytes), for a store read that starts there. */
+    private MemorySegment directSlice(int k, long off, int len) {
         long addr = rgnBase[k] + off;
         int h = (int) (addr >>> BLOCK_SHIFT) & (rgnSlices.length - 1);
         MemorySegment m = rgnSlices[h];
-        if (m != null && m.address() == addr && m.byteSize() >= BLOCK) return m;
+        if (m != null && m.address() == addr && m.byteSize() >= len) return m; // (a slice of an overlapping region may be shorter)
         m = rgnSeg[k].asSlice(off);
         rgnSlices[h] = m;
         return m;
@@ -934,7 +934,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
-        MemorySegment dst = r.region >= 0 ? directSlice(r.region, r.regionOff + ((long) firstBlock << BLOCK_SHIFT))
+        MemorySegment dst = r.region >= 0 ? directSlice(r.region, r.regionOff + ((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT)
                 : sliceOf(r.bufId, firstBlock);
         int st = submitRead(o, off, dst, nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
