@@ -15,8 +15,9 @@
 #                vDisk's ratio to raw and this tree's ratio to the baseline, all from the same reps
 #   cpu          with --baseline DIR: the shard thread's CPU time per I/O (VDiskBenchmark cpu: writes
 #                counted until the OpLog is drained, reads after a prefill), this tree against the
-#                baseline's Stargate, alternating, on mem and null (AB_DEVICES=mem,null,uring); a busy machine
-#                disturbs it far less than throughput
+#                baseline's Stargate, alternating, on mem and null (AB_DEVICES=mem,null,uring), randwrite
+#                and randread (CPU_RW=randread for reads only); a busy machine disturbs it far less than
+#                throughput
 # Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards,ab,cpu]
 #                                  [--baseline DIR] [--cpu-ios N] [--json]
 set -euo pipefail
@@ -139,7 +140,7 @@ if "cpu" in cases:
     here, base = os.getcwd(), os.environ["BASELINE"]
     for dev in os.environ.get("AB_DEVICES", "mem,null").split(","):
         uri = f"uring:{tgt}/sg-cpu.img?size=2g" if dev == "uring" else f"{dev}:2g"
-        for rw in ("randwrite", "randread"):
+        for rw in os.environ.get("CPU_RW", "randwrite,randread").split(","):
             n, b = [], []
             for rep in range(reps):
                 order = [(n, here), (b, base)] if rep % 2 == 0 else [(b, base), (n, here)]

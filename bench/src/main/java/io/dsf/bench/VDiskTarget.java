@@ -140,7 +140,13 @@ public final class VDiskTarget implements Target {
 
         @Override public DeviceQueue openQueue(int depth, CompletionHandler handler) { return new Queue(depth, handler); }
 
-        @Override public MemorySegment allocateDma(long size) { return raw.allocateDma(size); }
+        /** The device's DMA memory, declared to Stargate so reads go straight into the job's buffers. */
+        @Override
+        public MemorySegment allocateDma(long size) {
+            MemorySegment m = raw.allocateDma(size);
+            stargate.registerMemory(m);
+            return m;
+        }
 
         @Override public void close() { }
     }

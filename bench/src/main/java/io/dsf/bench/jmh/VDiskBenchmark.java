@@ -77,6 +77,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         rawDev = BlockDevices.open(device);
         rawQueue = rawDev.openQueue(QD, this);
         BufferPool pool = BufferPool.allocate(rawDev, BS, QD).registerWith(rawQueue);
+        stargate.registerMemory(pool.region()); // vDisk reads go straight into the buffers too
         buffers = new MemorySegment[QD];
         for (int i = 0; i < QD; i++) {
             buffers[i] = pool.buffer(pool.acquire());
@@ -161,7 +162,8 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
      * {@code VDiskBenchmark cpu DEVICE randwrite|randread IOS}. One shard on a 1 GiB vDisk with the
      * CLI bench's OpLog sizing; 4 KiB random I/O at iodepth 32 over the whole vDisk. Writes count
      * from the first write until the OpLog is drained (the drain is part of a write's cost); reads
-     * run after a sequential prefill and a drain. Prints one JSON line.
+     * run after a sequential prefill and a drain. The buffers are registered with the node
+     * ({@code Stargate.registerMemory}) unless {@code -Ddsf.cpu.register=false}. Prints one JSON line.
      */
     public static void main(String[] args) throws Exception {
         if (args.length != 4 || !args[0].equals("cpu")) {
@@ -181,6 +183,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         long size = (cap / 2) >> 20 << 20;
         VDisk v = sg.create("cpu", size);
         MemorySegment mem = dev.allocateDma((long) QD * BS);
+        if (Boolean.parseBoolean(System.getProperty("dsf.cpu.register", "true"))) registerMemory(sg, mem);
         MemorySegment[] bufs = new MemorySegment[QD];
         for (int i = 0; i < QD; i++) {
             bufs[i] = mem.asSlice((long) i * BS, BS);
@@ -241,5 +244,20 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         sg.close();
         store.close();
         dev.close();
+    }
+
+    /**
+     * Declares the I/O buffers to Stargate (reads then go straight into them), when the Stargate on the
+     * class path has {@code registerMemory}: the cpu harness also runs over older builds, to compare.
+     */
+    private static void registerMemory(Stargate sg, MemorySegment mem) throws Exception {
+        java.lang.reflect.Method m;
+        try {
+            m = Stargate.class.getMethod("registerMemory", MemorySegment.class);
+        } catch (NoSuchMethodException e) {
+            System.err.println("this Stargate has no registerMemory: reads go through bounce buffers");
+            return;
+        }
+        m.invoke(sg, mem);
     }
 }

@@ -26,6 +26,19 @@ import java.util.Arrays;
  * only single-touch entries. Otherwise an insert takes a free slot, or, when the cache is full,
  * evicts the least recently used multi-touch entry.
  *
+ * <h2>Admission</h2>
+ * Built with {@code admitOnSecondMiss}, the cache fills a block only on its second miss within a
+ * window of recent misses: the reader asks {@link #admit} before it reads storage; the first miss
+ * of a block only records the block's key in a ghost table (64-bit key hashes in buckets of four,
+ * the oldest of a full bucket forgotten; as many entries as slots rounded up to a power of two: at
+ * most 16 bytes per 4 KiB slot, no data) and answers false; a second miss finding its key there answers true (and clears it). A
+ * block read
+ * once, as in a scan or random reads over data far larger than the cache, then costs no copy into
+ * the slab and evicts nothing; a block read again soon after enters the single-touch pool as a fill
+ * and is promoted on its next hit, as without the rule. A key pushed out of its bucket by four newer
+ * misses is forgotten (its next miss counts as a first one again). Without the option every
+ * miss is admitted.
+ *
  * <h2>Coherence</h2>
  * Every {@link #write} and {@code invalidate*} stamps the blocks it touches with a new sequence
  * number (in a small hashed stamp table; a collision only drops a fill). A reader that missed takes
@@ -56,11 +69,13 @@ public final class UnifiedCache implements AutoCloseable {
 
     private static final byte FREE = 0, SINGLE = 1, MULTI = 2;
     private static final int EMPTY = -1;
+    /** Entries per ghost table bucket (32 bytes: one cache line holds a bucket). */
+    private static final int GHOST_WAYS = 4;
 
     // counters[] indexes; written by the owner thread with plain stores, read with getOpaque
     private static final int HITS = 0, MISSES = 1, FILLS = 2, FILLS_REJECTED = 3, WRITE_UPDATES = 4,
             WRITE_INSERTS = 5, EVICTIONS_SINGLE = 6, EVICTIONS_MULTI = 7, PROMOTIONS = 8,
-            INVALIDATIONS = 9, SINGLE_COUNT = 10, MULTI_COUNT = 11, N_COUNTERS = 12;
+            INVALIDATIONS = 9, SINGLE_COUNT = 10, MULTI_COUNT = 11, ADMITTED = 12, DEFERRED = 13, N_COUNTERS = 14;
     private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final Arena arena;          // null when the slab belongs to the caller
@@ -68,6 +83,9 @@ public final class UnifiedCache implements AutoCloseable {
     private final int slots;
     private final int singleTouchLimit;
     private final boolean insertOnWrite;
+    /** Ghost table of {@link #admit}: hashes of keys that missed once (0: empty); null when every miss is admitted. */
+    private final long[] ghost;
+    private final int ghostMask;
 
     private final long[] keyVolume;
     private final long[] keyBlock;
@@ -88,7 +106,7 @@ public final class UnifiedCache implements AutoCloseable {
 
     private final long[] counters = new long[N_COUNTERS];
 
-    private UnifiedCache(Arena arena, MemorySegment slab, double singleTouchFraction, boolean insertOnWrite) {
+    private UnifiedCache(Arena arena, MemorySegment slab, double singleTouchFraction, boolean insertOnWrite, boolean admitOnSecondMiss) {
         if (!(singleTouchFraction > 0.0 && singleTouchFraction <= 1.0))
             throw new IllegalArgumentException("single-touch fraction must be in (0, 1]: " + singleTouchFraction);
         long n = slab.byteSize() >>> BLOCK_SHIFT;
@@ -117,6 +135,14 @@ public final class UnifiedCache implements AutoCloseable {
         int stampSize = Integer.highestOneBit(Math.max(256, slots) * 2 - 1); // >= slots, power of two
         stamps = new long[stampSize];
         stampMask = stampSize - 1;
+        if (admitOnSecondMiss) {
+            int ghostSize = Integer.highestOneBit(Math.max(256, slots) * 2 - 1); // >= slots, power of two, >= GHOST_WAYS
+            ghost = new long[ghostSize];
+            ghostMask = ghostSize - 1;
+        } else {
+            ghost = null;
+            ghostMask = 0;
+        }
     }
 
     /**
@@ -125,6 +151,14 @@ public final class UnifiedCache implements AutoCloseable {
      * shared arena, so the cache may be built on one thread and used on the shard's.
      */
     public static UnifiedCache allocate(long capacityBytes, double singleTouchFraction, boolean insertOnWrite) {
+        return allocate(capacityBytes, singleTouchFraction, insertOnWrite, false);
+    }
+
+    /**
+     * {@link #allocate(long, double, boolean)}, and with {@code admitOnSecondMiss} a block is filled
+     * only on its second recent miss (see Admission above).
+     */
+    public static UnifiedCache allocate(long capacityBytes, double singleTouchFraction, boolean insertOnWrite, boolean admitOnSecondMiss) {
         if (capacityBytes < 0) throw new IllegalArgumentException("negative cache capacity: " + capacityBytes);
         long bytes = capacityBytes & -BLOCK_SIZE;
         if ((bytes >>> BLOCK_SHIFT) > MAX_SLOTS)
@@ -132,7 +166,7 @@ public final class UnifiedCache implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment slab = bytes == 0 ? MemorySegment.ofArray(new byte[0]) : arena.allocate(bytes, BLOCK_SIZE);
-            return new UnifiedCache(arena, slab, singleTouchFraction, insertOnWrite);
+            return new UnifiedCache(arena, slab, singleTouchFraction, insertOnWrite, admitOnSecondMiss);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -149,7 +183,12 @@ public final class UnifiedCache implements AutoCloseable {
      * are used, and {@link #close()} leaves it alone. The slab must stay alive while the cache is used.
      */
     public static UnifiedCache over(MemorySegment slab, double singleTouchFraction, boolean insertOnWrite) {
-        return new UnifiedCache(null, slab, singleTouchFraction, insertOnWrite);
+        return new UnifiedCache(null, slab, singleTouchFraction, insertOnWrite, false);
+    }
+
+    /** {@link #over(MemorySegment, double, boolean)} with the second-miss admission rule on or off. */
+    public static UnifiedCache over(MemorySegment slab, double singleTouchFraction, boolean insertOnWrite, boolean admitOnSecondMiss) {
+        return new UnifiedCache(null, slab, singleTouchFraction, insertOnWrite, admitOnSecondMiss);
     }
 
     // ---------------------------------------------------------------------------------- reads
@@ -196,6 +235,35 @@ public final class UnifiedCache implements AutoCloseable {
     /** True if the block is cached; no side effect (not counted, no LRU change). */
     public boolean contains(long volume, long block) {
         return find(volume, block) >= 0;
+    }
+
+    // ------------------------------------------------------------------------------ admission
+
+    /**
+     * Whether a block that missed should be {@linkplain #fill filled} once read from storage. Always
+     * true without {@code admitOnSecondMiss} (false when the cache has no slots); with it, true on
+     * the block's second miss while its first is still remembered in the ghost table (counted in
+     * {@link #admittedOnSecondMiss()}), false on a first miss, which is remembered (counted in
+     * {@link #admissionsDeferred()}). Ask once per miss, before reading storage.
+     */
+    public boolean admit(long volume, long block) {
+        if (slots == 0) return false;
+        long[] g = ghost;
+        if (g == null) return true;
+        long h = hash(volume, block) | 1L; // 0 marks an empty entry
+        int i = (int) (h >>> 32) & ghostMask & -GHOST_WAYS; // a bucket of GHOST_WAYS entries, newest first
+        for (int k = 0; k < GHOST_WAYS; k++) {
+            if (g[i + k] == h) { // close the gap: the entries after it move up
+                for (; k < GHOST_WAYS - 1; k++) g[i + k] = g[i + k + 1];
+                g[i + GHOST_WAYS - 1] = 0L;
+                counters[ADMITTED]++;
+                return true;
+            }
+        }
+        for (int k = GHOST_WAYS - 1; k > 0; k--) g[i + k] = g[i + k - 1]; // the oldest is forgotten
+        g[i] = h;
+        counters[DEFERRED]++;
+        return false;
     }
 
     // ---------------------------------------------------------------------------------- fills
@@ -471,6 +539,15 @@ public final class UnifiedCache implements AutoCloseable {
 
     /** Whether writes of uncached blocks insert them. */
     public boolean insertOnWrite() { return insertOnWrite; }
+
+    /** Whether a block is admitted only on its second recent miss (see {@link #admit}). */
+    public boolean admitOnSecondMiss() { return ghost != null; }
+
+    /** Misses {@link #admit} answered false: first misses, remembered in the ghost table only. */
+    public long admissionsDeferred() { return counter(DEFERRED); }
+
+    /** Misses {@link #admit} answered true because the block's previous miss was remembered. */
+    public long admittedOnSecondMiss() { return counter(ADMITTED); }
 
     /** Block reads served from the cache. */
     public long hits() { return counter(HITS); }

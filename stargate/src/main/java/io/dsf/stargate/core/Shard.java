@@ -88,6 +88,9 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         Object arg;
         int pending, status, bufId = -1, epoch;
         long ticket;           // read: the cache fill ticket taken before any storage read
+        int region = -1;       // read: index of the caller region it reads into directly (-1: a bounce buffer)
+        long regionOff;        // read: offset of the caller's buffer in that region
+        boolean redo;          // read: the device refused the caller's memory: read again through a bounce buffer
         final long[] fillBits = new long[BLOCKS_PER_VB / 64]; // read: blocks read from extents (to cache)
         long vb = -1;          // direct write: its vBlock
         long ext;              // direct write: target extent
@@ -255,7 +258,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      */
     long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
             statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains,
-            statDrainRounds;
+            statDrainRounds, statDirectReads;
 
     private boolean stopping;
     private Req stopReq;
@@ -357,7 +360,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             mapFlightView = mapFlightPage.asByteBuffer();
             recover();
             cacheBytes = node.reserveCache();
-            if (cacheBytes > 0) cache = UnifiedCache.allocate(cacheBytes);
+            if (cacheBytes > 0) cache = UnifiedCache.allocate(cacheBytes, UnifiedCache.DEFAULT_SINGLE_TOUCH_FRACTION, false,
+                    node.options.cacheSecondMissAdmission());
             cacheView = cache;
             stats.bindCache(() -> statCacheHits, () -> statCacheMisses);
         } catch (Throwable t) {
@@ -531,6 +535,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         r.pending = 0;
         r.cursor = r.offset;
         r.bufId = -1;
+        r.region = -1;
+        r.redo = false;
         r.vb = -1;
         r.rdirect = false;
         r.next = null;
@@ -794,14 +800,108 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         else small.release(id);
     }
 
+    // ======================================================== caller memory
+
+    /** The node's region list last adopted (the node replaces it when one is added); this thread only. */
+    private MemorySegment[] adoptedRegions = new MemorySegment[0];
+    /** Adopted caller memory, in pieces of at most 1 GiB registered with the channel; this thread only. */
+    private MemorySegment[] rgnSeg = new MemorySegment[0];
+    private long[] rgnBase = new long[0], rgnEnd = new long[0];
+    private boolean[] rgnUsable = new boolean[0];
+    private int rgnCount;
+    private long rgnAlignMask;
+    private static final long REGION_PIECE = 1L << 30;
+    /**
+     * Slices of caller regions that store reads started at, by the address's 4 KiB page number modulo
+     * the size (so up to that many consecutive buffers never collide): no slice per I/O in steady state.
+     */
+    private final MemorySegment[] rgnSlices = new MemorySegment[1024];
+
+    /** Registers the regions added to the node since the last look with this shard's channel. */
+    private void adoptRegions(MemorySegment[] regs) {
+        rgnAlignMask = node.device.geometry().bufferAlignment() - 1;
+        for (int k = adoptedRegions.length; k < regs.length; k++) {
+            MemorySegment m = regs[k];
+            boolean ok = m.scope().isAlive() && m.isAccessibleBy(thread);
+            for (long at = 0; at < m.byteSize(); at += REGION_PIECE) {
+                MemorySegment piece = m.asSlice(at, Math.min(REGION_PIECE, m.byteSize() - at));
+                if (rgnCount == rgnSeg.length) {
+                    int n = Math.max(4, rgnCount * 2);
+                    rgnSeg = java.util.Arrays.copyOf(rgnSeg, n);
+                    rgnBase = java.util.Arrays.copyOf(rgnBase, n);
+                    rgnEnd = java.util.Arrays.copyOf(rgnEnd, n);
+                    rgnUsable = java.util.Arrays.copyOf(rgnUsable, n);
+                }
+                if (ok) ch.registerRegion(piece);
+                rgnSeg[rgnCount] = piece;
+                rgnBase[rgnCount] = piece.address();
+                rgnEnd[rgnCount] = piece.address() + piece.byteSize();
+                rgnUsable[rgnCount] = ok;
+                rgnCount++;
+            }
+        }
+        adoptedRegions = regs;
+    }
+
+    /**
+     * The caller region a read's buffer lies in, so the store reads straight into it, or -1 (read
+     * through a bounce buffer): the buffer must be native, aligned for the device and inside one
+     * adopted region the device did not refuse.
+     */
+    private int directRegion(Req r) {
+        MemorySegment[] regs = node.readRegions;
+        if (regs != adoptedRegions) adoptRegions(regs);
+        if (rgnCount == 0) return -1;
+        MemorySegment b = r.buf;
+        if (b == null || !b.isNative() || r.bufOffset < 0 || r.bufOffset > b.byteSize() - r.length) return -1;
+        long a = b.address() + r.bufOffset;
+        if ((a & rgnAlignMask) != 0) return -1;
+        for (int k = 0; k < rgnCount; k++) if (rgnUsable[k] && a >= rgnBase[k] && a + r.length <= rgnEnd[k]) return k;
+        return -1;
+    }
+
+    /** Region {@code k} from {@code off} on (at least {@code len} bytes), for a store read that starts there. */
+    private MemorySegment directSlice(int k, long off, int len) {
+        long addr = rgnBase[k] + off;
+        int h = (int) (addr >>> BLOCK_SHIFT) & (rgnSlices.length - 1);
+        MemorySegment m = rgnSlices[h];
+        if (m != null && m.address() == addr && m.byteSize() >= len) return m; // (a slice of an overlapping region may be shorter)
+        m = rgnSeg[k].asSlice(off);
+        rgnSlices[h] = m;
+        return m;
+    }
+
+    private static boolean refusedBuffer(int st) {
+        return st == StoreStatus.BAD_BUFFER.code() || st == io.dsf.blockstore.spi.IoError.BAD_BUFFER.code();
+    }
+
     // ================================================================= reads
 
+    /**
+     * Starts a read: each block comes from the OpLog, the Unified Cache or the Extent Store (or is
+     * zeros), into the caller's buffer when it is registered memory ({@link Stargate#registerMemory})
+     * and into a bounce buffer otherwise (copied out when the read is complete). False when it must
+     * wait for a bounce buffer.
+     */
     private boolean startRead(Req r) {
-        int id = acquireFor(r.length);
-        if (id < 0) return false;
+        int dr = directRegion(r);
+        MemorySegment buf;
+        long base;
+        if (dr >= 0) {
+            buf = rgnSeg[dr];
+            base = r.buf.address() + r.bufOffset - rgnBase[dr];
+            r.bufId = -1;
+            statDirectReads++;
+        } else {
+            int id = acquireFor(r.length);
+            if (id < 0) return false;
+            r.bufId = id;
+            buf = bufferOf(id);
+            base = 0;
+        }
+        r.region = dr;
+        r.regionOff = base;
         if (r.arg != null) ((long[]) r.arg)[0] = lowestUnindexed(); // a re-replication read: what it reflects
-        r.bufId = id;
-        MemorySegment buf = bufferOf(id);
         r.epoch = epoch;
         readsInEpoch[epoch]++;
         r.pending = 1;
@@ -823,7 +923,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (loc != MISSING) {
                 int seg = locSlot(loc);
                 if (isZero(loc)) {
-                    Zero.fill(buf, (long) i << BLOCK_SHIFT, BLOCK);
+                    Zero.fill(buf, base + ((long) i << BLOCK_SHIFT), BLOCK);
                     i++;
                     continue;
                 }
@@ -833,12 +933,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
                     if (locSlot(l2) != seg || locSlice(l2) != locSlice(loc) + (j - i)) break;
                     j++;
                 }
-                issueRead(r, segs[seg].obj, (long) locSlice(loc) << BLOCK_SHIFT, buf, i, j - i);
+                issueRead(r, segs[seg].obj, (long) locSlice(loc) << BLOCK_SHIFT, i, j - i);
                 i = j;
                 continue;
             }
             boolean hasExt = ext != MISSING && ext != ExtentTable.NONE;
-            if (hasExt && c != null && c.read(vdiskId, b, buf, (long) i << BLOCK_SHIFT)) {
+            if (hasExt && c != null && c.read(vdiskId, b, buf, base + ((long) i << BLOCK_SHIFT))) {
                 statCacheHits++;
                 i++;
                 continue;
@@ -846,17 +946,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             int j = i + 1;
             if (hasExt && c != null) {
                 while (j < n && !inLog(slot, b0 + j) && !c.contains(vdiskId, b0 + j)) j++;
-                for (int k = i; k < j; k++) r.fillBits[k >>> 6] |= 1L << k;
+                for (int k = i; k < j; k++) if (c.admit(vdiskId, b0 + k)) r.fillBits[k >>> 6] |= 1L << k;
             } else {
                 while (j < n && !inLog(slot, b0 + j)) j++;
             }
             if (!hasExt) {
-                Zero.fill(buf, (long) i << BLOCK_SHIFT, (long) (j - i) << BLOCK_SHIFT);
+                Zero.fill(buf, base + ((long) i << BLOCK_SHIFT), (long) (j - i) << BLOCK_SHIFT);
             } else {
                 statCacheMisses += j - i;
                 long inVb = (b & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
                 StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
-                issueRead(r, eg, ExtentTable.byteOffset(ext) + inVb, buf, i, j - i);
+                issueRead(r, eg, ExtentTable.byteOffset(ext) + inVb, i, j - i);
             }
             i = j;
         }
@@ -871,45 +971,70 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return (liveBits[slot * 4 + (k >>> 6)] & (1L << k)) != 0;
     }
 
-    private void issueRead(Req r, StoreObject o, long off, MemorySegment buf, int firstBlock, int nBlocks) {
+    private void issueRead(Req r, StoreObject o, long off, int firstBlock, int nBlocks) {
         if (o == null) {
             r.status = VDiskStatus.IO_ERROR;
             return;
         }
-        int st = submitRead(o, off, sliceOf(r.bufId, firstBlock), nBlocks << BLOCK_SHIFT, T_READ | r.id);
+        MemorySegment dst = r.region >= 0 ? directSlice(r.region, r.regionOff + ((long) firstBlock << BLOCK_SHIFT), nBlocks << BLOCK_SHIFT)
+                : sliceOf(r.bufId, firstBlock);
+        int st = submitRead(o, off, dst, nBlocks << BLOCK_SHIFT, T_READ | r.id);
         if (st == StoreChannel.ACCEPTED) r.pending++;
+        else if (r.region >= 0 && refusedBuffer(st)) refuseRegion(r);
         else if (r.status == VDiskStatus.OK) r.status = mapStatus(st);
     }
 
+    /** The device refused a caller region (not memory it can do I/O to): never again; this read is done again. */
+    private void refuseRegion(Req r) {
+        rgnUsable[r.region] = false;
+        r.redo = true;
+    }
+
     private void onReadDone(Req r, int st) {
-        if (st < 0 && r.status == VDiskStatus.OK) r.status = mapStatus(st);
+        if (st < 0 && r.region >= 0 && refusedBuffer(st)) refuseRegion(r);
+        else if (st < 0 && r.status == VDiskStatus.OK) r.status = mapStatus(st);
         if (--r.pending == 0) finishRead(r);
     }
 
     private void finishRead(Req r) {
-        MemorySegment buf = bufferOf(r.bufId);
-        if (r.status == VDiskStatus.OK) {
-            try {
-                MemorySegment.copy(buf, 0, r.buf, r.bufOffset, r.length);
-            } catch (RuntimeException e) { // a confined or closed caller buffer
-                r.status = VDiskStatus.INVALID;
+        MemorySegment buf;
+        long base;
+        if (r.region >= 0) { // the data is in the caller's buffer already
+            buf = rgnSeg[r.region];
+            base = r.regionOff;
+        } else {
+            buf = bufferOf(r.bufId);
+            base = 0;
+            if (r.status == VDiskStatus.OK && !r.redo) {
+                try {
+                    MemorySegment.copy(buf, 0, r.buf, r.bufOffset, r.length);
+                } catch (RuntimeException e) { // a confined or closed caller buffer
+                    r.status = VDiskStatus.INVALID;
+                }
             }
         }
         UnifiedCache c = cache;
-        if (r.status == VDiskStatus.OK && c != null) {
+        if (r.status == VDiskStatus.OK && !r.redo && c != null) {
             long b0 = r.offset >>> BLOCK_SHIFT;
             for (int w = 0; w < r.fillBits.length; w++) {
                 long bits = r.fillBits[w];
                 while (bits != 0) {
                     int k = w * 64 + Long.numberOfTrailingZeros(bits);
                     bits &= bits - 1;
-                    c.fill(vdiskId, b0 + k, buf, (long) k << BLOCK_SHIFT, r.ticket);
+                    c.fill(vdiskId, b0 + k, buf, base + ((long) k << BLOCK_SHIFT), r.ticket);
                 }
             }
         }
-        releaseBuffer(r.bufId);
+        if (r.bufId >= 0) releaseBuffer(r.bufId);
         r.bufId = -1;
+        r.region = -1;
         readsInEpoch[r.epoch]--;
+        if (r.redo) { // its region is refused now: through a bounce buffer this time
+            r.redo = false;
+            r.status = VDiskStatus.OK;
+            if (readHead != null || !startRead(r)) enqueueRead(r);
+            return;
+        }
         complete(r, r.status);
     }
 

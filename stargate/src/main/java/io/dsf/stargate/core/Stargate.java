@@ -52,6 +52,32 @@ public final class Stargate implements AutoCloseable {
     /** Installs (or with null removes) the read repair of checksum failures; see {@link ReadRepair}. */
     public void readRepair(ReadRepair r) { readRepair = r; }
 
+    /** Caller memory for direct reads ({@link #registerMemory}): replaced, never changed in place; shards adopt new entries. */
+    volatile MemorySegment[] readRegions = new MemorySegment[0];
+
+    /**
+     * Declares native memory the caller will pass as read buffers (e.g. its I/O buffer region, or
+     * mapped guest memory), so that a read into it goes from the Extent Store or OpLog straight into
+     * the caller's buffer, verified there, instead of through a shard's bounce buffer and a copy;
+     * a missed block the Unified Cache admits is then filled from the caller's buffer. Reads into
+     * other memory are served as before. The region must be memory the device can do I/O to (any
+     * native memory for mem, null, file and uring devices; memory from the device's
+     * {@code allocateDma} for spdk: a read the device refuses is served through a bounce buffer and
+     * the region is not used directly again), usable from any thread (not confined), and must stay
+     * valid until this node is closed. A buffer is used directly when it lies inside one region and
+     * is aligned to the device's buffer alignment. Control path; any thread.
+     */
+    public synchronized void registerMemory(MemorySegment region) {
+        if (region == null || !region.isNative() || region.byteSize() == 0)
+            throw new IllegalArgumentException("a read region must be non-empty native memory: " + region);
+        MemorySegment[] old = readRegions;
+        for (MemorySegment m : old)
+            if (region.address() >= m.address() && region.address() + region.byteSize() <= m.address() + m.byteSize()) return;
+        MemorySegment[] next = java.util.Arrays.copyOf(old, old.length + 1);
+        next[old.length] = region;
+        readRegions = next;
+    }
+
     /** Makes each shard's OpLog replicator (null: RF1, no replication). */
     final io.dsf.stargate.replication.BatchReplicator.Factory replication;
 

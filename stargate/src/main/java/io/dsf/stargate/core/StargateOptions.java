@@ -15,10 +15,13 @@ package io.dsf.stargate.core;
  * @param idle                 shard idle strategy: spin, backoff or block
  * @param drainStartFraction   OpLog fill (of {@code oplogShardBytes}) above which a shard drains
  *                             continuously; below it drains only when idle
+ * @param cacheSecondMissAdmission whether a shard's Unified Cache fills a block only on its second
+ *                             recent miss (a ghost table of keys remembers first misses; see
+ *                             {@link io.dsf.stargate.cache.UnifiedCache#admit}) instead of on every miss
  */
 public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, long oplogShardBytes,
                               long oplogIndexBudget, long bypassBytes, long cacheBytes, int egroupExtents,
-                              String idle, double drainStartFraction) {
+                              String idle, double drainStartFraction, boolean cacheSecondMissAdmission) {
     public static final int VBLOCK = 1 << 20;
 
     public StargateOptions {
@@ -39,19 +42,23 @@ public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, 
         if (!(drainStartFraction > 0 && drainStartFraction < 1)) throw new IllegalArgumentException("drain start fraction must be in (0,1)");
     }
 
-    /** Defaults: shards from the core count, 64 MiB OpLog segments, 1 GiB OpLog per shard, 1.5 MiB bypass, 256 MiB cache. */
+    /**
+     * Defaults: shards from the core count, 64 MiB OpLog segments, 1 GiB OpLog per shard, 1.5 MiB
+     * bypass, 256 MiB cache filled on a block's second miss.
+     */
     public static StargateOptions defaults() {
         int cores = Runtime.getRuntime().availableProcessors();
         return new StargateOptions(Math.max(1, Math.min(8, cores)), 1024, 64L << 20, 1L << 30,
-                4L << 20, 3L << 19, 256L << 20, 4, "backoff", 0.5);
+                4L << 20, 3L << 19, 256L << 20, 4, "backoff", 0.5, true);
     }
 
-    public StargateOptions withShards(int n) { return new StargateOptions(n, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withOplog(long segment, long perShard) { return new StargateOptions(shards, ringSize, segment, perShard, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withIndexBudget(long entries) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, entries, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withBypassBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, b, cacheBytes, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withCacheBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, b, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withIdle(String i) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, i, drainStartFraction); }
-    public StargateOptions withRingSize(int r) { return new StargateOptions(shards, r, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction); }
-    public StargateOptions withDrainStart(double f) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, f); }
+    public StargateOptions withShards(int n) { return new StargateOptions(n, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withOplog(long segment, long perShard) { return new StargateOptions(shards, ringSize, segment, perShard, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withIndexBudget(long entries) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, entries, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withBypassBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, b, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withCacheBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, b, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withIdle(String i) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, i, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withRingSize(int r) { return new StargateOptions(shards, r, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
+    public StargateOptions withDrainStart(double f) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, f, cacheSecondMissAdmission); }
+    public StargateOptions withCacheSecondMissAdmission(boolean on) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, on); }
 }

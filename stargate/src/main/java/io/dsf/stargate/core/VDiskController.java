@@ -349,10 +349,13 @@ public final class VDiskController implements VDisk {
             c.segmentsFreed += s.statSegmentsFreed;
             c.cacheHits += s.statCacheHits;
             c.cacheMisses += s.statCacheMisses;
+            c.directReads += s.statDirectReads;
             var cv = s.cacheView;
             if (cv != null) {
                 c.cacheEvictions += cv.singleTouchEvictions() + cv.multiTouchEvictions();
                 c.cacheFillsRejected += cv.fillsRejected();
+                c.cacheFills += cv.fills();
+                c.cacheAdmissionsDeferred += cv.admissionsDeferred();
                 c.cacheBytes += cv.capacityBytes();
             }
             c.oplogBytes += s.oplogBytes();
@@ -374,6 +377,10 @@ public final class VDiskController implements VDisk {
         /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
         public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+        /** Blocks the Unified Cache took after a miss; misses not filled because they were a block's first (second-miss admission). */
+        public long cacheFills, cacheAdmissionsDeferred;
+        /** Reads that went straight into the caller's registered memory ({@link Stargate#registerMemory}). */
+        public long directReads;
         /**
          * Re-replication: blocks written again, blocks skipped (a newer write carries them), rewrites
          * refused because the vBlock's data moved after the pass read it; batches that failed.
@@ -387,7 +394,8 @@ public final class VDiskController implements VDisk {
             return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
-                    + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheBytes=" + cacheBytes
+                    + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheFills=" + cacheFills
+                    + " cacheAdmissionsDeferred=" + cacheAdmissionsDeferred + " directReads=" + directReads + " cacheBytes=" + cacheBytes
                     + " oplogBytes=" + oplogBytes + " rewrites=" + rewrites + " rewriteSkipped=" + rewriteSkipped
                     + " rewriteConflicts=" + rewriteConflicts + " batchFailures=" + batchFailures;
         }

@@ -312,4 +312,61 @@ class UnifiedCacheTest {
         assertThrows(IndexOutOfBoundsException.class, () -> c.fill(1, 1, buf, buf.byteSize() - 1, c.fillTicket()));
         c.checkInvariants();
     }
+
+    // ------------------------------------------------------------------ second-miss admission
+
+    @Test
+    void secondMissAdmissionFillsOnlyABlockThatMissedBefore() {
+        UnifiedCache c = UnifiedCache.allocate(64L * BLOCK_SIZE, 0.25, false, true);
+        caches.add(c);
+        assertTrue(c.admitOnSecondMiss());
+        assertFalse(c.admit(1, 10), "a first miss is only remembered");
+        assertEquals(1, c.admissionsDeferred());
+        assertEquals(0, c.admittedOnSecondMiss());
+        assertTrue(c.admit(1, 10), "the second miss is admitted");
+        assertEquals(1, c.admittedOnSecondMiss());
+        assertFalse(c.admit(2, 10), "another volume's block is another key");
+        assertFalse(c.admit(1, 11), "another block is another key");
+        assertFalse(c.admit(1, 10), "an admission uses the memory up: the next miss is a first one again");
+        assertEquals(4, c.admissionsDeferred());
+        assertEquals(0, c.bytesUsed(), "admit itself caches nothing");
+    }
+
+    @Test
+    void withoutTheRuleEveryMissIsAdmittedAndAnEmptyCacheAdmitsNothing() {
+        UnifiedCache c = cache(8, 0.25, false);
+        assertFalse(c.admitOnSecondMiss());
+        assertTrue(c.admit(1, 1));
+        assertTrue(c.admit(1, 1));
+        assertEquals(0, c.admissionsDeferred());
+        UnifiedCache empty = UnifiedCache.allocate(0, 0.25, false, true);
+        caches.add(empty);
+        assertFalse(empty.admit(1, 1));
+        assertFalse(empty.admit(1, 1));
+    }
+
+    @Test
+    void aScanOfBlocksReadOnceLeavesTheCachedEntriesInPlace() {
+        UnifiedCache c = UnifiedCache.allocate(16L * BLOCK_SIZE, 0.25, false, true);
+        caches.add(c);
+        for (int round = 0; round < 2; round++) // two misses each: admitted and cached
+            for (long b = 0; b < 4; b++) {
+                assertFalse(c.read(1, b, out, 0));
+                if (c.admit(1, b)) {
+                    pattern(buf, 1, 100 + b);
+                    assertTrue(c.fill(1, b, buf, 0, c.fillTicket()));
+                }
+            }
+        assertEquals(4L * BLOCK_SIZE, c.bytesUsed());
+        for (long b = 1000; b < 1000 + 10_000; b++) { // a long scan: every block missed once
+            assertFalse(c.read(1, b, out, 0));
+            assertFalse(c.admit(1, b));
+        }
+        assertEquals(0, c.singleTouchEvictions() + c.multiTouchEvictions(), "the scan evicted nothing");
+        for (long b = 0; b < 4; b++) {
+            assertTrue(c.read(1, b, out, 0));
+            assertTrue(samePattern(out, 0, 100 + b, 0));
+        }
+        c.checkInvariants();
+    }
 }

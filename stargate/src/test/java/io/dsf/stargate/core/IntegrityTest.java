@@ -7,6 +7,8 @@ import io.dsf.blockstore.store.FormatOptions;
 import io.dsf.stargate.api.VDisk;
 import io.dsf.stargate.api.VDiskStatus;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.Arena;
@@ -29,6 +31,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * index budget, the bypass threshold and the Unified Cache are sized so that drain, bypass,
  * back-pressure, copy-on-write drains, cache hits and cache evictions all happen, which the
  * counters must show; every read is compared with the model, so a stale cached block fails it.
+ * Half the writers use buffers in memory registered with {@link Stargate#registerMemory}, so their
+ * reads go straight into the caller's buffer (and fill the cache from there); the others' go
+ * through the shards' bounce buffers.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class IntegrityTest {
@@ -51,6 +56,8 @@ class IntegrityTest {
     }
 
     final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    /** Per writer: registered memory its buffers are cut from, or null (its own, unregistered). */
+    MemorySegment[] writerRegions = new MemorySegment[WRITERS];
 
     /** Runs {@code ops} random operations per writer on {@code d}, updating {@code model} (gen per block). */
     void run(VDisk d, AtomicIntegerArray model, int ops, long seed) throws Exception {
@@ -71,7 +78,12 @@ class IntegrityTest {
                     AtomicIntegerArray busy = new AtomicIntegerArray(CHUNKS);
                     MemorySegment[] bufs = new MemorySegment[QD];
                     ConcurrentLinkedQueue<Integer> freeBufs = new ConcurrentLinkedQueue<>();
-                    for (int i = 0; i < QD; i++) { bufs[i] = a.allocate((long) CHUNK_BLOCKS * BLOCK, 4096); freeBufs.add(i); }
+                    MemorySegment region = writerRegions[writer];
+                    for (int i = 0; i < QD; i++) {
+                        bufs[i] = region != null ? region.asSlice((long) i * CHUNK_BLOCKS * BLOCK, (long) CHUNK_BLOCKS * BLOCK)
+                                : a.allocate((long) CHUNK_BLOCKS * BLOCK, 4096);
+                        freeBufs.add(i);
+                    }
                     for (int op = 0; op < ops && errors.isEmpty(); op++) {
                         if (!qd.tryAcquire(20, TimeUnit.SECONDS)) {
                             String st = "writer " + writer + " stalled:\n" + ((VDiskController) d).debugState();
@@ -151,16 +163,24 @@ class IntegrityTest {
         return c;
     }
 
-    @Test
-    void concurrentWritersSnapshotsClonesAgainstModel() throws Exception {
+    /** With second-miss admission (the default) and without it (every miss fills: the most cache churn). */
+    @ParameterizedTest(name = "second-miss admission {0}")
+    @ValueSource(booleans = {true, false})
+    void concurrentWritersSnapshotsClonesAgainstModel(boolean secondMiss) throws Exception {
         StargateOptions o = StargateOptions.defaults().withShards(3).withOplog(4L << 20, 8L << 20)
                 .withIndexBudget(1024).withBypassBytes(256 << 10).withRingSize(256).withDrainStart(0.5)
-                .withCacheBytes(12L << 20); // 1 MiB per shard for three vDisks: 64 MiB of data evicts
+                .withCacheBytes(12L << 20) // 1 MiB per shard for three vDisks: 64 MiB of data evicts
+                .withCacheSecondMissAdmission(secondMiss);
 
         BlockDevice dev = BlockDevices.open("mem:768m");
         BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
         Stargate sg = Stargate.open(dev, store, o);
+        Arena regions = Arena.ofShared(); // registered memory must outlive the node
         try {
+            for (int w = 0; w < WRITERS; w += 2) {
+                writerRegions[w] = regions.allocate((long) QD * CHUNK_BLOCKS * BLOCK, 4096);
+                sg.registerMemory(writerRegions[w]);
+            }
             VDisk d = sg.create("base", SIZE);
             AtomicIntegerArray model = new AtomicIntegerArray(CHUNKS * CHUNK_BLOCKS);
             run(d, model, 800, 1);
@@ -188,6 +208,8 @@ class IntegrityTest {
             assertTrue(c.cacheBytes > 0 && cc.cacheBytes > 0, "every vDisk got its share of the cache");
             assertTrue(c.cacheHits > 0 && cc.cacheHits > 0, "reads were served from the Unified Cache");
             assertTrue(c.cacheEvictions > 0, "the cache evicted");
+            assertTrue(c.directReads > 0 && cc.directReads > 0, "reads went straight into registered memory");
+            assertTrue(c.reads > c.directReads, "and others through bounce buffers");
             sg.delete("s1");
             verifyAll(c1, mc);
             verifyAll(d, model);
@@ -195,6 +217,7 @@ class IntegrityTest {
             sg.close();
             store.close();
             dev.close();
+            regions.close();
         }
     }
 }
