@@ -756,21 +756,22 @@ public final class StoreChannel implements AutoCloseable {
                     continue;
                 }
                 if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
-                    if (op.status == 0) {
-                        op.status = StoreStatus.CHECKSUM.code();
-                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
-                    }
+                    badSlice(op, s, k);
                     continue;
                 }
                 if (!verify) continue;
                 int p = base + (k << sliceShift);
                 v.clear().position(p).limit(p + sliceSize);
-                if (Crc.ofSlice(crc, v, u, first + k, gen, scratch) != expect && op.status == 0) {
-                    op.status = StoreStatus.CHECKSUM.code();
-                    op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
-                }
+                if (Crc.ofSlice(crc, v, u, first + k, gen, scratch) != expect) badSlice(op, s, k);
             }
         }
+    }
+
+    /** Slice {@code k} of segment {@code s} failed its check: the read's first failure sets its status and offset. */
+    private void badSlice(Op op, int s, int k) {
+        if (op.status != 0) return;
+        op.status = StoreStatus.CHECKSUM.code();
+        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
     }
 
     /**
@@ -797,10 +798,7 @@ public final class StoreChannel implements AutoCloseable {
                     continue;
                 }
                 if (expect == Crc.LOST) { // torn by a crash during an overwrite: recorded lost
-                    if (op.status == 0) {
-                        op.status = StoreStatus.CHECKSUM.code();
-                        op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
-                    }
+                    badSlice(op, s, k);
                     continue;
                 }
                 int p = base + (k << sliceShift);
@@ -809,10 +807,7 @@ public final class StoreChannel implements AutoCloseable {
                 crc.update(v);
                 int c = (int) crc.getValue();
                 out[outAt + k] = c;
-                if (verify && Crc.slice(c, u, first + k, gen) != expect && op.status == 0) {
-                    op.status = StoreStatus.CHECKSUM.code();
-                    op.badOffset = op.offset + op.segBufOff[s] + ((long) k << sliceShift);
-                }
+                if (verify && Crc.slice(c, u, first + k, gen) != expect) badSlice(op, s, k);
             }
         }
     }

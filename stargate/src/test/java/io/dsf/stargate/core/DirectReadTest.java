@@ -93,21 +93,13 @@ class DirectReadTest {
 
     @Test
     void aChecksumFailureOnADirectReadIsReportedAndNothingIsCached() throws Exception {
-        String name = "direct-crc";
-        try (Arena a = Arena.ofShared()) {
-            BlockDevice dev = BlockDevices.open("faulty:none,name=" + name + ":mem:256m");
-            FaultInjector inj = FaultyBlockDevice.injector(name);
-            BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
-            Stargate sg = Stargate.open(dev, store, ONE);
-            VDisk d = sg.create("d", 64L << 20);
-            VDiskController vc = sg.controller("d");
-            MemorySegment r = a.allocate(1 << 20, 4096);
-            sg.registerMemory(r);
-            MemorySegment p1 = pattern(a, 1 << 20, 4);
-            assertEquals(0, sync(d, true, 0, p1, 1 << 20));
-            sg.drain("d");
+        try (Arena a = Arena.ofShared(); Drained f = new Drained(a, "direct-crc", 4)) {
+            FaultInjector inj = f.inj;
+            VDisk d = f.d;
+            VDiskController vc = f.vc;
+            MemorySegment r = f.r, p1 = f.p1;
 
-            var rule = inj.corruptReadsIn(0, dev.geometry().capacity());
+            var rule = inj.corruptReadsIn(0, f.dev.geometry().capacity());
             for (int i = 0; i < 2; i++) // the second miss of each block would be admitted
                 assertEquals(VDiskStatus.MEDIUM_ERROR, sync(d, false, 0, r, 1 << 20), "read " + i + " reports the corruption");
             assertTrue(inj.corruptedReads() > 0);
@@ -122,27 +114,16 @@ class DirectReadTest {
             }
             assertEquals(256, vc.counters().cacheFills);
             assertEquals(hits0 + 256, vc.counters().cacheHits, "only what was read clean was cached and served");
-            sg.close();
-            store.close();
-            dev.close();
         }
     }
 
     @Test
     void memoryTheDeviceRefusesIsReadThroughABounceBuffer() throws Exception {
-        String name = "direct-refused";
-        try (Arena a = Arena.ofShared()) {
-            BlockDevice dev = BlockDevices.open("faulty:none,name=" + name + ":mem:256m");
-            FaultInjector inj = FaultyBlockDevice.injector(name);
-            BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
-            Stargate sg = Stargate.open(dev, store, ONE);
-            VDisk d = sg.create("d", 64L << 20);
-            VDiskController vc = sg.controller("d");
-            MemorySegment r = a.allocate(1 << 20, 4096);
-            sg.registerMemory(r);
-            MemorySegment p1 = pattern(a, 1 << 20, 5);
-            assertEquals(0, sync(d, true, 0, p1, 1 << 20));
-            sg.drain("d");
+        try (Arena a = Arena.ofShared(); Drained f = new Drained(a, "direct-refused", 5)) {
+            FaultInjector inj = f.inj;
+            VDisk d = f.d;
+            VDiskController vc = f.vc;
+            MemorySegment r = f.r, p1 = f.p1;
 
             inj.failNext(IoOp.READ, IoError.BAD_BUFFER, 1); // as spdk: refuses memory it did not hand out
             assertEquals(0, sync(d, false, 0, r, 1 << 20), "the refused read is done again through a bounce buffer");
@@ -153,6 +134,39 @@ class DirectReadTest {
             assertEquals(0, sync(d, false, 0, r, 1 << 20));
             assertEquals(-1, r.mismatch(p1));
             assertEquals(1, vc.counters().directReads, "the refused region is not used directly again");
+        }
+    }
+
+    /**
+     * A one-shard vDisk on a {@code faulty:} device over {@code mem:}, its first MiB written with
+     * {@code pattern(seed)} and drained to the Extent Store, and a 1 MiB buffer registered with
+     * Stargate; closing it closes Stargate, the store and the device.
+     */
+    private static final class Drained implements AutoCloseable {
+        final BlockDevice dev;
+        final FaultInjector inj;
+        final BlockStore store;
+        final Stargate sg;
+        final VDisk d;
+        final VDiskController vc;
+        final MemorySegment r, p1;
+
+        Drained(Arena a, String name, int seed) throws Exception {
+            dev = BlockDevices.open("faulty:none,name=" + name + ":mem:256m");
+            inj = FaultyBlockDevice.injector(name);
+            store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+            sg = Stargate.open(dev, store, ONE);
+            d = sg.create("d", 64L << 20);
+            vc = sg.controller("d");
+            r = a.allocate(1 << 20, 4096);
+            sg.registerMemory(r);
+            p1 = pattern(a, 1 << 20, seed);
+            assertEquals(0, sync(d, true, 0, p1, 1 << 20));
+            sg.drain("d");
+        }
+
+        @Override
+        public void close() {
             sg.close();
             store.close();
             dev.close();
