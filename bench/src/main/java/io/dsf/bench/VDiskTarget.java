@@ -39,8 +39,14 @@ public final class VDiskTarget implements Target {
     private final Stargate stargate;
     private final VDisk vdisk;
     private final Device device;
+    /** Snapshots to put in the vDisk's chain after the prefill ({@code -Ddsf.bench.snapshots=N}); 0 once built. */
+    private int snapshots;
 
-    private VDiskTarget(String spec, BlockDevice raw, BlockStore store, Stargate sg, VDisk vdisk) {
+    private VDiskTarget(String spec, BlockDevice raw, BlockStore store, Stargate sg, VDisk vdisk, int snapshots) {
+        this.snapshots = snapshots;
+        if (snapshots > 0) {
+            System.err.println("vdisk: the chain of " + snapshots + " snapshots is built after the prefill (read workloads prefill)");
+        }
         this.spec = spec;
         this.raw = raw;
         this.store = store;
@@ -79,9 +85,7 @@ public final class VDiskTarget implements Target {
             Stargate sg = Stargate.open(dev, store, o);
             long size = (cap / 2) >> 20 << 20;
             VDisk v = sg.create("bench", size);
-            int snapshots = Integer.getInteger("dsf.bench.snapshots", 0);
-            if (snapshots > 0) snapshotChain(sg, v, snapshots);
-            return new VDiskTarget(spec, dev, store, sg, v);
+            return new VDiskTarget(spec, dev, store, sg, v, Integer.getInteger("dsf.bench.snapshots", 0));
         } catch (RuntimeException e) {
             dev.close();
             throw e;
@@ -90,20 +94,28 @@ public final class VDiskTarget implements Target {
 
     /**
      * Gives the vDisk a chain of {@code n} snapshots ({@code -Ddsf.bench.snapshots=N}, for the
-     * snapshot-depth benchmark): before each snapshot one 1 MiB piece is written, so every level of
-     * the chain holds data of its own and the vDisk shares extents with all of them.
+     * snapshot-depth benchmark), over the prefilled contents: before snapshot {@code i} the 1 MiB
+     * piece {@code i} is read and written back unchanged, so every level of the chain holds an
+     * extent of its own, the vDisk shares the rest with all of them, and what it reads is the
+     * prefill's data (a run with {@code --verify} still checks it). Both sides of a depth
+     * comparison read the same prefilled data; only the chain differs.
      */
-    private static void snapshotChain(Stargate sg, VDisk v, int n) {
-        MemorySegment buf = java.lang.foreign.Arena.global().allocate(1 << 20, 4096);
-        long pieces = v.size() >> 20;
+    private void snapshotChain(int n) {
+        MemorySegment buf = raw.allocateDma(1 << 20);
+        stargate.registerMemory(buf);
+        long pieces = vdisk.size() >> 20;
         for (int i = 0; i < n; i++) {
-            buf.fill((byte) (i + 1));
-            java.util.concurrent.CompletableFuture<Integer> f = new java.util.concurrent.CompletableFuture<>();
-            int st = v.write((i % pieces) << 20, buf, 1 << 20, i, (t, s) -> f.complete(s));
-            if (st != VDiskStatus.OK || f.join() != VDiskStatus.OK) throw new IllegalStateException("snapshot chain: write failed");
-            sg.snapshot("bench", "bench-s" + i);
+            long off = (i % pieces) << 20;
+            java.util.concurrent.CompletableFuture<Integer> r = new java.util.concurrent.CompletableFuture<>();
+            int st = vdisk.read(off, buf, 1 << 20, i, (t, s) -> r.complete(s));
+            if (st != VDiskStatus.OK || r.join() != VDiskStatus.OK) throw new IllegalStateException("snapshot chain: read failed");
+            java.util.concurrent.CompletableFuture<Integer> w = new java.util.concurrent.CompletableFuture<>();
+            st = vdisk.write(off, buf, 1 << 20, i, (t, s) -> w.complete(s));
+            if (st != VDiskStatus.OK || w.join() != VDiskStatus.OK) throw new IllegalStateException("snapshot chain: write failed");
+            stargate.snapshot(vdisk.name(), vdisk.name() + "-s" + i);
         }
-        System.err.println("vdisk: " + n + " snapshots in the chain of 'bench'");
+        stargate.drain(vdisk.name());
+        System.err.println("vdisk: " + n + " snapshots in the chain of '" + vdisk.name() + "', each holding a rewritten 1 MiB piece");
     }
 
     @Override public String spec() { return spec; }
@@ -120,6 +132,11 @@ public final class VDiskTarget implements Target {
         long t0 = System.nanoTime();
         stargate.drain(vdisk.name());
         System.err.printf("vdisk: OpLog drained after the prefill in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        if (snapshots > 0) {
+            int n = snapshots;
+            snapshots = 0;
+            snapshotChain(n);
+        }
     }
 
     @Override
