@@ -176,10 +176,13 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
         BlockDevice dev = BlockDevices.open(device);
         BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
         long cap = dev.geometry().capacity();
-        long seg = Math.max(4L << 20, Math.min(64L << 20, (cap / 64) >> 20 << 20));
+        long seg = Long.getLong("dsf.cpu.segmentMiB", Math.max(4L << 20, Math.min(64L << 20, (cap / 64) >> 20 << 20)) >> 20) << 20;
         long perShard = Math.max(2 * seg, (cap / 8) / seg * seg);
-        Stargate sg = Stargate.open(dev, store, StargateOptions.defaults().withShards(1).withOplog(seg, perShard)
-                .withIndexBudget(Math.max(1 << 16, perShard / 4096)).withIdle(System.getProperty("dsf.cpu.idle", "block")));
+        StargateOptions o = StargateOptions.defaults().withShards(1).withOplog(seg, perShard)
+                .withIndexBudget(Math.max(1 << 16, perShard / 4096)).withIdle(System.getProperty("dsf.cpu.idle", "block"));
+        String drainStart = System.getProperty("dsf.cpu.drainStart");
+        if (drainStart != null) o = o.withDrainStart(Double.parseDouble(drainStart));
+        Stargate sg = Stargate.open(dev, store, o);
         long size = (cap / 2) >> 20 << 20;
         VDisk v = sg.create("cpu", size);
         MemorySegment mem = dev.allocateDma((long) QD * BS);

@@ -18,10 +18,14 @@ package io.dsf.stargate.core;
  * @param cacheSecondMissAdmission whether a shard's Unified Cache fills a block only on its second
  *                             recent miss (a ghost table of keys remembers first misses; see
  *                             {@link io.dsf.stargate.cache.UnifiedCache#admit}) instead of on every miss
+ * @param idleDrainNanos       how long a shard below the drain threshold goes without a new request
+ *                             before it drains (default 1 ms): the gap between two requests of a
+ *                             QD1 client is not idleness
  */
 public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, long oplogShardBytes,
                               long oplogIndexBudget, long bypassBytes, long cacheBytes, int egroupExtents,
-                              String idle, double drainStartFraction, boolean cacheSecondMissAdmission) {
+                              String idle, double drainStartFraction, boolean cacheSecondMissAdmission,
+                              long idleDrainNanos) {
     public static final int VBLOCK = 1 << 20;
 
     public StargateOptions {
@@ -40,25 +44,27 @@ public record StargateOptions(int shards, int ringSize, long oplogSegmentBytes, 
         if (!idle.equals("spin") && !idle.equals("backoff") && !idle.equals("block"))
             throw new IllegalArgumentException("idle must be spin, backoff or block: " + idle);
         if (!(drainStartFraction > 0 && drainStartFraction < 1)) throw new IllegalArgumentException("drain start fraction must be in (0,1)");
+        if (idleDrainNanos < 0 || idleDrainNanos > 60_000_000_000L) throw new IllegalArgumentException("idle drain delay must be 0 to 60 s: " + idleDrainNanos + " ns");
     }
 
     /**
      * Defaults: shards from the core count, 64 MiB OpLog segments, 1 GiB OpLog per shard, 1.5 MiB
-     * bypass, 256 MiB cache filled on a block's second miss.
+     * bypass, 256 MiB cache filled on a block's second miss, idle drains after 1 ms without requests.
      */
     public static StargateOptions defaults() {
         int cores = Runtime.getRuntime().availableProcessors();
         return new StargateOptions(Math.max(1, Math.min(8, cores)), 1024, 64L << 20, 1L << 30,
-                4L << 20, 3L << 19, 256L << 20, 4, "backoff", 0.5, true);
+                4L << 20, 3L << 19, 256L << 20, 4, "backoff", 0.5, true, 1_000_000L);
     }
 
-    public StargateOptions withShards(int n) { return new StargateOptions(n, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withOplog(long segment, long perShard) { return new StargateOptions(shards, ringSize, segment, perShard, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withIndexBudget(long entries) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, entries, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withBypassBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, b, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withCacheBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, b, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withIdle(String i) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, i, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withRingSize(int r) { return new StargateOptions(shards, r, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission); }
-    public StargateOptions withDrainStart(double f) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, f, cacheSecondMissAdmission); }
-    public StargateOptions withCacheSecondMissAdmission(boolean on) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, on); }
+    public StargateOptions withShards(int n) { return new StargateOptions(n, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withOplog(long segment, long perShard) { return new StargateOptions(shards, ringSize, segment, perShard, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withIndexBudget(long entries) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, entries, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withBypassBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, b, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withCacheBytes(long b) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, b, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withIdle(String i) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, i, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withRingSize(int r) { return new StargateOptions(shards, r, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withDrainStart(double f) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, f, cacheSecondMissAdmission, idleDrainNanos); }
+    public StargateOptions withCacheSecondMissAdmission(boolean on) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, on, idleDrainNanos); }
+    public StargateOptions withIdleDrainDelay(long nanos) { return new StargateOptions(shards, ringSize, oplogSegmentBytes, oplogShardBytes, oplogIndexBudget, bypassBytes, cacheBytes, egroupExtents, idle, drainStartFraction, cacheSecondMissAdmission, nanos); }
 }
