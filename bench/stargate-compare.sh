@@ -8,7 +8,9 @@
 #   uring        4 KiB randwrite / randread QD32 IOPS and QD1 p50, vdisk:uring vs device:uring (files
 #                under bench/target)
 #   depth        randread QD1 p50 and p99 on a vDisk with 100 snapshots in its chain vs none
-#   shards       randwrite / randread QD32 IOPS with 1, 2 and 4 shards (ratio to 1 shard)
+#   shards       randwrite / randread QD32 IOPS with 1, 2 and 4 shards (ratio to 1 shard); SHARDS_IDLE=spin,block
+#                runs it under each idle strategy (default spin: on 2 vCPUs, 2+ spinning shards and the
+#                spinning job thread outnumber the CPUs)
 #   ab           with --baseline DIR (another checkout, built): this tree's vDisk, the baseline's vDisk
 #                and the raw device in turn, for mem, null and uring (AB_DEVICES=mem,null,uring) QD32
 #                randwrite / randread; gives each
@@ -49,12 +51,12 @@ import json, os, statistics, subprocess, sys
 reps, secs, cases, as_json = int(os.environ["REPS"]), os.environ["SECONDS_"], os.environ["CASES"].split(","), os.environ["JSON"] == "1"
 tgt = os.path.abspath("bench/target")
 
-def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree="."):
+def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree=".", idle="spin"):
     env = dict(os.environ, DSF_SKIP_BUILD="1")
     if snapshots:
         env["DSF_JAVA_OPTS"] = (env.get("DSF_JAVA_OPTS", "") + f" -Ddsf.bench.snapshots={snapshots}").strip()
     cmd = [os.path.join(tree, "dsf"), "bench", "--target", target, "--rw", rw, "--iodepth", str(qd), "--bs", "4k", "--runtime", secs,
-           "--ramp", "1", "--idle", "spin", "--size", size, "--json", "--progress-interval", "0", "--force"]
+           "--ramp", "1", "--idle", idle, "--size", size, "--json", "--progress-interval", "0", "--force"]
     if target.startswith("vdisk:"):
         cmd += ["--shards", str(shards)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -93,10 +95,12 @@ if "depth" in cases:
              ("depth100", lambda: run("vdisk:mem:2g", "randread", 1, snapshots=100, size="256m")),
              ("depth0", lambda: run("vdisk:mem:2g", "randread", 1, size="256m")), key)
 if "shards" in cases:
-    for rw in ("randwrite", "randread"):
-        for n in (2, 4):
-            pair("shards", f"{rw} QD32 IOPS, {n} shards vs 1", (f"{n} shards", lambda rw=rw, n=n: run("vdisk:mem:2g", rw, 32, shards=n)),
-                 ("1 shard", lambda rw=rw: run("vdisk:mem:2g", rw, 32, shards=1)), "iops")
+    for idle in os.environ.get("SHARDS_IDLE", "spin").split(","):
+        for rw in ("randwrite", "randread"):
+            for n in (2, 4):
+                pair("shards", f"{rw} QD32 IOPS, {n} shards vs 1, idle {idle}",
+                     (f"{n} shards", lambda rw=rw, n=n, idle=idle: run("vdisk:mem:2g", rw, 32, shards=n, idle=idle)),
+                     ("1 shard", lambda rw=rw, idle=idle: run("vdisk:mem:2g", rw, 32, shards=1, idle=idle)), "iops")
 
 def triple(case, measure, target, rw, qd, raw_target, key="iops"):
     """This tree's vDisk, the baseline's vDisk, the raw device, in turn (order rotated every rep)."""

@@ -54,8 +54,12 @@ public final class DeviceTarget implements Target {
 
     @Override public boolean retainsWrites() { return !innerScheme.equals("null"); }
 
-    /** Memory-backed devices read holes as fast as data: filling them first only costs memory. */
-    @Override public boolean prefillUseful() { return !innerScheme.equals("null") && !innerScheme.equals("mem"); }
+    /**
+     * Every device that keeps data reads it slower than holes, the mem device too: a hole is a zero
+     * fill, data a copy out of memory no cache holds (raw mem randread 7.6 M IOPS on holes). A vDisk
+     * read run is prefilled, so the raw side it is compared with must be as well.
+     */
+    @Override public boolean prefillUseful() { return !innerScheme.equals("null"); }
 
     @Override public void close() { device.close(); }
 

@@ -94,6 +94,15 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void freshMemDeviceIsPrefilledForReads() {
+        BenchResult r = LoadGenerator.run(quick("device:mem:16m").rw(RwMode.RANDREAD).verify(true).build(), err);
+        assertTrue(r.prefilled(), errText::toString); // reads measure data, as on the vDisk side, not zero fills of holes
+        assertEquals(0, r.errors(), errText::toString);
+        BenchResult nul = LoadGenerator.run(quick("device:null:16m").rw(RwMode.RANDREAD).build(), err);
+        assertFalse(nul.prefilled()); // null keeps nothing
+    }
+
+    @Test
     void noPrefillLeavesAFreshFileSparse(@TempDir Path dir) {
         String target = "device:file:" + dir.resolve("f.img") + "?size=16m";
         BenchResult r = LoadGenerator.run(quick(target).rw(RwMode.RANDREAD).prefill(false).verify(true).build(), err);
