@@ -3,7 +3,8 @@
 # Every case runs its sides alternately, --reps times, each a separate `./dsf bench --json`
 # process; the table gives the median ratio over the reps (min-max). Cases:
 #   mem QD32     4 KiB randwrite / randread IOPS, vdisk:mem vs device:mem, 1 shard, spin
-#   mem QD1      4 KiB randwrite / randread p50 latency, same pair
+#   mem QD1      4 KiB randwrite / randread p50 latency, same pair; randwrite also against the raw device's
+#                write + flush (--flush-each-write: a vDisk acknowledges durable writes), as for uring
 #   null QD32    vdisk:null: IOPS (software overhead: the device does nothing), vs device:null
 #   uring        4 KiB randwrite / randread QD32 IOPS and QD1 p50, vdisk:uring vs device:uring (files
 #                under bench/target)
@@ -51,7 +52,7 @@ import json, os, statistics, subprocess, sys
 reps, secs, cases, as_json = int(os.environ["REPS"]), os.environ["SECONDS_"], os.environ["CASES"].split(","), os.environ["JSON"] == "1"
 tgt = os.path.abspath("bench/target")
 
-def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree=".", idle="spin"):
+def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree=".", idle="spin", extra=()):
     env = dict(os.environ, DSF_SKIP_BUILD="1")
     if snapshots:
         env["DSF_JAVA_OPTS"] = (env.get("DSF_JAVA_OPTS", "") + f" -Ddsf.bench.snapshots={snapshots}").strip()
@@ -59,6 +60,7 @@ def run(target, rw, qd, shards=1, snapshots=0, size="1g", tree=".", idle="spin")
            "--ramp", "1", "--idle", idle, "--size", size, "--json", "--progress-interval", "0", "--force"]
     if target.startswith("vdisk:"):
         cmd += ["--shards", str(shards)]
+    cmd += list(extra)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
@@ -81,6 +83,9 @@ if "mem" in cases:
     for rw in ("randwrite", "randread"):
         pair("mem", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:mem:2g", rw, 32)), ("raw", lambda rw=rw: run("device:mem:2g", rw, 32)), "iops")
         pair("mem", f"{rw} QD1 p50", ("vdisk", lambda rw=rw: run("vdisk:mem:2g", rw, 1)), ("raw", lambda rw=rw: run("device:mem:2g", rw, 1)), "lat_p50_us")
+        if rw == "randwrite": # a vDisk acknowledges durable writes: the raw peer that waits for its flush too
+            pair("mem", f"{rw} QD1 p50 vs raw write + flush", ("vdisk", lambda rw=rw: run("vdisk:mem:2g", rw, 1)),
+                 ("raw+flush", lambda rw=rw: run("device:mem:2g", rw, 1, extra=["--flush-each-write"])), "lat_p50_us")
 if "null" in cases:
     for rw in ("randwrite", "randread"):
         pair("null", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:null:2g", rw, 32)), ("raw", lambda rw=rw: run("device:null:2g", rw, 32)), "iops")
@@ -89,6 +94,9 @@ if "uring" in cases:
     for rw in ("randwrite", "randread"):
         pair("uring", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 32)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 32)), "iops")
         pair("uring", f"{rw} QD1 p50", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 1)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 1)), "lat_p50_us")
+        if rw == "randwrite":
+            pair("uring", f"{rw} QD1 p50 vs raw write + flush", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 1)),
+                 ("raw+flush", lambda rw=rw: run("device:" + img_r, rw, 1, extra=["--flush-each-write"])), "lat_p50_us")
 if "depth" in cases:
     for key in ("lat_p50_us", "lat_p99_us"):
         pair("depth", f"randread QD1 {key[4:7]}, 100 snapshots vs 0",

@@ -21,10 +21,13 @@ import java.util.Objects;
  * @param prefill          allow the automatic sequential fill before read workloads
  * @param progressNanos    interval of progress lines on stderr; 0 for none
  * @param maxMismatchReports how many verify mismatches and I/O errors are printed in detail
+ * @param flushEachWrite   follow every write with a flush and count the write done when the flush
+ *                         is (its latency includes the flush): a durable write, what a vDisk
+ *                         acknowledges, on a device with a volatile cache (a file in the page cache)
  */
 public record BenchConfig(String target, RwMode rw, int blockSize, int iodepth, long runtimeNanos, long rampNanos,
                           IdleMode idle, boolean verify, long size, int rwmixread, long seed, int jobs,
-                          boolean prefill, long progressNanos, int maxMismatchReports) {
+                          boolean prefill, long progressNanos, int maxMismatchReports, boolean flushEachWrite) {
 
     /** Largest accepted I/O size. */
     public static final int MAX_BLOCK_SIZE = 64 << 20;
@@ -80,6 +83,7 @@ public record BenchConfig(String target, RwMode rw, int blockSize, int iodepth, 
         private boolean prefill = true;
         private long progressNanos = 1_000_000_000L;
         private int maxMismatchReports = 10;
+        private boolean flushEachWrite;
 
         private Builder(String target) { this.target = target; }
 
@@ -97,10 +101,11 @@ public record BenchConfig(String target, RwMode rw, int blockSize, int iodepth, 
         public Builder prefill(boolean v) { prefill = v; return this; }
         public Builder progressNanos(long v) { progressNanos = v; return this; }
         public Builder maxMismatchReports(int v) { maxMismatchReports = v; return this; }
+        public Builder flushEachWrite(boolean v) { flushEachWrite = v; return this; }
 
         public BenchConfig build() {
             return new BenchConfig(target, rw, blockSize, iodepth, runtimeNanos, rampNanos, idle, verify, size,
-                    rwmixread, seed, jobs, prefill, progressNanos, maxMismatchReports);
+                    rwmixread, seed, jobs, prefill, progressNanos, maxMismatchReports, flushEachWrite);
         }
     }
 }

@@ -49,6 +49,11 @@ final class BenchJob implements CompletionHandler, Runnable {
     private final long sliceUnits;
     private final boolean verify;
     private final boolean retainsWrites;
+    /** {@link BenchConfig#flushEachWrite}: a write's slot goes on with a flush tagged {@link #FLUSH_TAG}. */
+    private final boolean flushEachWrite;
+    private static final long FLUSH_TAG = 1L << 32;
+    private DeviceQueue queue;
+    private boolean flushQueued;
     /** Region-wide expected generation per unit (verify only); this job writes only its slice. */
     private final int[] generations;
     private final ErrorReporter reporter;
@@ -102,6 +107,7 @@ final class BenchJob implements CompletionHandler, Runnable {
         this.sliceUnits = sliceUnits;
         this.verify = cfg.verify();
         this.retainsWrites = retainsWrites;
+        this.flushEachWrite = cfg.flushEachWrite();
         this.generations = generations;
         this.reporter = reporter;
         this.rng = new SplittableRandom(cfg.seed() * 0x9E3779B97F4A7C15L + index);
@@ -174,6 +180,7 @@ final class BenchJob implements CompletionHandler, Runnable {
     }
 
     private void loop(DeviceQueue queue) {
+        this.queue = queue;
         final long maxWait = TimeUnit.MILLISECONDS.toNanos(10);
         int idleRounds = 0;
         for (int s = 0; s < depth; s++) readySlots[readyCount++] = s;
@@ -191,6 +198,10 @@ final class BenchJob implements CompletionHandler, Runnable {
                 n = queue.poll(depth);
                 if (n == 0 && idleMode == IdleMode.BACKOFF && idleRounds >= BACKOFF_SPINS) Thread.yield();
                 else if (n == 0) Thread.onSpinWait();
+            }
+            if (flushQueued) { // flushes queued by completions (flushEachWrite)
+                flushQueued = false;
+                queue.submit();
             }
             idleRounds = n == 0 ? idleRounds + 1 : 0;
         }
@@ -248,6 +259,14 @@ final class BenchJob implements CompletionHandler, Runnable {
     @Override
     public void onComplete(long userData, int status) {
         int s = (int) userData;
+        if (flushEachWrite && status == 0 && slotWrite[s] && (userData & FLUSH_TAG) == 0 && System.nanoTime() - measureEnd < 0) {
+            int st = queue.flush(s | FLUSH_TAG); // the write is done when it is durable
+            if (st == DeviceQueue.ACCEPTED) {
+                flushQueued = true;
+                return;
+            }
+            status = st;
+        }
         long now = System.nanoTime();
         long lat = now - slotStart[s];
         if (lat < 1) lat = 1;

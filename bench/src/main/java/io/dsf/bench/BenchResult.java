@@ -51,6 +51,7 @@ public record BenchResult(BenchConfig config, String target, long ios, long read
                 .number("rwmixread", config.readPercent())
                 .number("region_bytes", regionBytes)
                 .bool("verify", config.verify())
+                .bool("flush_each_write", config.flushEachWrite())
                 .bool("prefilled", prefilled)
                 .toString();
     }
@@ -61,7 +62,7 @@ public record BenchResult(BenchConfig config, String target, long ios, long read
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "dsf bench: %s rw=%s bs=%s iodepth=%d jobs=%d idle=%s%s%n",
                 target, c.rw().label(), Sizes.format(c.blockSize()), c.iodepth(), c.jobs(), c.idle().label(),
-                c.verify() ? " verify" : ""));
+                (c.verify() ? " verify" : "") + (c.flushEachWrite() ? " flush-each-write" : "")));
         sb.append(String.format(Locale.ROOT, "  region %s%s, ramp %.1f s, measured %.2f s%s%n", Sizes.format(regionBytes),
                 prefilled ? " (prefilled)" : "", c.rampNanos() / 1e9, runtimeS,
                 c.rw() == RwMode.RANDRW ? ", rwmixread " + c.readPercent() + "%" : ""));

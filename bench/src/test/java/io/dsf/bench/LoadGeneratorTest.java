@@ -103,6 +103,57 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void flushEachWriteMakesEveryWriteWaitForItsFlush() {
+        // delay: holds every completion 1 ms, so a write that waits for its flush takes 2 ms
+        BenchResult plain = LoadGenerator.run(quick("device:delay:1000:mem:64m").rw(RwMode.RANDWRITE).iodepth(1).build(), err);
+        BenchResult durable = LoadGenerator.run(quick("device:delay:1000:mem:64m").rw(RwMode.RANDWRITE).iodepth(1).flushEachWrite(true).build(), err);
+        assertEquals(0, plain.errors() + durable.errors(), errText::toString);
+        assertTrue(plain.writes() > 50 && durable.writes() > 50, plain.writes() + " / " + durable.writes() + " writes");
+        double p50 = plain.latP50Us(), p50d = durable.latP50Us();
+        assertTrue(p50 >= 1000 && p50 < 1900, "write p50 " + p50 + " us without flushes");
+        assertTrue(p50d >= 2000, "write p50 " + p50d + " us with a flush after each write");
+        assertTrue(durable.toJson().contains("\"flush_each_write\":true"), durable.toJson());
+        // every measured write had its flush: a device that counts them
+        FlushCountingDevice dev = new FlushCountingDevice(BlockDevices.open("mem:64m"));
+        try (Target t = DeviceTarget.of(dev)) {
+            BenchResult r = LoadGenerator.run(quick("device:" + dev.uri()).rw(RwMode.RANDRW).flushEachWrite(true).build(), t, err);
+            assertEquals(0, r.errors(), errText::toString);
+            assertTrue(dev.flushes.get() >= r.writes() && dev.flushes.get() <= dev.writes.get(),
+                    dev.flushes.get() + " flushes for " + r.writes() + " measured writes of " + dev.writes.get());
+        }
+    }
+
+    /** Counts writes and flushes submitted to the device it wraps. */
+    static final class FlushCountingDevice implements io.dsf.blockstore.spi.BlockDevice {
+        final io.dsf.blockstore.spi.BlockDevice inner;
+        final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong(), flushes = new java.util.concurrent.atomic.AtomicLong();
+        FlushCountingDevice(io.dsf.blockstore.spi.BlockDevice inner) { this.inner = inner; }
+        @Override public String uri() { return "count:" + inner.uri(); }
+        @Override public io.dsf.blockstore.spi.Geometry geometry() { return inner.geometry(); }
+        @Override public java.lang.foreign.MemorySegment allocateDma(long size) { return inner.allocateDma(size); }
+        @Override public void close() { inner.close(); }
+        @Override
+        public io.dsf.blockstore.spi.DeviceQueue openQueue(int depth, io.dsf.blockstore.spi.CompletionHandler handler) {
+            io.dsf.blockstore.spi.DeviceQueue q = inner.openQueue(depth, handler);
+            io.dsf.blockstore.spi.BlockDevice self = this;
+            return new io.dsf.blockstore.spi.DeviceQueue() {
+                @Override public int read(long o, java.lang.foreign.MemorySegment b, int l, long u) { return q.read(o, b, l, u); }
+                @Override public int write(long o, java.lang.foreign.MemorySegment b, int l, long u) { writes.incrementAndGet(); return q.write(o, b, l, u); }
+                @Override public int flush(long u) { flushes.incrementAndGet(); return q.flush(u); }
+                @Override public int trim(long o, long l, long u) { return q.trim(o, l, u); }
+                @Override public int submit() { return q.submit(); }
+                @Override public int poll(int max) { return q.poll(max); }
+                @Override public int await(int max, long t) { return q.await(max, t); }
+                @Override public int inFlight() { return q.inFlight(); }
+                @Override public int depth() { return q.depth(); }
+                @Override public io.dsf.blockstore.spi.BlockDevice device() { return self; }
+                @Override public void registerBuffers(java.lang.foreign.MemorySegment region) { q.registerBuffers(region); }
+                @Override public void close() { q.close(); }
+            };
+        }
+    }
+
+    @Test
     void noPrefillLeavesAFreshFileSparse(@TempDir Path dir) {
         String target = "device:file:" + dir.resolve("f.img") + "?size=16m";
         BenchResult r = LoadGenerator.run(quick(target).rw(RwMode.RANDREAD).prefill(false).verify(true).build(), err);

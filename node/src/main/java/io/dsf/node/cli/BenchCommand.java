@@ -94,6 +94,10 @@ public final class BenchCommand implements Callable<Integer> {
             + " never-written blocks must read as zeros. Mismatches count as errors and are printed.")
     boolean verify;
 
+    @Option(names = "--flush-each-write", description = "Follow every write with a flush; the write counts as done, and its latency"
+            + " ends, when the flush completes (a durable write, as a vDisk acknowledges it; fio's fsync=1 with the sync in the latency).")
+    boolean flushEachWrite;
+
     @Option(names = "--size", paramLabel = "SIZE", converter = SizeConverter.class,
             description = "Bytes of the device to use from offset 0 (default: whole device, at most 64GiB; with --verify at most 16Mi blocks).")
     long size;
@@ -232,7 +236,8 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return BenchConfig.builder(target).rw(rw).blockSize((int) bs).iodepth(iodepth).runtimeNanos(runtimeNanos)
                     .rampNanos(rampNanos).idle(idle).verify(verify).size(size).rwmixread(rwmixread).seed(seed).jobs(jobs)
-                    .prefill(!noPrefill).progressNanos(progressNanos).maxMismatchReports(Math.max(0, printErrors)).build();
+                    .prefill(!noPrefill).progressNanos(progressNanos).maxMismatchReports(Math.max(0, printErrors))
+                    .flushEachWrite(flushEachWrite).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
