@@ -124,6 +124,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         /** No live entry left; deleted once every older segment is (see {@link #releaseDeadSegments}). */
         boolean dead;
         final LongArrayList vblocks = new LongArrayList();
+        /**
+         * (block, location) of every data block indexed here, in slice order (as the batches became
+         * durable, or were replayed): a span round walks it from {@link #spanAt} to find the live
+         * blocks of one stretch of the segment.
+         */
+        final LongArrayList entries = new LongArrayList();
+        int spanAt;
         Segment(int slot, StoreObject obj, long number) { this.slot = slot; this.obj = obj; this.number = number; }
     }
 
@@ -1480,6 +1487,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             for (int k = 0; k < b.nBlocks[i]; k++) {
                 long nl = loc(seq, s.slot, zero ? 0 : firstSlice + b.dataSlice[i] + k);
                 putIndex(block + k, nl, s);
+                if (!zero) {
+                    s.entries.addLong(block + k);
+                    s.entries.addLong(nl);
+                }
             }
             s.vblocks.addLong(block >>> 8);
             if (cache != null) {
@@ -1936,6 +1947,20 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      * null, file) spend about a microsecond per 4 KiB submission.
      */
     static final int DRAIN_IOS_PER_TURN = 16;
+    /**
+     * The round in progress is a span round ({@link #startSpanRound}): blocks {@code [0, dN)} of one
+     * stretch of a segment, read with one I/O, each written in place into {@link #dExtB}'s extent.
+     */
+    private boolean dSpan;
+    private int dSpanStatus;
+    private final long[] dExtB = new long[BLOCKS_PER_VB];
+    private final Runnable issueSpan = this::issueSpanWrites;
+    /** A span round needs at least this many live blocks, and a quarter of the stretch it reads. */
+    static final int SPAN_MIN_BLOCKS = 16;
+    /** Stretches a span round looks at before leaving the turn to a vBlock round. */
+    private static final int SPAN_WINDOWS_PER_TRY = 4;
+    long statSpanRounds;
+
     /** The phase whose submissions are in progress ({@link #issueDrainReads} or {@link #issueDrainWrites}), or null. */
     private Runnable dIssue;
     /** Where the phase in progress goes on: vBlock index of the round and block index within it. */
@@ -1950,6 +1975,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     /** Whether vBlock {@code vb} is part of the drain round in progress. */
     private boolean draining(long vb) {
         if (dState == D_IDLE) return false;
+        if (dSpan) {
+            for (int i = 0; i < dN; i++) if (dBlock[i] >>> 8 == vb) return true;
+            return false;
+        }
         for (int v = 0; v < dV; v++) if (dVbs[v] == vb) return true;
         return false;
     }
@@ -1991,6 +2020,98 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     /**
+     * Starts a span round if the oldest segment's next stretch is worth one: walking its entries
+     * from where the last span round stopped, a stretch of at most 256 slices (1 MiB, inside one
+     * allocation unit, so no never-written gap) whose live blocks of vBlocks with a private extent
+     * (in-place drains: no map record, no replay floor) are at least {@link #SPAN_MIN_BLOCKS} and a
+     * quarter of it. The stretch is read with one I/O (batch headers and overwritten blocks come
+     * along) and each live block written in place; one sync. Random writes leave every vBlock a
+     * few blocks scattered over the OpLog, so a vBlock round reads them one by one: one device
+     * read per drained block, where a span round needs one per 1 MiB. Blocks a span round leaves
+     * (new or shared extents, zeros, sparse stretches) go in vBlock rounds, which also take the
+     * oldest segment's stragglers once its span cursor is at its end, so segments still die oldest
+     * first.
+     */
+    private boolean startSpanRound() {
+        Segment s = null;
+        for (Segment x : segs) if (x != null && !x.dead && (s == null || x.number < s.number)) s = x;
+        if (s == null) return false;
+        LongArrayList e = s.entries;
+        int unitSlices = (int) (node.store.unitSize() >>> BLOCK_SHIFT);
+        for (int w = 0; w < SPAN_WINDOWS_PER_TRY && s.spanAt < e.size(); w++) {
+            int j = s.spanAt;
+            int first = locSlice(e.getLong(j + 1)), last = first, n = 0;
+            for (; j < e.size(); j += 2) {
+                long block = e.getLong(j), l = e.getLong(j + 1);
+                int sl = locSlice(l);
+                if (sl - first >= BLOCKS_PER_VB || sl / unitSlices != first / unitSlices) break;
+                if (oplogIndex.get(block) != l) continue; // overwritten, or drained since
+                long vb = block >>> 8;
+                long ext = mapExt.get(vb);
+                if (ext == MISSING || ext == ExtentTable.NONE || shared.contains(vb) || directInflight.get(vb) != 0) continue;
+                dBlock[n] = block;
+                dLoc[n] = l;
+                dPos[n] = sl - first;
+                dExtB[n] = ext;
+                n++;
+                last = sl;
+            }
+            s.spanAt = j;
+            if (n < SPAN_MIN_BLOCKS || n * 4 < last - first + 1) continue; // sparse: left to vBlock rounds
+            dSpan = true;
+            dSpanStatus = 0;
+            dN = n;
+            dV = 0;
+            dStatus = 0;
+            dRoundCow = false;
+            long prev = -1;
+            for (int i = 0; i < n; i++) {
+                if (dBlock[i] >>> 8 != prev) statDrains++;
+                prev = dBlock[i] >>> 8;
+            }
+            statDrainRounds++;
+            statSpanRounds++;
+            dState = D_READ;
+            dIos = 1;
+            int st = submitRead(s.obj, (long) first << BLOCK_SHIFT, dBuf, (last - first + 1) << BLOCK_SHIFT, T_DRAIN_IO, dCrc, 0);
+            if (st == StoreChannel.ACCEPTED) dIos++;
+            else dStatus = st;
+            onDrainIo(0);
+            return true;
+        }
+        return false;
+    }
+
+    /** Submits up to {@link #DRAIN_IOS_PER_TURN} in-place writes of the span round (adjacent blocks merged). */
+    private void issueSpanWrites() {
+        int budget = DRAIN_IOS_PER_TURN;
+        int i = dIssueI;
+        while (i < dN) {
+            if (budget == 0) {
+                dIssueI = i;
+                return;
+            }
+            long ext = dExtB[i];
+            int j = i + 1;
+            while (j < dN && dExtB[j] == ext && dBlock[j] == dBlock[i] + (j - i) && dPos[j] == dPos[i] + (j - i)) j++;
+            StoreObject eg = node.extents.object(ExtentTable.groupId(ext));
+            if (eg == null) {
+                if (dStatus == 0) dStatus = StoreStatus.NO_OBJECT.code();
+            } else {
+                long inVb = (dBlock[i] & (BLOCKS_PER_VB - 1)) << BLOCK_SHIFT;
+                markWritten(ext, (int) (inVb >>> BLOCK_SHIFT), j - i);
+                int st = submitWrite(eg, ExtentTable.byteOffset(ext) + inVb, sliceOf(dBufId, dPos[i]), (j - i) << BLOCK_SHIFT, T_DRAIN_IO, dCrc, dPos[i]);
+                if (st == StoreChannel.ACCEPTED) dIos++;
+                else if (dStatus == 0) dStatus = st;
+            }
+            budget--;
+            i = j;
+        }
+        dIssue = null;
+        onDrainIo(0);
+    }
+
+    /**
      * Starts a drain round: up to {@link #DRAIN_MAX_VBLOCKS} vBlocks whose live blocks fit the drain
      * buffer together (packed, in block order), or one vBlock alone when it needs a copy-on-write
      * (its whole 1 MiB is rewritten). The round's in-place writes share one sync and its map records
@@ -1998,6 +2119,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      * are durable. False when there was nothing to start.
      */
     private boolean startDrainRound() {
+        if (startSpanRound()) return true;
         dN = 0;
         dV = 0;
         dStatus = 0;
@@ -2103,6 +2225,12 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             dState = D_WRITE;
             dIos = 1; // the phase's hold, released once its last write is submitted
             dIssueV = 0;
+            if (dSpan) {
+                dIssueI = 0;
+                dIssue = issueSpan;
+                issueSpanWrites();
+                return;
+            }
             dIssueI = dV > 0 ? dFirst[0] : 0;
             dIssue = issueWrites;
             issueDrainWrites();
@@ -2111,7 +2239,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         if (dState == D_WRITE) {
             dState = D_DURABLE;
             dDurable = 1; // held until every record and the sync are issued
-            boolean inPlace = false;
+            boolean inPlace = dSpan; // a span round writes in place only
             for (int v = 0; v < dV; v++) {
                 if (dKind[v] == K_IN_PLACE) {
                     inPlace = true;
@@ -2220,6 +2348,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      * map record of vBlock v, -1 the round's own hold. The round finishes with the last one.
      */
     private void onDrainDurable(int part, int st) {
+        if (st < 0 && dSpan && dSpanStatus == 0) dSpanStatus = st;
         if (st < 0) {
             if (part == 0) {
                 for (int v = 0; v < dV; v++) if (dKind[v] == K_IN_PLACE && dVStatus[v] == 0) dVStatus[v] = st;
@@ -2235,6 +2364,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      * entries (drained again later) and gives back the extent it allocated.
      */
     private void finishDrainRound() {
+        if (dSpan) {
+            finishSpanRound();
+            return;
+        }
         int fatal = 0;
         for (int v = 0; v < dV; v++) {
             long vb = dVbs[v];
@@ -2267,6 +2400,30 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         }
         dState = D_IDLE;
         dV = 0;
+        releaseBudget();
+        if (fatal != 0) throw new IllegalStateException("store failed during drain: " + StoreStatus.describe(fatal));
+    }
+
+    /** Ends a span round: once its writes and their sync are durable, each block whose index entry is still the one read leaves the index. */
+    private void finishSpanRound() {
+        int st = dStatus < 0 ? dStatus : dSpanStatus;
+        int fatal = 0;
+        if (st < 0) { // nothing leaves the index: those blocks are drained again later
+            statBackPressure++;
+            if (st == StoreStatus.CLOSED.code() || st == StoreStatus.FAILED.code()) fatal = st;
+        } else {
+            for (int i = 0; i < dN; i++) {
+                long b = dBlock[i], l = dLoc[i];
+                if (oplogIndex.get(b) != l) continue; // written again meanwhile: the newer entry stays
+                long vb = b >>> 8;
+                removeIndex(b);
+                if (locSeq(l) > drainedSeq.get(vb)) drainedSeq.put(vb, locSeq(l));
+            }
+            statDrainedBlocks += dN;
+        }
+        dSpan = false;
+        dState = D_IDLE;
+        dN = 0;
         releaseBudget();
         if (fatal != 0) throw new IllegalStateException("store failed during drain: " + StoreStatus.describe(fatal));
     }
@@ -2393,6 +2550,10 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     }
 
     private void putIndexRecover(long block, long nl, Segment s) {
+        if (!isZero(nl)) {
+            s.entries.addLong(block);
+            s.entries.addLong(nl);
+        }
         long old = oplogIndex.put(block, nl);
         if (old == MISSING) liveAdd(block);
         else segs[locSlot(old)].live--;

@@ -343,6 +343,7 @@ public final class VDiskController implements VDisk {
             c.bypassWrites += s.statBypassWrites;
             c.drains += s.statDrains;
             c.drainRounds += s.statDrainRounds;
+            c.spanRounds += s.statSpanRounds;
             c.drainedBlocks += s.statDrainedBlocks;
             c.backPressure += s.statBackPressure;
             c.cowDrains += s.statCowDrains;
@@ -377,6 +378,8 @@ public final class VDiskController implements VDisk {
         /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
         public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+        /** Drain rounds of them that drained a stretch of a segment read with one I/O (in-place blocks of any vBlocks). */
+        public long spanRounds;
         /** Blocks the Unified Cache took after a miss; misses not filled because they were a block's first (second-miss admission). */
         public long cacheFills, cacheAdmissionsDeferred;
         /** Reads that went straight into the caller's registered memory ({@link Stargate#registerMemory}). */
@@ -391,7 +394,7 @@ public final class VDiskController implements VDisk {
 
         @Override
         public String toString() {
-            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds
+            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds + " spanRounds=" + spanRounds
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
                     + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheFills=" + cacheFills

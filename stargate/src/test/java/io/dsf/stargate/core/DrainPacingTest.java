@@ -113,7 +113,7 @@ class DrainPacingTest {
     /** A device whose submissions take {@code slowNanos} each (like a backend that executes at submission) and are counted. */
     static final class SlowDevice implements BlockDevice {
         final BlockDevice inner;
-        final AtomicLong submissions = new AtomicLong();
+        final AtomicLong submissions = new AtomicLong(), reads = new AtomicLong();
         volatile long slowNanos;
         volatile long watch = -1, seenAt = -1;
 
@@ -138,7 +138,7 @@ class DrainPacingTest {
         public DeviceQueue openQueue(int depth, CompletionHandler handler) {
             DeviceQueue q = inner.openQueue(depth, handler);
             return new DeviceQueue() {
-                @Override public int read(long off, MemorySegment b, int len, long ud) { submitted(b); return q.read(off, b, len, ud); }
+                @Override public int read(long off, MemorySegment b, int len, long ud) { reads.incrementAndGet(); submitted(b); return q.read(off, b, len, ud); }
                 @Override public int write(long off, MemorySegment b, int len, long ud) { submitted(b); return q.write(off, b, len, ud); }
                 @Override public int flush(long ud) { return q.flush(ud); }
                 @Override public int trim(long off, long len, long ud) { return q.trim(off, len, ud); }

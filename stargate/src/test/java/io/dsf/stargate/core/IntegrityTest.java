@@ -201,6 +201,7 @@ class IntegrityTest {
             VDiskController.Counters cc = sg.controller("c1").counters();
             System.out.println("base: " + c + "\nclone: " + cc);
             assertTrue(c.drains > 0, "drains happened");
+            assertTrue(c.spanRounds > 0 && c.drainRounds > c.spanRounds, "both span rounds and vBlock rounds drained: " + c);
             assertTrue(c.bypassWrites > 0, "writes bypassed the OpLog");
             assertTrue(c.backPressure > 0, "the OpLog applied back-pressure");
             assertTrue(c.cowDrains + cc.cowDrains > 0, "shared extents were copied on write");

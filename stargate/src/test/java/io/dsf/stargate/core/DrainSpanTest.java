@@ -1,0 +1,96 @@
+package io.dsf.stargate.core;
+
+import io.dsf.blockstore.spi.BlockDevices;
+import io.dsf.blockstore.store.BlockStore;
+import io.dsf.blockstore.store.FormatOptions;
+import io.dsf.stargate.api.VDisk;
+import io.dsf.stargate.api.VDiskStatus;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import static io.dsf.stargate.core.StargateBasicTest.sync;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Random overwrites of a vDisk whose extents exist are drained in span rounds: a stretch of the
+ * OpLog read with one I/O, its live blocks written in place. A vBlock round reads each scattered
+ * block on its own (one device read per drained block).
+ */
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class DrainSpanTest {
+    private static final StargateOptions OPTS = StargateOptions.defaults().withShards(1)
+            .withOplog(4L << 20, 64L << 20).withIdle("backoff").withIdleDrainDelay(TimeUnit.MILLISECONDS.toNanos(200));
+
+    @Test
+    void randomOverwritesDrainWithOneReadPerStretch() throws Exception {
+        DrainPacingTest.SlowDevice dev = new DrainPacingTest.SlowDevice(BlockDevices.open("mem:512m"));
+        BlockStore store = BlockStore.format(dev, FormatOptions.DEFAULTS);
+        Stargate sg = Stargate.open(dev, store, OPTS);
+        try (Arena a = Arena.ofShared()) {
+            long size = 32L << 20;
+            VDisk d = sg.create("s", size);
+            MemorySegment big = a.allocate(1 << 20, 4096);
+            for (long off = 0; off < size; off += 1 << 20) { // every vBlock gets its extent
+                big.fill((byte) 0);
+                assertEquals(VDiskStatus.OK, sync(d, true, off, big, 1 << 20));
+            }
+            sg.drain("s");
+            VDiskController.Counters c0 = sg.controller("s").counters();
+            // 4000 random 4 KiB overwrites at QD16 (batches of many writes), each block stamped with its write number
+            int blocks = (int) (size / 4096), writes = 4000;
+            int[] last = new int[blocks];
+            java.util.Arrays.fill(last, -1);
+            SplittableRandom rnd = new SplittableRandom(11);
+            Semaphore window = new Semaphore(16);
+            MemorySegment bufs = a.allocate(16L * 4096 * 2, 4096);
+            int[] slotOf = new int[1];
+            CompletableFuture<Void> failed = new CompletableFuture<>();
+            for (int w = 0; w < writes; w++) {
+                window.acquire();
+                int b = rnd.nextInt(blocks);
+                last[b] = w;
+                MemorySegment buf = bufs.asSlice((long) (slotOf[0]++ % 32) * 4096, 4096);
+                buf.fill((byte) 0);
+                buf.set(ValueLayout.JAVA_INT, 0, w);
+                buf.set(ValueLayout.JAVA_INT, 4, b);
+                int st = d.write((long) b * 4096, buf, 4096, w, (t, s2) -> {
+                    if (s2 != VDiskStatus.OK) failed.complete(null);
+                    window.release();
+                });
+                assertEquals(VDiskStatus.OK, st);
+            }
+            window.acquire(16);
+            assertFalse(failed.isDone(), "a write failed");
+            long readsBefore = dev.reads.get();
+            c0 = sg.controller("s").counters();
+            sg.drain("s");
+            long drainReads = dev.reads.get() - readsBefore;
+            VDiskController.Counters c = sg.controller("s").counters();
+            long drained = c.drainedBlocks - c0.drainedBlocks;
+            assertEquals(0, c.oplogBytes);
+            assertTrue(c.spanRounds > c0.spanRounds, "no span round: " + c);
+            assertTrue(drained >= 1000, drained + " blocks drained: " + c);
+            // a span round reads up to 256 slices at once: far fewer reads than blocks (vBlock rounds: one each)
+            assertTrue(drainReads * 8 < drained, drainReads + " device reads to drain " + drained + " blocks: " + c);
+            MemorySegment one = a.allocate(4096, 4096);
+            for (int b = 0; b < blocks; b++) {
+                assertEquals(VDiskStatus.OK, sync(d, false, (long) b * 4096, one, 4096));
+                int want = last[b];
+                assertEquals(want < 0 ? 0 : want, one.get(ValueLayout.JAVA_INT, 0), "block " + b);
+                if (want >= 0) assertEquals(b, one.get(ValueLayout.JAVA_INT, 4), "block " + b);
+            }
+        } finally {
+            sg.close();
+            store.close();
+            dev.close();
+        }
+    }
+}
