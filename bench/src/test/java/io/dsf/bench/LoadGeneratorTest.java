@@ -134,21 +134,9 @@ class LoadGeneratorTest {
         @Override public void close() { inner.close(); }
         @Override
         public io.dsf.blockstore.spi.DeviceQueue openQueue(int depth, io.dsf.blockstore.spi.CompletionHandler handler) {
-            io.dsf.blockstore.spi.DeviceQueue q = inner.openQueue(depth, handler);
-            io.dsf.blockstore.spi.BlockDevice self = this;
-            return new io.dsf.blockstore.spi.DeviceQueue() {
-                @Override public int read(long o, java.lang.foreign.MemorySegment b, int l, long u) { return q.read(o, b, l, u); }
-                @Override public int write(long o, java.lang.foreign.MemorySegment b, int l, long u) { writes.incrementAndGet(); return q.write(o, b, l, u); }
-                @Override public int flush(long u) { flushes.incrementAndGet(); return q.flush(u); }
-                @Override public int trim(long o, long l, long u) { return q.trim(o, l, u); }
-                @Override public int submit() { return q.submit(); }
-                @Override public int poll(int max) { return q.poll(max); }
-                @Override public int await(int max, long t) { return q.await(max, t); }
-                @Override public int inFlight() { return q.inFlight(); }
-                @Override public int depth() { return q.depth(); }
-                @Override public io.dsf.blockstore.spi.BlockDevice device() { return self; }
-                @Override public void registerBuffers(java.lang.foreign.MemorySegment region) { q.registerBuffers(region); }
-                @Override public void close() { q.close(); }
+            return new io.dsf.blockstore.spi.ForwardingDeviceQueue(inner.openQueue(depth, handler), this) {
+                @Override public int write(long o, java.lang.foreign.MemorySegment b, int l, long u) { writes.incrementAndGet(); return inner.write(o, b, l, u); }
+                @Override public int flush(long u) { flushes.incrementAndGet(); return inner.flush(u); }
             };
         }
     }

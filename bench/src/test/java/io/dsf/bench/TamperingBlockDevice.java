@@ -47,25 +47,12 @@ final class TamperingBlockDevice implements BlockDevice {
             }
             handler.onComplete(userData, status);
         };
-        DeviceQueue q = inner.openQueue(depth, h);
-        BlockDevice self = this;
-        return new DeviceQueue() {
+        return new io.dsf.blockstore.spi.ForwardingDeviceQueue(inner.openQueue(depth, h), this) {
             @Override public int read(long offset, MemorySegment buffer, int length, long userData) {
-                int st = q.read(offset, buffer, length, userData);
+                int st = inner.read(offset, buffer, length, userData);
                 if (st == ACCEPTED) reads.put(userData, buffer.asSlice(0, length));
                 return st;
             }
-            @Override public int write(long offset, MemorySegment buffer, int length, long userData) { return q.write(offset, buffer, length, userData); }
-            @Override public int flush(long userData) { return q.flush(userData); }
-            @Override public int trim(long offset, long length, long userData) { return q.trim(offset, length, userData); }
-            @Override public int submit() { return q.submit(); }
-            @Override public int poll(int max) { return q.poll(max); }
-            @Override public int await(int max, long timeoutNanos) { return q.await(max, timeoutNanos); }
-            @Override public int inFlight() { return q.inFlight(); }
-            @Override public int depth() { return q.depth(); }
-            @Override public BlockDevice device() { return self; }
-            @Override public void registerBuffers(MemorySegment region) { q.registerBuffers(region); }
-            @Override public void close() { q.close(); }
         };
     }
 }

@@ -136,20 +136,9 @@ class DrainPacingTest {
 
         @Override
         public DeviceQueue openQueue(int depth, CompletionHandler handler) {
-            DeviceQueue q = inner.openQueue(depth, handler);
-            return new DeviceQueue() {
-                @Override public int read(long off, MemorySegment b, int len, long ud) { reads.incrementAndGet(); submitted(b); return q.read(off, b, len, ud); }
-                @Override public int write(long off, MemorySegment b, int len, long ud) { submitted(b); return q.write(off, b, len, ud); }
-                @Override public int flush(long ud) { return q.flush(ud); }
-                @Override public int trim(long off, long len, long ud) { return q.trim(off, len, ud); }
-                @Override public int submit() { return q.submit(); }
-                @Override public int poll(int max) { return q.poll(max); }
-                @Override public int await(int max, long t) { return q.await(max, t); }
-                @Override public int inFlight() { return q.inFlight(); }
-                @Override public int depth() { return q.depth(); }
-                @Override public BlockDevice device() { return SlowDevice.this; }
-                @Override public void registerBuffers(MemorySegment region) { q.registerBuffers(region); }
-                @Override public void close() { q.close(); }
+            return new io.dsf.blockstore.spi.ForwardingDeviceQueue(inner.openQueue(depth, handler), this) {
+                @Override public int read(long off, MemorySegment b, int len, long ud) { reads.incrementAndGet(); submitted(b); return inner.read(off, b, len, ud); }
+                @Override public int write(long off, MemorySegment b, int len, long ud) { submitted(b); return inner.write(off, b, len, ud); }
             };
         }
     }
