@@ -19,7 +19,8 @@
 #   cpu          with --baseline DIR: the shard thread's CPU time per I/O (VDiskBenchmark cpu: writes
 #                counted until the OpLog is drained, reads after a prefill), this tree against the
 #                baseline's Stargate, alternating, on mem and null (AB_DEVICES=mem,null,uring), randwrite
-#                and randread (CPU_RW=randread for reads only); a busy machine disturbs it far less than
+#                and randread (CPU_RW=randread for reads only; CPU_JAVA_OPTS=-Ddsf.cpu.prefillWrites=true
+#                for overwrites of a written vDisk); a busy machine disturbs it far less than
 #                throughput
 # Usage: bench/stargate-compare.sh [--reps N] [--seconds S] [--cases mem,null,uring,depth,shards,ab,cpu]
 #                                  [--baseline DIR] [--cpu-ios N] [--json]
@@ -139,6 +140,7 @@ if "ab" in cases:
 def cpu_run(tree, dev, rw):
     jar = [f for f in os.listdir("bench/target") if f.startswith("dsf-bench-") and f.endswith(".jar")][0]
     cmd = [os.path.join(os.environ.get("JAVA_HOME", "/usr"), "bin", "java"), "--enable-native-access=ALL-UNNAMED",
+           *os.environ.get("CPU_JAVA_OPTS", "").split(),
            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", f"-Ddsf.native.dir={tree}/native/target",
            "-cp", f"bench/target/{jar}:{tree}/bench/target/lib/*", "io.dsf.bench.jmh.VDiskBenchmark", "cpu", dev, rw, os.environ["CPU_IOS"]]
     p = subprocess.run(cmd, capture_output=True, text=True)

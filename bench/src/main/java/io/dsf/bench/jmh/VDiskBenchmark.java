@@ -162,7 +162,8 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
      * {@code VDiskBenchmark cpu DEVICE randwrite|randread IOS}. One shard on a 1 GiB vDisk with the
      * CLI bench's OpLog sizing; 4 KiB random I/O at iodepth 32 over the whole vDisk. Writes count
      * from the first write until the OpLog is drained (the drain is part of a write's cost); reads
-     * run after a sequential prefill and a drain. The buffers are registered with the node
+     * run after a sequential prefill and a drain (writes too with {@code -Ddsf.cpu.prefillWrites=true}:
+     * overwrites of vBlocks that have their extents, instead of a thin vDisk's first writes). The buffers are registered with the node
      * ({@code Stargate.registerMemory}) unless {@code -Ddsf.cpu.register=false}. Prints one JSON line.
      */
     public static void main(String[] args) throws Exception {
@@ -192,7 +193,7 @@ public class VDiskBenchmark implements IoCallback, CompletionHandler {
             bufs[i] = mem.asSlice((long) i * BS, BS);
             bufs[i].fill((byte) (i + 1));
         }
-        if (!write) {
+        if (!write || Boolean.getBoolean("dsf.cpu.prefillWrites")) { // writes over a written vDisk: overwrites in place
             MemorySegment mb = dev.allocateDma(1 << 20);
             mb.fill((byte) 7);
             for (long off = 0; off < size; off += 1 << 20) {
