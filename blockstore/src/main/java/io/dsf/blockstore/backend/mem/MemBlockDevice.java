@@ -8,12 +8,13 @@ import io.dsf.blockstore.spi.CompletionHandler;
 import io.dsf.blockstore.spi.DeviceQueue;
 import io.dsf.blockstore.spi.Geometry;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * {@code mem:SIZE[?bs=512]}: a thin in-memory device. Memory is taken in 1 MiB chunks on first
- * write, so a large {@code SIZE} costs nothing until used; never-written and trimmed blocks read
+ * {@code mem:SIZE[?bs=512]}: a thin in-memory device. Memory is taken in 1 MiB chunks of native
+ * memory (outside the Java heap, page aligned) on first write, so a large {@code SIZE} costs nothing until used; never-written and trimmed blocks read
  * as zeros; data is "durable" at write completion (no volatile cache). Thread safe; each queue is
  * owned by its thread.
  */
@@ -41,7 +42,10 @@ public final class MemBlockDevice extends AbstractBlockDevice {
     private MemorySegment chunkForWrite(int i) {
         MemorySegment c = chunks.get(i);
         if (c == null) {
-            MemorySegment fresh = MemorySegment.ofArray(new byte[CHUNK]);
+            // native memory, freed once unreachable (a trimmed chunk a reader still copies from stays
+            // valid): heap chunks were humongous objects whose first-touch allocation of a device's
+            // gigabytes drove G1 into 100 ms pauses in the middle of benchmark runs
+            MemorySegment fresh = Arena.ofAuto().allocate(CHUNK, 4096);
             c = chunks.compareAndExchange(i, null, fresh);
             if (c == null) c = fresh;
         }
@@ -87,6 +91,9 @@ public final class MemBlockDevice extends AbstractBlockDevice {
             done += n;
         }
     }
+
+    /** Chunk {@code i} (null: never written, or trimmed whole); for tests. */
+    MemorySegment chunk(int i) { return chunks.get(i); }
 
     /** Bytes of memory currently backing written chunks. */
     public long residentBytes() {

@@ -27,6 +27,9 @@ class MemConformanceTest extends DeviceConformanceSuite {
             buf.fill((byte) 7);
             io.write((1L << 40) - 4096, buf, 4096);
             assertEquals(1 << 20, m.residentBytes(), "one chunk for one write at the far end");
+            MemorySegment c = m.chunk((int) (((1L << 40) - 4096) >>> 20));
+            assertTrue(c.isNative() && c.address() % 4096 == 0, "chunks live outside the Java heap, page aligned: " + c);
+            assertEquals(7, c.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (1 << 20) - 4096));
             io.trim((1L << 40) - (1 << 20), 1 << 20);
             assertEquals(0, m.residentBytes());
         } finally {
