@@ -141,6 +141,9 @@ public final class VDiskTarget implements Target {
 
     @Override
     public void close() {
+        if (snapshots > 0) { // settle() never ran: the run did not prefill
+            System.err.println("vdisk: no snapshot chain was built: -Ddsf.bench.snapshots takes effect after the prefill of a read workload");
+        }
         stargate.close();
         store.close();
         raw.close();

@@ -1913,7 +1913,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
 
     private int drainStep() {
         if (dIssue != null) { // a phase of the round in progress still has I/O to submit
-            issueDrainPhase();
+            dIssue.run(); // its hold on dIos goes once the phase is all out
             return 1;
         }
         if (dState != D_IDLE || oplogIndex.isEmpty() || (stopping && !drainAll)) return 0;
@@ -1932,13 +1932,13 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return startDrainRound() ? 1 : 0;
     }
 
-    /*
-     * A shard below the drain threshold drains only after StargateOptions.idleDrainNanos without a new
-     * request. Draining at the first idle instant put a round's submissions (up to 256 reads, then 256
-     * writes, executed at submission on mem, null and file devices) in front of the next request of a
-     * QD1 writer: its p50 on vdisk:mem was 16-18 us, with the pause 3.1-3.6 us (bench/README.md).
+    /**
+     * When the shard last became idle with OpLog data below the threshold (0: a request came since).
+     * It drains only after {@link StargateOptions#idleDrainNanos} of that: draining at the first idle
+     * instant put a round's submissions (up to 256 reads, then 256 writes, executed at submission on
+     * mem, null and file devices) in front of the next request of a QD1 writer: its p50 on vdisk:mem
+     * was 16-18 us, with the pause 3.1-3.6 us (bench/README.md).
      */
-    /** When the shard last became idle with OpLog data below the threshold (0: a request came since). */
     private long quietSince;
 
     /**
@@ -1961,16 +1961,11 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
     private static final int SPAN_WINDOWS_PER_TRY = 4;
     long statSpanRounds;
 
-    /** The phase whose submissions are in progress ({@link #issueDrainReads} or {@link #issueDrainWrites}), or null. */
+    /** The phase whose submissions are in progress ({@link #issueDrainReads}, {@link #issueDrainWrites} or {@link #issueSpanWrites}), or null. */
     private Runnable dIssue;
     /** Where the phase in progress goes on: vBlock index of the round and block index within it. */
     private int dIssueV, dIssueI;
     private final Runnable issueReads = this::issueDrainReads, issueWrites = this::issueDrainWrites;
-
-    /** Submits the next slice of the phase in progress; the phase's hold on {@link #dIos} goes when it is all out. */
-    private void issueDrainPhase() {
-        dIssue.run();
-    }
 
     /** Whether vBlock {@code vb} is part of the drain round in progress. */
     private boolean draining(long vb) {
