@@ -144,6 +144,10 @@ public final class VDiskTarget implements Target {
         if (snapshots > 0) { // settle() never ran: the run did not prefill
             System.err.println("vdisk: no snapshot chain was built: -Ddsf.bench.snapshots takes effect after the prefill of a read workload");
         }
+        if (Boolean.getBoolean("dsf.bench.counters")) { // the vDisk's own counters, for finding where a run's time went
+            System.err.println("vdisk counters: " + ((io.dsf.stargate.core.VDiskController) vdisk).counters());
+            System.err.println("store: " + store.stats());
+        }
         stargate.close();
         store.close();
         raw.close();

@@ -32,7 +32,6 @@ final class Formats {
     static final int FLAG_DIRECT = 2;
     /** Data slices one batch may carry after its header. */
     static final int OPLOG_MAX_DATA_SLICES = 128;
-    static final int OPLOG_MAX_BATCH = PAGE * (1 + OPLOG_MAX_DATA_SLICES);
 
     static void putOplogHeader(MemorySegment h, long objectId, int count, int dataSlices) {
         h.set(I, 0, OPLOG_MAGIC);

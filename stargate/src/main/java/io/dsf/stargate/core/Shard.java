@@ -265,7 +265,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
      */
     long statOplogWrites, statBypassWrites, statDrains, statDrainedBlocks, statBackPressure,
             statReads, statWrites, statMapLookups, statCacheHits, statCacheMisses, statSegmentsFreed, statCowDrains,
-            statDrainRounds, statDirectReads;
+            statDrainRounds, statDirectReads, statBatches, statBatchBytes, statBatchGapBytes;
 
     private boolean stopping;
     private Req stopReq;
@@ -1133,10 +1133,18 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         return pos + bytes <= s.obj.size();
     }
 
+    /**
+     * Where a batch of {@code bytes} goes in a segment whose next free byte is {@code pos}: there,
+     * or at the next allocation unit when the rest of this one cannot hold it (a batch never spans
+     * two units, whose data may be far apart on the device). Recovery looks for the next header at
+     * the end of the previous batch, then at the next unit's start ({@link #recover}). Placing by
+     * the largest possible batch instead wasted every unit's second half when batches were small:
+     * at QD1 (8 KiB batches) half the OpLog held no data, and filled twice as fast.
+     */
     private long placement(long pos, int bytes) {
         long unit = node.store.unitSize();
         long left = unit - (pos % unit);
-        return left < Formats.OPLOG_MAX_BATCH ? pos + left : pos;
+        return left < bytes ? pos + left : pos;
     }
 
     private boolean reserveBudget(int blocks) {
@@ -1370,6 +1378,8 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             if (s == null) return; // no room: retried once a drain frees a segment
         }
         long pos = placement(s.writePos, bytes);
+        statBatchGapBytes += pos - s.writePos;
+        statBatchBytes += bytes;
         Formats.putOplogHeader(open.mem, s.obj.id(), open.count, open.dataSlices);
         for (int i = 0; i < open.count; i++) {
             int crcv = (open.flags[i] & Formats.FLAG_ZERO) == 0 ? open.dataCrc[i] : 0;
@@ -1384,6 +1394,7 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
         flight = open;
         open = t;
         if (replicator != null) replicator.replicate(flight.mem, bytes, s.number, s.obj.size(), pos);
+        statBatches++;
         int st;
         if (flight.direct) { // locally the header alone, marked: the data is in the extent (replicas got it in place)
             for (int i = 0; i < flight.count; i++)
@@ -2487,12 +2498,17 @@ final class Shard implements Runnable, EventPoller.Handler<IoEvent>, StoreComple
             Segment s = new Segment(slot, obj, number);
             segs[slot] = s;
             segCount++;
-            long pos = 0;
+            long pos = 0, unit = node.store.unitSize();
             while (pos + Formats.PAGE <= obj.size()) {
-                pos = placement(pos, Formats.OPLOG_MAX_BATCH);
+                pos = placement(pos, Formats.PAGE);
                 if (pos + Formats.PAGE > obj.size()) break;
-                if (!readQuietly(obj, pos, buf, Formats.PAGE)) break;
-                if (!Formats.oplogHeaderValid(buf, obj.id(), view, 0, crc)) break;
+                boolean header = readQuietly(obj, pos, buf, Formats.PAGE) && Formats.oplogHeaderValid(buf, obj.id(), view, 0, crc);
+                if (!header && pos % unit != 0) { // the next batch did not fit the rest of this unit: it starts the next one
+                    pos += unit - pos % unit; // (never-written slices read as zeros: no header there by chance)
+                    if (pos + Formats.PAGE > obj.size()) break;
+                    header = readQuietly(obj, pos, buf, Formats.PAGE) && Formats.oplogHeaderValid(buf, obj.id(), view, 0, crc);
+                }
+                if (!header) break;
                 int slices = Formats.oplogDataSlices(buf);
                 int bytes = (1 + slices) * BLOCK;
                 int hdrCount = Formats.oplogCount(buf);

@@ -340,6 +340,9 @@ public final class VDiskController implements VDisk {
         Counters c = new Counters();
         for (Shard s : shards) {
             c.oplogWrites += s.statOplogWrites;
+            c.batches += s.statBatches;
+            c.batchBytes += s.statBatchBytes;
+            c.batchGapBytes += s.statBatchGapBytes;
             c.bypassWrites += s.statBypassWrites;
             c.drains += s.statDrains;
             c.drainRounds += s.statDrainRounds;
@@ -378,6 +381,10 @@ public final class VDiskController implements VDisk {
         /** {@code drains} counts vBlocks drained, {@code drainRounds} the rounds (one sync each) they were drained in. */
         public long oplogWrites, bypassWrites, drains, drainRounds, drainedBlocks, backPressure, cowDrains, segmentsFreed,
                 cacheHits, cacheMisses, cacheEvictions, cacheFillsRejected, cacheBytes, oplogBytes, oplogCapacity, reads, writes, mapLookups;
+        /** OpLog batches written (each one write and one sync: the group commit of {@code oplogWrites}). */
+        public long batches;
+        /** Bytes of those batches (headers included), and bytes of segment space left unused before them (unit ends). */
+        public long batchBytes, batchGapBytes;
         /** Drain rounds of them that drained a stretch of a segment read with one I/O (in-place blocks of any vBlocks). */
         public long spanRounds;
         /** Blocks the Unified Cache took after a miss; misses not filled because they were a block's first (second-miss admission). */
@@ -394,7 +401,7 @@ public final class VDiskController implements VDisk {
 
         @Override
         public String toString() {
-            return "oplogWrites=" + oplogWrites + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds + " spanRounds=" + spanRounds
+            return "oplogWrites=" + oplogWrites + " batches=" + batches + " batchBytes=" + batchBytes + " batchGapBytes=" + batchGapBytes + " bypassWrites=" + bypassWrites + " drains=" + drains + " drainRounds=" + drainRounds + " spanRounds=" + spanRounds
                     + " drainedBlocks=" + drainedBlocks + " backPressure=" + backPressure + " cowDrains=" + cowDrains
                     + " segmentsFreed=" + segmentsFreed + " cacheHits=" + cacheHits + " cacheMisses=" + cacheMisses
                     + " cacheEvictions=" + cacheEvictions + " cacheFillsRejected=" + cacheFillsRejected + " cacheFills=" + cacheFills
