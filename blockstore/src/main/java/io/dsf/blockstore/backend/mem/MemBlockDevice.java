@@ -8,26 +8,50 @@ import io.dsf.blockstore.spi.CompletionHandler;
 import io.dsf.blockstore.spi.DeviceQueue;
 import io.dsf.blockstore.spi.Geometry;
 
+import io.dsf.bindings.libc.Errno;
+import io.dsf.bindings.libc.gen.Libc;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * {@code mem:SIZE[?bs=512]}: a thin in-memory device. Memory is taken in 1 MiB chunks of native
- * memory (outside the Java heap, page aligned) on first write, so a large {@code SIZE} costs nothing until used; never-written and trimmed blocks read
- * as zeros; data is "durable" at write completion (no volatile cache). Thread safe; each queue is
- * owned by its thread.
+ * {@code mem:SIZE[?bs=512]}: a thin in-memory device. The whole device is one anonymous private
+ * mapping reserved at open ({@code MAP_NORESERVE}: a large {@code SIZE} costs address space, not
+ * memory); the kernel makes a page, zeroed, at its first write, so never-written blocks read as
+ * zeros (the shared zero page) and cost nothing. A trim gives whole pages back
+ * ({@code MADV_DONTNEED}: they read as zeros again) and zeroes the rest. Data is "durable" at write
+ * completion (no volatile cache). Thread safe; each queue is owned by its thread.
+ *
+ * <p>Why one mapping: memory taken in 1 MiB chunks on first write (zeroed at once, page faults and
+ * all) put a stall of hundreds of microseconds into the write that touched a chunk first, on the
+ * thread that wrote; a vDisk's drain writes its first extents during a benchmark's measured
+ * window, and 16 such writes took 6-20 ms of one shard loop turn (bench/README.md). Page faults
+ * come one 4 KiB page at a time instead.
  */
 public final class MemBlockDevice extends AbstractBlockDevice {
-    static final int CHUNK_SHIFT = 20;
-    static final int CHUNK = 1 << CHUNK_SHIFT;
-    private final AtomicReferenceArray<MemorySegment> chunks;
+    /** Granularity of {@link #residentBytes}' accounting. */
+    static final int REGION_SHIFT = 20;
+    private static final long PAGE = 4096;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment mem;
+    /** One bit per 1 MiB region written since it was last trimmed whole (for {@link #residentBytes}). */
+    private final AtomicLongArray written;
 
     private MemBlockDevice(String uri, Geometry g) {
         super(uri, g);
-        long n = (g.capacity() + CHUNK - 1) >>> CHUNK_SHIFT;
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("mem device too large: " + uri);
-        chunks = new AtomicReferenceArray<>((int) n);
+        long regions = (g.capacity() + (1L << REGION_SHIFT) - 1) >>> REGION_SHIFT;
+        if ((regions + 63) / 64 > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("mem device too large: " + uri);
+        long len = (g.capacity() + PAGE - 1) & -PAGE;
+        MemorySegment m = Libc.mmap(MemorySegment.NULL, len, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        if (m.address() == Libc.MAP_FAILED.address()) {
+            int e = Errno.last();
+            throw new IllegalArgumentException("mem: cannot reserve " + len + " bytes of address space for " + uri + ": " + Errno.describe(e));
+        }
+        // a shared arena: closing it makes a late access fail cleanly instead of touching an unmapped range
+        mem = m.reinterpret(len, arena, z -> Libc.munmap(z, len));
+        written = new AtomicLongArray((int) ((regions + 63) / 64));
     }
 
     public static MemBlockDevice open(DeviceUri u) {
@@ -39,67 +63,45 @@ public final class MemBlockDevice extends AbstractBlockDevice {
         return new MemBlockDevice(u.uri(), new Geometry(size, bs, bs, 1 << 20, true, true, false));
     }
 
-    private MemorySegment chunkForWrite(int i) {
-        MemorySegment c = chunks.get(i);
-        if (c == null) {
-            // native memory, freed once unreachable (a trimmed chunk a reader still copies from stays
-            // valid): heap chunks were humongous objects whose first-touch allocation of a device's
-            // gigabytes drove G1 into 100 ms pauses in the middle of benchmark runs
-            MemorySegment fresh = Arena.ofAuto().allocate(CHUNK, 4096);
-            c = chunks.compareAndExchange(i, null, fresh);
-            if (c == null) c = fresh;
-        }
-        return c;
-    }
-
     void copyIn(long offset, MemorySegment src, int length) {
-        long done = 0;
-        while (done < length) {
-            long pos = offset + done;
-            int off = (int) (pos & (CHUNK - 1));
-            int n = (int) Math.min(length - done, CHUNK - off);
-            MemorySegment.copy(src, done, chunkForWrite((int) (pos >>> CHUNK_SHIFT)), off, n);
-            done += n;
+        MemorySegment.copy(src, 0, mem, offset, length);
+        for (long r = offset >>> REGION_SHIFT, last = (offset + length - 1) >>> REGION_SHIFT; r <= last; r++) {
+            int w = (int) (r >>> 6);
+            long bit = 1L << r, v;
+            while (((v = written.get(w)) & bit) == 0 && !written.compareAndSet(w, v, v | bit)) Thread.onSpinWait();
         }
     }
 
     void copyOut(long offset, MemorySegment dst, int length) {
-        long done = 0;
-        while (done < length) {
-            long pos = offset + done;
-            int off = (int) (pos & (CHUNK - 1));
-            int n = (int) Math.min(length - done, CHUNK - off);
-            MemorySegment c = chunks.get((int) (pos >>> CHUNK_SHIFT));
-            if (c == null) io.dsf.blockstore.io.Zero.fill(dst, done, n);
-            else MemorySegment.copy(c, off, dst, done, n);
-            done += n;
-        }
+        MemorySegment.copy(mem, offset, dst, 0, length);
     }
 
     void zero(long offset, long length) {
-        long done = 0;
-        while (done < length) {
-            long pos = offset + done;
-            int off = (int) (pos & (CHUNK - 1));
-            int n = (int) Math.min(length - done, CHUNK - off);
-            int idx = (int) (pos >>> CHUNK_SHIFT);
-            if (off == 0 && n == CHUNK) chunks.set(idx, null);
-            else {
-                MemorySegment c = chunks.get(idx);
-                if (c != null) io.dsf.blockstore.io.Zero.fill(c, off, n);
-            }
-            done += n;
+        long end = offset + length;
+        long a = (offset + PAGE - 1) & -PAGE, b = end & -PAGE;
+        if (a >= b) {
+            mem.asSlice(offset, length).fill((byte) 0);
+            return;
+        }
+        if (a > offset) mem.asSlice(offset, a - offset).fill((byte) 0);
+        if (end > b) mem.asSlice(b, end - b).fill((byte) 0);
+        if (Libc.madvise(mem.asSlice(a, b - a), b - a, Libc.MADV_DONTNEED) != 0) mem.asSlice(a, b - a).fill((byte) 0);
+        long region = 1L << REGION_SHIFT;
+        for (long r = (offset + region - 1) >>> REGION_SHIFT; (r + 1) << REGION_SHIFT <= end; r++) { // regions trimmed whole
+            int w = (int) (r >>> 6);
+            long bit = 1L << r, v;
+            while (((v = written.get(w)) & bit) != 0 && !written.compareAndSet(w, v, v & ~bit)) Thread.onSpinWait();
         }
     }
 
-    /** Chunk {@code i} (null: never written, or trimmed whole); for tests. */
-    MemorySegment chunk(int i) { return chunks.get(i); }
+    /** The device's memory (one mapping, page aligned); for tests. */
+    MemorySegment memory() { return mem; }
 
-    /** Bytes of memory currently backing written chunks. */
+    /** Bytes of the 1 MiB regions written since they were last trimmed whole: at most this much memory backs the device. */
     public long residentBytes() {
-        long r = 0;
-        for (int i = 0; i < chunks.length(); i++) if (chunks.get(i) != null) r += CHUNK;
-        return r;
+        long n = 0;
+        for (int i = 0; i < written.length(); i++) n += Long.bitCount(written.get(i));
+        return n << REGION_SHIFT;
     }
 
     @Override
@@ -114,6 +116,10 @@ public final class MemBlockDevice extends AbstractBlockDevice {
 
     @Override
     protected void release() {
-        for (int i = 0; i < chunks.length(); i++) chunks.set(i, null);
+        try {
+            arena.close(); // unmaps
+        } catch (IllegalStateException stillInUse) {
+            // a thread is inside a copy right now: the mapping stays (leaked) rather than unmapped under it
+        }
     }
 }

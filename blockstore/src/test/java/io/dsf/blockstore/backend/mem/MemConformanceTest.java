@@ -26,12 +26,18 @@ class MemConformanceTest extends DeviceConformanceSuite {
             MemorySegment buf = m.allocateDma(4096);
             buf.fill((byte) 7);
             io.write((1L << 40) - 4096, buf, 4096);
-            assertEquals(1 << 20, m.residentBytes(), "one chunk for one write at the far end");
-            MemorySegment c = m.chunk((int) (((1L << 40) - 4096) >>> 20));
-            assertTrue(c.isNative() && c.address() % 4096 == 0, "chunks live outside the Java heap, page aligned: " + c);
-            assertEquals(7, c.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (1 << 20) - 4096));
+            assertEquals(1 << 20, m.residentBytes(), "one region for one write at the far end");
+            MemorySegment c = m.memory();
+            assertTrue(c.isNative() && c.address() % 4096 == 0, "the device lives outside the Java heap, page aligned: " + c);
+            assertEquals(7, c.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (1L << 40) - 4096));
+            io.trim((1L << 40) - (1 << 20) + 4096, (1 << 20) - 4096);
+            assertEquals(1 << 20, m.residentBytes(), "a trim of part of a region keeps it");
+            assertEquals(0, c.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (1L << 40) - 4096), "a trimmed page reads as zeros");
+            io.write((1L << 40) - (1 << 20), buf, 4096);
             io.trim((1L << 40) - (1 << 20), 1 << 20);
             assertEquals(0, m.residentBytes());
+            io.read((1L << 40) - (1 << 20), buf, 4096);
+            assertEquals(0, buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0), "trimmed whole: zeros");
         } finally {
             m.close();
         }
