@@ -7,7 +7,8 @@
 #                write + flush (--flush-each-write: a vDisk acknowledges durable writes), as for uring
 #   null QD32    vdisk:null: IOPS (software overhead: the device does nothing), vs device:null
 #   uring        4 KiB randwrite / randread QD32 IOPS and QD1 p50, vdisk:uring vs device:uring (files
-#                under bench/target)
+#                under bench/target, each written in full once first); randwrite also against the raw
+#                device's write + flush, at QD32 and QD1
 #   depth        randread QD1 p50 and p99 on a vDisk with 100 snapshots in its chain vs none
 #   shards       randwrite / randread QD32 IOPS with 1, 2 and 4 shards (ratio to 1 shard); SHARDS_IDLE=spin,block
 #                runs it under each idle strategy (default spin: on 2 vCPUs, 2+ spinning shards and the
@@ -90,10 +91,23 @@ if "mem" in cases:
 if "null" in cases:
     for rw in ("randwrite", "randread"):
         pair("null", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:null:2g", rw, 32)), ("raw", lambda rw=rw: run("device:null:2g", rw, 32)), "iops")
+def written_image(path, size=2 << 30):
+    """A file written in full once (zeros), as a block device is: a sparse file's first write to a block
+    allocates it, and the flush after it commits the filesystem's journal; both sides get such a file."""
+    st = os.stat(path) if os.path.exists(path) else None
+    if st is None or st.st_size != size or st.st_blocks * 512 < size:
+        print(f"# writing {path} in full once ({size >> 20} MiB)", file=sys.stderr)
+        subprocess.run(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={size >> 20}", "oflag=direct", "status=none"], check=True)
+    return path
+
 if "uring" in cases:
-    img_v, img_r = f"uring:{tgt}/sg-vdisk.img?size=2g", f"uring:{tgt}/sg-raw.img?size=2g"
+    img_v = f"uring:{written_image(tgt + '/sg-vdisk.img')}?size=2g"
+    img_r = f"uring:{written_image(tgt + '/sg-raw.img')}?size=2g"
     for rw in ("randwrite", "randread"):
         pair("uring", f"{rw} QD32 IOPS", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 32)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 32)), "iops")
+        if rw == "randwrite": # a vDisk acknowledges durable writes: the raw peer that waits for its flush too
+            pair("uring", f"{rw} QD32 IOPS vs raw write + flush", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 32)),
+                 ("raw+flush", lambda rw=rw: run("device:" + img_r, rw, 32, extra=["--flush-each-write"])), "iops")
         pair("uring", f"{rw} QD1 p50", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 1)), ("raw", lambda rw=rw: run("device:" + img_r, rw, 1)), "lat_p50_us")
         if rw == "randwrite":
             pair("uring", f"{rw} QD1 p50 vs raw write + flush", ("vdisk", lambda rw=rw: run("vdisk:" + img_v, rw, 1)),
