@@ -115,6 +115,8 @@ public final class Libc {
     public static final int MADV_REMOVE = 9;
     public static final int MADV_DONTFORK = 10;
     public static final int MADV_HUGEPAGE = 14;
+    /** Linux 5.14+: fault the range in, writable, now (EINVAL before). */
+    public static final int MADV_POPULATE_WRITE = 23;
 
     // ---------------------------------------------------------------- memfd_create(2), eventfd(2), epoll(7)
     public static final int MFD_CLOEXEC = 1;

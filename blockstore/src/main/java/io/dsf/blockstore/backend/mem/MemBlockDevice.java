@@ -18,16 +18,16 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * {@code mem:SIZE[?bs=512]}: a thin in-memory device. The whole device is one anonymous private
  * mapping reserved at open ({@code MAP_NORESERVE}: a large {@code SIZE} costs address space, not
- * memory); the kernel makes a page, zeroed, at its first write, so never-written blocks read as
- * zeros (the shared zero page) and cost nothing. A trim gives whole pages back
- * ({@code MADV_DONTNEED}: they read as zeros again) and zeroes the rest. Data is "durable" at write
- * completion (no volatile cache). Thread safe; each queue is owned by its thread.
+ * memory); the first write into a 1 MiB region has the kernel make its pages, zeroed, with one
+ * {@code MADV_POPULATE_WRITE}, so never-written blocks read as zeros (the shared zero page) and
+ * cost nothing. A trim gives whole pages back ({@code MADV_DONTNEED}: they read as zeros again)
+ * and zeroes the rest. Data is "durable" at write completion (no volatile cache). Thread safe;
+ * each queue is owned by its thread.
  *
- * <p>Why one mapping: memory taken in 1 MiB chunks on first write (zeroed at once, page faults and
- * all) put a stall of hundreds of microseconds into the write that touched a chunk first, on the
- * thread that wrote; a vDisk's drain writes its first extents during a benchmark's measured
- * window, and 16 such writes took 6-20 ms of one shard loop turn (bench/README.md). Page faults
- * come one 4 KiB page at a time instead.
+ * <p>Why one mapping: memory taken in 1 MiB chunks of native memory on first write (a malloc and
+ * a zeroing in Java, page faults and all) put a stall of hundreds of microseconds into the write
+ * that touched a chunk first; a vDisk's drain writes its first extents during a benchmark's
+ * measured window, and 16 such writes took 6-20 ms of one shard loop turn (bench/README.md).
  */
 public final class MemBlockDevice extends AbstractBlockDevice {
     /** Granularity of {@link #residentBytes}' accounting. */
@@ -64,13 +64,32 @@ public final class MemBlockDevice extends AbstractBlockDevice {
     }
 
     void copyIn(long offset, MemorySegment src, int length) {
-        MemorySegment.copy(src, 0, mem, offset, length);
         for (long r = offset >>> REGION_SHIFT, last = (offset + length - 1) >>> REGION_SHIFT; r <= last; r++) {
             int w = (int) (r >>> 6);
             long bit = 1L << r, v;
-            while (((v = written.get(w)) & bit) == 0 && !written.compareAndSet(w, v, v | bit)) Thread.onSpinWait();
+            while (((v = written.get(w)) & bit) == 0) {
+                if (written.compareAndSet(w, v, v | bit)) {
+                    populate(r);
+                    break;
+                }
+            }
         }
+        MemorySegment.copy(src, 0, mem, offset, length);
     }
+
+    /**
+     * Makes the pages of region {@code r} at its first write, with one call: one page fault per
+     * 4 KiB write made the shard writing a fresh device spend a quarter more CPU per write than one
+     * populate per MiB (bench/README.md). Best effort: where the kernel lacks it, pages come at
+     * first touch.
+     */
+    private void populate(long r) {
+        if (!populateWorks) return;
+        long at = r << REGION_SHIFT, n = Math.min(1L << REGION_SHIFT, mem.byteSize() - at);
+        if (Libc.madvise(mem.asSlice(at, n), n, Libc.MADV_POPULATE_WRITE) != 0) populateWorks = false;
+    }
+
+    private volatile boolean populateWorks = true;
 
     void copyOut(long offset, MemorySegment dst, int length) {
         MemorySegment.copy(mem, offset, dst, 0, length);
