@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Cost of one 4 KiB {@link UnifiedCache} operation as a shard makes it, copy included: a hit
- * (lookup, LRU move, copy out), a miss followed by its fill (lookup, ticket, single-touch
+ * (lookup, LRU move, copy out), a lookup that misses, a miss followed by its fill (lookup, ticket, single-touch
  * eviction, insert, copy in), and a write over a cached block (stamp, lookup, copy in). The peer,
  * {@code copy}, is the bare 4 KiB copy out of a slab of the same size, in the same order: the
  * difference is the cache's own cost. The cache is twice the hot set ({@code hotBlocks}, all
@@ -96,6 +96,15 @@ public class UnifiedCacheBenchmark {
     @Benchmark
     public boolean hit() {
         return cache.read(1, nextHot(), buffer, 0);
+    }
+
+    /**
+     * A lookup that misses, as a shard's read of a block it will not cache makes it: the cache
+     * holds the hot set (every probe passes occupied entries) and the key was never cached.
+     */
+    @Benchmark
+    public boolean miss() {
+        return cache.read(3, scanBlock++, buffer, 0);
     }
 
     @Benchmark
