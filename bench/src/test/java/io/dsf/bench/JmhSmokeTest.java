@@ -28,9 +28,9 @@ class JmhSmokeTest {
                 .verbosity(org.openjdk.jmh.runner.options.VerboseMode.SILENT)
                 .build();
         Collection<RunResult> results = new Runner(opt).run();
-        // BufferPool: 2 methods; NullSubmitComplete: 2 methods x 2 ops; StoreChannel: 2; UnifiedCache: 4; VDisk: 4;
+        // BufferPool: 2 methods; NullSubmitComplete: 2 methods x 2 ops; StoreChannel: 2; UnifiedCache: 5; VDisk: 4;
         // VirtioRequest: 2 protocols x 2 directions; ClientRequest: 2 protocols
-        assertEquals(22, results.size());
+        assertEquals(23, results.size());
         for (RunResult r : results) {
             double score = r.getPrimaryResult().getScore();
             assertTrue(score > 0 && Double.isFinite(score), r.getParams().getBenchmark() + " " + score);
