@@ -22,7 +22,7 @@ import java.util.zip.CRC32C;
  * stamped with generation 1 and the generation table says so. Runs on the control thread with
  * its own queue; not thread safe.
  */
-final class Prefill implements CompletionHandler {
+public final class Prefill implements CompletionHandler {
     /** Blocks sampled by {@link #looksUnwritten}. */
     static final int SAMPLES = 64;
     private static final int DEPTH = 8;
@@ -34,6 +34,20 @@ final class Prefill implements CompletionHandler {
     private int freeCount;
 
     private Prefill() {}
+
+    /**
+     * What {@code dsf bench} does before a read workload, for other drivers (the interleaved
+     * comparison): when the target keeps what is written, finds it worth laying out, and its region
+     * still reads as never written, fills the region and lets the target settle. True when it filled.
+     */
+    public static boolean forReads(Target target, long regionBytes, int bs, long seed, PrintWriter err, long progressNanos) {
+        if (!target.retainsWrites() || !target.prefillUseful()) return false;
+        long units = regionBytes / bs;
+        if (!looksUnwritten(target.device(), units, bs, seed)) return false;
+        fill(target.device(), units, bs, null, err, progressNanos);
+        target.settle();
+        return true;
+    }
 
     /** True when every sampled unit of the region reads as zeros (a fresh sparse file, a trimmed device). */
     static boolean looksUnwritten(BlockDevice device, long regionUnits, int bs, long seed) {

@@ -39,13 +39,20 @@ public final class VDiskTarget implements Target {
     private final Stargate stargate;
     private final VDisk vdisk;
     private final Device device;
-    /** Snapshots to put in the vDisk's chain after the prefill ({@code -Ddsf.bench.snapshots=N}); 0 once built. */
+    /**
+     * Snapshots to put in the vDisk's chain after the prefill ({@code -Ddsf.bench.snapshots=N} or
+     * {@code ?snapshots=N}), or with {@link #rewriteOnly} the pieces to rewrite the same way without
+     * taking them ({@code ?rewrites=N}: the depth-0 side of a depth comparison); 0 once done.
+     */
     private int snapshots;
+    private final boolean rewriteOnly;
 
-    private VDiskTarget(String spec, BlockDevice raw, BlockStore store, Stargate sg, VDisk vdisk, int snapshots) {
+    private VDiskTarget(String spec, BlockDevice raw, BlockStore store, Stargate sg, VDisk vdisk, int snapshots, boolean rewriteOnly) {
         this.snapshots = snapshots;
+        this.rewriteOnly = rewriteOnly;
         if (snapshots > 0) {
-            System.err.println("vdisk: the chain of " + snapshots + " snapshots is built after the prefill (read workloads prefill)");
+            System.err.println("vdisk: the " + (rewriteOnly ? "rewrites of " + snapshots + " pieces are" : "chain of " + snapshots + " snapshots is")
+                    + " built after the prefill (read workloads prefill)");
         }
         this.spec = spec;
         this.raw = raw;
@@ -55,9 +62,35 @@ public final class VDiskTarget implements Target {
         this.device = new Device();
     }
 
-    public static VDiskTarget open(String rest) {
-        String spec = "vdisk:" + rest;
-        if (rest.isBlank()) throw BenchException.usage("target 'vdisk:' needs a device URI (" + BlockDevices.SCHEMES + ")");
+    public static VDiskTarget open(String uri) {
+        String spec = "vdisk:" + uri;
+        if (uri.isBlank()) throw BenchException.usage("target 'vdisk:' needs a device URI (" + BlockDevices.SCHEMES + ")");
+        // snapshots=N and rewrites=N in the query are the target's (one process may compare vDisks of
+        // two depths); the rest is the device's
+        String rest = uri;
+        int snapshots = Integer.getInteger("dsf.bench.snapshots", 0);
+        boolean rewriteOnly = false;
+        int q = uri.indexOf('?');
+        if (q >= 0) {
+            StringBuilder kept = new StringBuilder();
+            for (String kv : uri.substring(q + 1).split("&")) {
+                boolean snap = kv.startsWith("snapshots="), rw = kv.startsWith("rewrites=");
+                if (snap || rw) {
+                    String key = kv.substring(0, kv.indexOf('='));
+                    try {
+                        snapshots = Integer.parseInt(kv.substring(key.length() + 1));
+                    } catch (NumberFormatException e) {
+                        snapshots = -1;
+                    }
+                    if (snapshots < 0 || snapshots > 1000)
+                        throw BenchException.usage("bad " + key + "= in --target " + spec + ": want 0..1000");
+                    rewriteOnly = rw;
+                    continue;
+                }
+                if (!kv.isEmpty()) kept.append(kept.isEmpty() ? "?" : "&").append(kv);
+            }
+            rest = uri.substring(0, q) + kept;
+        }
         BlockDevice dev;
         try {
             dev = BlockDevices.open(rest);
@@ -85,7 +118,7 @@ public final class VDiskTarget implements Target {
             Stargate sg = Stargate.open(dev, store, o);
             long size = (cap / 2) >> 20 << 20;
             VDisk v = sg.create("bench", size);
-            return new VDiskTarget(spec, dev, store, sg, v, Integer.getInteger("dsf.bench.snapshots", 0));
+            return new VDiskTarget(spec, dev, store, sg, v, snapshots, rewriteOnly);
         } catch (RuntimeException e) {
             dev.close();
             throw e;
@@ -98,7 +131,9 @@ public final class VDiskTarget implements Target {
      * piece {@code i} is read and written back unchanged, so every level of the chain holds an
      * extent of its own, the vDisk shares the rest with all of them, and what it reads is the
      * prefill's data (a run with {@code --verify} still checks it). Both sides of a depth
-     * comparison read the same prefilled data; only the chain differs.
+     * comparison read the same prefilled data; only the chain differs. With {@link #rewriteOnly} the
+     * same pieces are read and rewritten and no snapshot is taken (the rewrites then land in place):
+     * the depth-0 side with the same write history.
      */
     private void snapshotChain(int n) {
         MemorySegment buf = raw.allocateDma(1 << 20);
@@ -112,10 +147,11 @@ public final class VDiskTarget implements Target {
             java.util.concurrent.CompletableFuture<Integer> w = new java.util.concurrent.CompletableFuture<>();
             st = vdisk.write(off, buf, 1 << 20, i, (t, s) -> w.complete(s));
             if (st != VDiskStatus.OK || w.join() != VDiskStatus.OK) throw new IllegalStateException("snapshot chain: write failed");
-            stargate.snapshot(vdisk.name(), vdisk.name() + "-s" + i);
+            if (!rewriteOnly) stargate.snapshot(vdisk.name(), vdisk.name() + "-s" + i);
         }
         stargate.drain(vdisk.name());
-        System.err.println("vdisk: " + n + " snapshots in the chain of '" + vdisk.name() + "', each holding a rewritten 1 MiB piece");
+        System.err.println(rewriteOnly ? "vdisk: " + n + " 1 MiB pieces rewritten, no snapshot taken"
+                : "vdisk: " + n + " snapshots in the chain of '" + vdisk.name() + "', each holding a rewritten 1 MiB piece");
     }
 
     @Override public String spec() { return spec; }

@@ -32,13 +32,17 @@ import java.util.concurrent.CyclicBarrier;
  *        [--rounds 20] [--slice-ms 250] [--depth 32] [--latency-depth 1] [--jobs 1] [--size 1g] [--warmup-ms 3000] [--seed N]
  *        [--rw randread|randwrite]
  * </pre>
- * SPEC is a {@code dsf bench} target ({@code vhost-user-blk:SOCK?null=1}, {@code vhost-user-scsi:SOCK?null=1}).
+ * SPEC is a {@code dsf bench} target ({@code vhost-user-blk:SOCK?null=1}, {@code vhost-user-scsi:SOCK?null=1},
+ * {@code vdisk:mem:2g?snapshots=100}). Before random reads, a target that keeps what is written and
+ * still reads as never written is prefilled and settled, as {@code dsf bench} does.
  * 4 KiB random reads, or writes with {@code --rw randwrite} (each slot's buffer holds a fixed pattern).
  * Each round runs, per target, one slice at {@code --depth} (IOPS) and one at {@code --latency-depth}
  * (latency histogram), each on {@code --jobs} request queues at once (a driver thread per queue;
  * the depths are per queue). Prints one JSON object per target on stdout: median (min, max) IOPS over the
  * rounds, the median (min, max) of its per-round IOPS ratio to the reference, and p50/p99 latency over
- * all its latency slices with their ratios to the reference's. Threads: the main thread runs the
+ * all its latency slices with their ratios to the reference's, and the median of the per-round p50
+ * and p99 ratios (each round's latency slice against the reference's of the same round: the
+ * measure least moved by a slow stretch of the machine). Threads: the main thread runs the
  * rounds; one driver thread per job owns that job's queue of every target (barriers hand each slice
  * over and back).
  */
@@ -59,6 +63,8 @@ public final class InterleavedCompare {
         long errors;
         boolean recordLatency;
         final Histogram latency = new Histogram(1, 10_000_000_000L, 3);
+        /** The latency of the current round's slice only (the side reads and resets it after each round). */
+        final Histogram round = new Histogram(1, 10_000_000_000L, 3);
         final SplittableRandom rnd;
         final boolean write;
 
@@ -78,7 +84,11 @@ public final class InterleavedCompare {
         public void onComplete(long userData, int status) {
             int slot = (int) userData;
             if (status != 0) errors++;
-            if (recordLatency) latency.recordValue(Math.max(1, System.nanoTime() - start[slot]));
+            if (recordLatency) {
+                long ns = Math.max(1, System.nanoTime() - start[slot]);
+                latency.recordValue(ns);
+                round.recordValue(ns);
+            }
             free[freeCount++] = slot;
             done++;
         }
@@ -116,10 +126,19 @@ public final class InterleavedCompare {
         final Lane[] lanes;
         final List<Double> iops = new ArrayList<>();
         final List<Double> ratios = new ArrayList<>();
+        final List<Double> p50Ratios = new ArrayList<>(), p99Ratios = new ArrayList<>();
 
-        Side(String name, String spec, int depth, int jobs, long seed, boolean write) {
+        Side(String name, String spec, int depth, int jobs, long seed, boolean write, long size, java.io.PrintStream err) {
             this.name = name;
             this.target = Targets.open(spec);
+            // reads of never-written blocks would measure holes: lay the region out first, as dsf bench
+            // does (before the lanes take their queues: a target may have no queue to spare)
+            try {
+                if (!write) io.dsf.bench.Prefill.forReads(target, size, BS, seed, new java.io.PrintWriter(err, true), 1_000_000_000L);
+            } catch (RuntimeException e) {
+                target.close();
+                throw e;
+            }
             lanes = new Lane[jobs];
             for (int j = 0; j < jobs; j++) lanes[j] = new Lane(target.device(), depth, seed + j, write);
         }
@@ -128,6 +147,16 @@ public final class InterleavedCompare {
             Histogram all = new Histogram(1, 10_000_000_000L, 3);
             for (Lane l : lanes) all.add(l.latency);
             return all;
+        }
+
+        /** p50 and p99 (ns) of this round's latency slice, over its lanes; resets the round histograms. */
+        double[] roundPercentiles() {
+            Histogram all = new Histogram(1, 10_000_000_000L, 3);
+            for (Lane l : lanes) {
+                all.add(l.round);
+                l.round.reset();
+            }
+            return new double[] {all.getValueAtPercentile(50), all.getValueAtPercentile(99)};
         }
 
         long errors() {
@@ -267,13 +296,16 @@ public final class InterleavedCompare {
         List<Side> sides = new ArrayList<>();
         Drivers drivers = new Drivers(jobs);
         try {
-            for (String[] s : specs) sides.add(new Side(s[0], s[1], depth, jobs, seed + 1000L * sides.size(), write));
+            for (String[] s : specs) sides.add(new Side(s[0], s[1], depth, jobs, seed + 1000L * sides.size(), write, size, err));
             long blocks = size / BS;
             long slice = sliceMs * 1_000_000L;
             for (Side s : sides) { // warm-up: the client's code and each server's path
                 drivers.slice(s, depth, warmupMs * 2_000_000L / 3, blocks, false);
                 drivers.slice(s, latDepth, warmupMs * 1_000_000L / 3, blocks, true);
-                for (Lane l : s.lanes) l.latency.reset();
+                for (Lane l : s.lanes) {
+                    l.latency.reset();
+                    l.round.reset();
+                }
             }
             int n = sides.size();
             Side refSide = sides.stream().filter(s -> s.name.equals(refName)).findFirst().orElseThrow();
@@ -286,9 +318,14 @@ public final class InterleavedCompare {
                     drivers.slice(s, latDepth, slice, blocks, true);
                 }
                 double refIops = got[sides.indexOf(refSide)];
+                double[][] pct = new double[n][];
+                for (int k = 0; k < n; k++) pct[k] = sides.get(k).roundPercentiles();
+                double[] refPct = pct[sides.indexOf(refSide)];
                 for (int k = 0; k < n; k++) {
                     sides.get(k).iops.add(got[k]);
                     sides.get(k).ratios.add(got[k] / refIops);
+                    sides.get(k).p50Ratios.add(pct[k][0] / refPct[0]);
+                    sides.get(k).p99Ratios.add(pct[k][1] / refPct[1]);
                 }
                 StringBuilder line = new StringBuilder("round ").append(r + 1).append(':');
                 for (int k = 0; k < n; k++) line.append(' ').append(sides.get(k).name).append(' ').append(Math.round(got[k] / 1e3)).append('k');
@@ -301,13 +338,16 @@ public final class InterleavedCompare {
                 double p50 = lat.getValueAtPercentile(50) / 1e3, p99 = lat.getValueAtPercentile(99) / 1e3;
                 double[] iops = s.iops.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 double[] ratio = s.ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                double[] r50 = s.p50Ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                double[] r99 = s.p99Ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 out.println(String.format(java.util.Locale.ROOT,
                         "{\"name\":\"%s\",\"ref\":\"%s\",\"rw\":\"%s\",\"jobs\":%d,\"rounds\":%d,\"slice_ms\":%d,\"depth\":%d,\"latency_depth\":%d,"
                                 + "\"iops_median\":%.0f,\"iops_min\":%.0f,\"iops_max\":%.0f,"
                                 + "\"iops_ratio_median\":%.4f,\"iops_ratio_min\":%.4f,\"iops_ratio_max\":%.4f,"
-                                + "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,\"lat_p50_ratio\":%.4f,\"lat_p99_ratio\":%.4f,\"errors\":%d}",
+                                + "\"lat_p50_us\":%.3f,\"lat_p99_us\":%.3f,\"lat_p50_ratio\":%.4f,\"lat_p99_ratio\":%.4f,"
+                                + "\"lat_p50_round_ratio_median\":%.4f,\"lat_p99_round_ratio_median\":%.4f,\"errors\":%d}",
                         s.name, refName, write ? "randwrite" : "randread", jobs, rounds, sliceMs, depth, latDepth, median(iops), iops[0], iops[iops.length - 1],
-                        median(ratio), ratio[0], ratio[ratio.length - 1], p50, p99, p50 / refP50, p99 / refP99, s.errors()));
+                        median(ratio), ratio[0], ratio[ratio.length - 1], p50, p99, p50 / refP50, p99 / refP99, median(r50), median(r99), s.errors()));
             }
         } finally {
             drivers.close();

@@ -58,10 +58,51 @@ class InterleavedCompareTest {
             double ratio = field(lines[1], "iops_ratio_median");
             assertTrue(ratio > 0 && ratio >= field(lines[1], "iops_ratio_min") && ratio <= field(lines[1], "iops_ratio_max"), lines[1]);
             assertEquals(3, err.toString(StandardCharsets.UTF_8).lines().filter(x -> x.startsWith("round ")).count(), err::toString);
+            assertFalse(err.toString(StandardCharsets.UTF_8).contains("prefill:"), "targets that keep nothing are not prefilled: " + err);
             for (long[] per : new long[][] {blk.queueRequests(), scsi.queueRequests()}) { // scsi: control and event queues first
                 int n = per.length;
                 assertTrue(per[n - 2] > 0 && per[n - 1] > 0, "both request queues carried I/O: " + java.util.Arrays.toString(per));
             }
+        }
+    }
+
+    /**
+     * The snapshot-depth comparison's form: vDisks in one process, each prefilled before reads (else
+     * they would read holes), one given a chain of snapshots and one the same rewrites without them;
+     * per-round latency ratios reported beside the pooled ones.
+     */
+    @Test
+    void vdisksArePrefilledAndGetTheirOwnChains() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream(), sys = new ByteArrayOutputStream();
+        PrintStream was = System.err; // the vDisk target reports its chain on System.err, as dsf bench shows it
+        System.setErr(new PrintStream(sys, true, StandardCharsets.UTF_8));
+        try {
+            InterleavedCompare.run(new String[] {
+                    "--target", "flat=vdisk:mem:64m?rewrites=3", "--target", "deep=vdisk:mem:64m?snapshots=3",
+                    "--rounds", "3", "--slice-ms", "40", "--warmup-ms", "150", "--depth", "4", "--size", "16m"},
+                    new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(was);
+        }
+        String log = err.toString(StandardCharsets.UTF_8) + sys.toString(StandardCharsets.UTF_8);
+        assertEquals(2, log.lines().filter(x -> x.startsWith("prefill: done, 16MiB")).count(), log);
+        assertTrue(log.contains("vdisk: 3 1 MiB pieces rewritten, no snapshot taken"), log);
+        assertTrue(log.contains("vdisk: 3 snapshots in the chain of 'bench'"), log);
+        String[] lines = out.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertEquals(2, lines.length, out::toString);
+        assertEquals(1.0, field(lines[0], "lat_p50_round_ratio_median"), 1e-9, "the reference against itself");
+        assertEquals(1.0, field(lines[0], "lat_p99_round_ratio_median"), 1e-9, "the reference against itself");
+        for (String l : lines) {
+            assertEquals(0, field(l, "errors"), l);
+            assertTrue(field(l, "lat_p50_round_ratio_median") > 0 && field(l, "lat_p99_round_ratio_median") > 0, l);
+        }
+    }
+
+    @Test
+    void refusesBadVDiskTargetParameters() {
+        for (String spec : new String[] {"vdisk:mem:64m?snapshots=x", "vdisk:mem:64m?snapshots=-1", "vdisk:mem:64m?rewrites=1001"}) {
+            io.dsf.bench.BenchException e = assertThrows(io.dsf.bench.BenchException.class, () -> io.dsf.bench.Targets.open(spec), spec);
+            assertTrue(e.getMessage().contains("want 0..1000"), e.getMessage());
         }
     }
 

@@ -155,12 +155,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!vs.isEmpty()) return interleaved();
-        BenchConfig cfg = config();
         if (shards < 0 || shards > 64) throw new ParameterException(spec.commandLine(), "--shards must be 0..64: " + shards);
         io.dsf.bench.VDiskTarget.shards = shards;
         io.dsf.bench.VDiskTarget.force = force;
         io.dsf.bench.VDiskTarget.idle = idle.name().toLowerCase(java.util.Locale.ROOT).equals("spin") ? "spin" : "backoff";
+        if (!vs.isEmpty()) return interleaved();
+        BenchConfig cfg = config();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BenchResult r;
