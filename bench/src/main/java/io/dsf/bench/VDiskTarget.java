@@ -69,7 +69,7 @@ public final class VDiskTarget implements Target {
         // two depths); the rest is the device's
         String rest = uri;
         int snapshots = Integer.getInteger("dsf.bench.snapshots", 0);
-        boolean rewriteOnly = false;
+        boolean rewriteOnly = false, chainGiven = false;
         int q = uri.indexOf('?');
         if (q >= 0) {
             StringBuilder kept = new StringBuilder();
@@ -77,6 +77,8 @@ public final class VDiskTarget implements Target {
                 boolean snap = kv.startsWith("snapshots="), rw = kv.startsWith("rewrites=");
                 if (snap || rw) {
                     String key = kv.substring(0, kv.indexOf('='));
+                    if (chainGiven) throw BenchException.usage("--target " + spec + " gives snapshots= or rewrites= twice: one of them, once");
+                    chainGiven = true;
                     try {
                         snapshots = Integer.parseInt(kv.substring(key.length() + 1));
                     } catch (NumberFormatException e) {

@@ -104,6 +104,9 @@ class InterleavedCompareTest {
             io.dsf.bench.BenchException e = assertThrows(io.dsf.bench.BenchException.class, () -> io.dsf.bench.Targets.open(spec), spec);
             assertTrue(e.getMessage().contains("want 0..1000"), e.getMessage());
         }
+        io.dsf.bench.BenchException both = assertThrows(io.dsf.bench.BenchException.class,
+                () -> io.dsf.bench.Targets.open("vdisk:mem:64m?snapshots=2&rewrites=2"));
+        assertTrue(both.getMessage().contains("one of them, once"), both.getMessage());
     }
 
     @Test
